@@ -1,0 +1,21 @@
+"""Error types shared by every stage, so the CLI can turn any of them into one clear message."""
+
+
+class HwgenError(Exception):
+    """Base class: a problem with the user's input that hwgen can name."""
+
+
+class ConfigError(HwgenError, ValueError):
+    """A hardware parameter (n, N, M, config, ...) is invalid."""
+
+
+class LayerDoesNotFit(HwgenError, ValueError):
+    """A network layer does not fit the chosen hardware configuration."""
+
+
+class ModelFileError(HwgenError, ValueError):
+    """A model (network IR) file is missing, corrupt or inconsistent."""
+
+
+class SimulatorMissing(HwgenError, RuntimeError):
+    """A simulator needed for a testbench is not installed."""

@@ -1,0 +1,215 @@
+"""Array top: an N x M matrix of basic cells in one of the paper's two configurations.
+
+Ports (Verilog names in brackets; see README "Interfaces"):
+
+- ``prog`` [prog__en, prog__cell, prog__row, prog__data, prog__lrs, prog__hrs]: writes one
+  memory row of cell ``cell = i*M + j`` per cycle. ``lrs``/``hrs`` exist in the behavioural
+  view only. Ignored while ``busy``.
+- ``thr`` [thr__en, thr__row, thr__data]: writes the thresholds of neurons row*M .. row*M+M-1.
+  Ignored while ``busy``.
+- ``inp`` [inp__valid, inp__ready, inp__payload]: input beats. par2seq takes the whole
+  n*N-bit vector in one beat; seq2par takes n beats of n bits (beat t = inputs t*n..t*n+n-1).
+- ``out`` [out__valid, out__ready, out__act, out__popcount, out__index, out__last]: par2seq
+  gives n beats of M neurons (beat t = neurons t*M..t*M+M-1); seq2par one beat of N*M neurons.
+  ``act`` bit k is ``popcount[k] >= threshold``. Holding ``ready`` low stalls the pipeline.
+- ``busy`` is high from the first accepted input beat until the pass is over; ``done`` pulses
+  for one cycle when it is (the cycle after the last output beat is taken).
+
+Timing: the read of a row (par2seq) or of an input beat (seq2par) is issued in the cycle its
+beat is accepted or the next free cycle after; an issue in cycle c reaches ``out`` in cycle
+c + ``latency``. With ``out.ready`` high and seq2par beats back to back,
+``done`` rises ``cycles_per_pass = n + latency`` cycles after the first beat is accepted.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..hwconfig import HwConfig
+from .cell import BasicCell
+from .signatures import OutputSignature, ThresholdLoadSignature, WriteRowSignature
+from .threshold import ThresholdBank
+from .tree import PopcountTree
+
+
+class Array(wiring.Component):
+    """Parameters
+    ----------
+    n, N, M, config, storage, level_bits :
+        See :class:`hwgen.hwconfig.HwConfig` (validated there).
+    init : array-like (N, M, n, n), optional
+        Initial weight bits per cell (memory-init), as :func:`hwgen.mapping.cell_contents` gives.
+
+    Attributes
+    ----------
+    prog, thr, inp, out, busy, done : see module docstring.
+
+    Raises
+    ------
+    ConfigError
+        For any invalid parameter.
+    """
+
+    def __init__(self, *, n: int, N: int, M: int, config: str = "par2seq",
+                 storage: str = "behavioural", level_bits: int = 4, init=None):
+        hw = HwConfig(n=n, N=N, M=M, config=config, storage=storage, level_bits=level_bits)
+        self._hw = hw
+        par = config == "par2seq"
+        self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits,
+                                 init=None if init is None else init[i][j])
+                       for j in range(M)] for i in range(N)]
+        self.trees = [PopcountTree(N=N, max_partial=n) for _ in range(M)] if par else []
+        self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M,
+                                        width=hw.threshold_width, parallel=not par)
+        super().__init__({
+            "prog": In(WriteRowSignature(n=n, cells=N * M,
+                                         level_bits=level_bits if storage == "behavioural" else None)),
+            "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=M, width=hw.threshold_width)),
+            "inp": In(stream.Signature(hw.input_width)),
+            "out": Out(OutputSignature(lanes=hw.output_lanes, popcount_width=hw.popcount_width,
+                                       beats=hw.output_beats)),
+            "busy": Out(1),
+            "done": Out(1),
+        })
+
+    hw = property(lambda self: self._hw)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from issuing a read to its result on ``out``: cell, tree (par2seq), output register."""
+        tree = PopcountTree.latency if self._hw.config == "par2seq" else 0
+        return BasicCell.latency + tree + 1
+
+    @property
+    def cycles_per_pass(self) -> int:
+        """Cycles from accepting the first input beat to ``done``: n issues, then the latency."""
+        return self._hw.n + self.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        hw = self._hw
+        n, N, M = hw.n, hw.N, hw.M
+        par = hw.config == "par2seq"
+
+        stall = Signal(name="stall")
+        m.d.comb += stall.eq(self.out.valid & ~self.out.ready)
+        live = ~stall
+
+        # ---- programming: one decoder per cell, refused while a pass runs ----
+        for i in range(N):
+            for j in range(M):
+                cell = self.cells[i][j]
+                m.submodules[f"cell_{i}_{j}"] = cell
+                for name in ("row", "data") + (("lrs", "hrs") if hw.storage == "behavioural" else ()):
+                    m.d.comb += getattr(cell.prog, name).eq(getattr(self.prog, name))
+                m.d.comb += cell.prog.en.eq(self.prog.en & ~self.busy & (self.prog.cell == i * M + j))
+                m.d.comb += cell.hold.eq(stall)
+        m.submodules.thresholds = thr = self.thresholds
+        m.d.comb += [thr.load.row.eq(self.thr.row), thr.load.data.eq(self.thr.data),
+                     thr.load.en.eq(self.thr.en & ~self.busy)]
+
+        # ---- issue stage ----
+        accept = Signal(name="accept")
+        issue = Signal(name="issue")
+        issue_row = Signal(range(n), name="issue_row")
+        issue_last = Signal(name="issue_last")
+        row = Signal(range(n), name="row_counter")      # next row to issue / beats taken
+        issuing = Signal(name="issuing")                # par2seq: rows 1..n-1 still to issue
+        taking = Signal(name="taking")                  # seq2par: more beats to take
+        x_hold = Signal(hw.input_width, name="x_hold")
+        cell_x = Signal(n * N if par else n, name="cell_x")
+
+        m.d.comb += accept.eq(self.inp.valid & self.inp.ready)
+        if par:
+            m.d.comb += [
+                self.inp.ready.eq(~self.busy),
+                issue.eq(accept | issuing),
+                issue_row.eq(Mux(accept, 0, row)),
+                cell_x.eq(Mux(accept, self.inp.payload, x_hold)),
+            ]
+            with m.If(accept):
+                m.d.sync += [x_hold.eq(self.inp.payload), row.eq(1), issuing.eq(1)]
+            with m.Elif(issuing & live):
+                m.d.sync += row.eq(row + 1)
+                with m.If(row == n - 1):
+                    m.d.sync += issuing.eq(0)
+        else:
+            m.d.comb += [
+                self.inp.ready.eq(live & (~self.busy | taking)),
+                issue.eq(accept),
+                issue_row.eq(row),
+                cell_x.eq(self.inp.payload),
+            ]
+            with m.If(accept):
+                m.d.sync += [row.eq(row + 1), taking.eq(row != n - 1)]
+                with m.If(row == n - 1):
+                    m.d.sync += row.eq(0)
+        m.d.comb += issue_last.eq(issue_row == n - 1)
+        with m.If(accept):
+            m.d.sync += self.busy.eq(1)
+
+        for i in range(N):
+            for j in range(M):
+                cell = self.cells[i][j]
+                m.d.comb += [
+                    cell.rd_en.eq(issue & live),
+                    cell.rd_row.eq(issue_row),
+                    cell.x.eq(cell_x[i * n:(i + 1) * n] if par else cell_x),
+                    cell.first.eq(issue_row == 0),
+                ]
+
+        # ---- shadow pipeline: row index and last flag travel with the cells' data ----
+        depth = BasicCell.latency
+        rows = [Signal(range(n), name=f"row_s{k}") for k in range(1, depth + 1)]
+        lasts = [Signal(name=f"last_s{k}") for k in range(1, depth + 1)]
+        with m.If(live):
+            m.d.sync += [rows[0].eq(issue_row), lasts[0].eq(issue_last)]
+            for k in range(1, depth):
+                m.d.sync += [rows[k].eq(rows[k - 1]), lasts[k].eq(lasts[k - 1])]
+        counts_valid = self.cells[0][0].count_valid
+
+        # ---- reduce and compare ----
+        lanes = hw.output_lanes
+        totals = []
+        if par:
+            for j, tree in enumerate(self.trees):
+                m.submodules[f"tree_{j}"] = tree
+                m.d.comb += tree.partials.eq(Cat(self.cells[i][j].count for i in range(N)))
+                m.d.comb += [tree.valid.eq(counts_valid), tree.hold.eq(stall)]
+                totals.append(tree.total)
+            stage_valid = self.trees[0].total_valid
+            stage_row = Signal(range(n), name="row_tree")
+            stage_last = Signal(name="last_tree")
+            with m.If(live):
+                m.d.sync += [stage_row.eq(rows[-1]), stage_last.eq(lasts[-1])]
+            # thresholds of the row now in the tree, read in parallel with it
+            m.d.comb += [thr.rd_en.eq(live), thr.rd_row.eq(rows[-1])]
+            thresholds = [thr.lane(thr.rd_data, j) for j in range(M)]
+            out_index = stage_row
+            # valid only when the whole row is final (accumulating passes never end early)
+            final = stage_valid
+            final_last = stage_last
+        else:
+            totals = [self.cells[i][j].count for i in range(N) for j in range(M)]
+            thresholds = [thr.lane(thr.all_rows, k) for k in range(N * M)]
+            out_index = 0
+            final = counts_valid & lasts[-1]
+            final_last = 1
+
+        act = Signal(lanes, name="act")
+        m.d.comb += act.eq(Cat(totals[k] >= thresholds[k] for k in range(lanes)))
+        with m.If(live):
+            m.d.sync += [
+                self.out.valid.eq(final),
+                self.out.act.eq(act),
+                self.out.index.eq(out_index),
+                self.out.last.eq(final_last),
+            ]
+            assert all(len(t) == hw.popcount_width for t in totals)
+            m.d.sync += self.out.popcount.eq(Cat(totals))
+
+        # ---- end of pass ----
+        m.d.sync += self.done.eq(0)
+        with m.If(self.out.valid & self.out.ready & self.out.last):
+            m.d.sync += [self.done.eq(1), self.busy.eq(0)]
+        return m

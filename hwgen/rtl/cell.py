@@ -1,0 +1,100 @@
+"""The basic cell: an n x n 2T2R block, its XNOR sense amplifiers and the popcount counter.
+
+par2seq cells count one row at a time (counter width bits(n)); seq2par cells accumulate the
+partial popcounts of successive rows (width bits(n*n)), the loop-back of the paper's
+sequential-to-parallel configuration.
+
+Timing: a read issued in cycle c gives ``count`` (with ``count_valid``) in cycle c+2. ``hold``
+freezes every register of the cell, which is how the array stalls on output back-pressure.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..errors import ConfigError
+from ..hwconfig import bits_for
+from .adders import balanced_sum
+from .rram import Rram2T2RBlock
+from .signatures import WriteRowSignature
+
+
+class BasicCell(wiring.Component):
+    """Parameters
+    ----------
+    n : int
+        Block size (n x n).
+    accumulate : bool
+        True for seq2par: ``count`` sums the rows read since the last ``first`` read.
+    storage, level_bits, init :
+        Passed to :class:`Rram2T2RBlock`.
+
+    Attributes
+    ----------
+    prog : In(WriteRowSignature)
+    rd_en, rd_row, x, first, hold : In
+        Read request (``first`` restarts accumulation) and pipeline stall.
+    xnor : Out(n)
+        The sensed XNOR row (cycle c+1), exposed for verification.
+    count, count_valid : Out
+        Popcount of the row read in cycle c (or the running sum), valid in cycle c+2.
+
+    Raises
+    ------
+    ConfigError
+        For a bad n, storage or level_bits.
+    """
+
+    def __init__(self, *, n: int, accumulate: bool = False, storage: str = "behavioural",
+                 level_bits: int = 4, init=None):
+        self.block = Rram2T2RBlock(n=n, storage=storage, level_bits=level_bits, init=init)
+        self._n, self._accumulate = n, bool(accumulate)
+        width = bits_for(n * n if accumulate else n)
+        super().__init__({
+            "prog": In(self.block.signature.members["prog"].signature),
+            "rd_en": In(1),
+            "rd_row": In(range(n)),
+            "x": In(n),
+            "first": In(1),
+            "hold": In(1),
+            "xnor": Out(n),
+            "count": Out(width),
+            "count_valid": Out(1),
+        })
+
+    n = property(lambda self: self._n)
+    accumulate = property(lambda self: self._accumulate)
+    count_width = property(lambda self: len(self.count))
+    latency = 2
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._n
+        m.submodules.block = block = self.block
+        for name in block.prog.signature.members:
+            m.d.comb += getattr(block.prog, name).eq(getattr(self.prog, name))
+        live = ~self.hold
+        m.d.comb += [
+            block.rd_en.eq(self.rd_en & live),  # sense only when asked; a held port keeps its data
+            block.rd_row.eq(self.rd_row),
+            block.x.eq(self.x),
+            self.xnor.eq(block.xnor),
+        ]
+        sense_valid = Signal(name="sense_valid")
+        sense_first = Signal(name="sense_first")
+        with m.If(live):
+            m.d.sync += [sense_valid.eq(self.rd_en), sense_first.eq(self.first)]
+
+        row_count, _ = balanced_sum(m, [block.xnor[b] for b in range(n)], name="row_pc",
+                                    max_values=[1] * n)
+        with m.If(live):
+            m.d.sync += self.count_valid.eq(sense_valid)
+            with m.If(sense_valid):
+                if self._accumulate:
+                    with m.If(sense_first):
+                        m.d.sync += self.count.eq(row_count)
+                    with m.Else():
+                        m.d.sync += self.count.eq(self.count + row_count)
+                else:
+                    m.d.sync += self.count.eq(row_count)
+        return m

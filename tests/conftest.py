@@ -1,0 +1,43 @@
+import os
+
+import pytest
+
+from hwgen.generate import generate_array
+from hwgen.hwconfig import HwConfig
+from hwgen import sim as simulators
+
+SIMS = simulators.SIMULATORS
+
+
+class Built:
+    """A generated and compiled design, ready for :func:`hwgen.sim.run`."""
+
+    def __init__(self, sim, runner, top, build_dir, manifest_path, manifest):
+        self.sim, self.runner, self.top, self.build_dir = sim, runner, top, build_dir
+        self.manifest_path, self.manifest = manifest_path, manifest
+
+    def run(self, module, tag, **env):
+        return simulators.run(self.runner, self.top, module, self.build_dir, env, tag=tag)
+
+
+@pytest.fixture(scope="session")
+def build_array(tmp_path_factory):
+    """Generate + compile an array once per (simulator, hw) in the session."""
+    cache = {}
+
+    def get(sim, hw: HwConfig):
+        key = (sim, hw)
+        if key not in cache:
+            root = tmp_path_factory.mktemp(f"{sim}_{hw.tag()}")
+            manifest = generate_array(hw, root / "rtl", views=("sim",))
+            top = manifest["files"]["sim"]["top"]
+            sources = [root / "rtl" / f for f in manifest["files"]["sim"]["verilog"]]
+            runner = simulators.build(sim, sources, top, root / "build")
+            cache[key] = Built(sim, runner, top, root / "build", root / "rtl" / "manifest.json", manifest)
+        return cache[key]
+
+    return get
+
+
+def pytest_report_header(config):
+    return f"hwgen RTL simulators: {', '.join(SIMS)} (WAVES={os.environ.get('WAVES', '0')})"
