@@ -96,6 +96,12 @@ def write_atomically(out_dir: Path, files: dict[str, str]) -> None:
         raise
 
 
+def generate_component(component: wiring.Component, out_dir, name: str, params: dict) -> Path:
+    """Emit one component (a cell, a tree, ...) as ``out_dir/name.v``; returns the path."""
+    write_atomically(Path(out_dir), {f"{name}.v": to_verilog(component, name, type(component).__name__, params)})
+    return Path(out_dir) / f"{name}.v"
+
+
 def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=("sim", "synth", "macro")) -> dict:
     """Emit the requested views of an N x M array and its manifest into ``out_dir``.
 

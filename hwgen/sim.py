@@ -71,7 +71,7 @@ def run(runner, toplevel: str, module: str, build_dir, env: dict, testcase=None,
         results = runner.test(hdl_toplevel=toplevel, test_module=module, test_dir=str(build_dir),
                               build_dir=str(build_dir), extra_env=extra_env, testcase=testcase,
                               waves=waves or bool(os.environ.get("WAVES")),
-                              results_xml=f"results_{module}_{tag}.xml")
+                              results_xml=str(Path(build_dir).resolve() / f"results_{module}_{tag}.xml"))
     except SystemExit as e:  # cocotb's runner exits on failing tests; make it an exception
         raise AssertionError(f"cocotb {module} failed on {type(runner).__name__} (exit {e.code}); "
                              f"see the log above and {build_dir}") from None

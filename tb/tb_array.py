@@ -59,3 +59,27 @@ async def array_matches_golden(dut):
             f"cycles per pass {cycles} differ from the manifest's {expected_cycles}"
     # the edge-case neurons must have exercised both outcomes somewhere
     assert exp_acts.min() == 0 and exp_acts.max() == 1, "stimulus gave no mixed activations"
+
+
+@cocotb.test()
+async def array_detects_unmodelled_errors(dut):
+    """Negative control: program ideal devices while the golden model applies the error map.
+
+    The comparison must then fail, which shows the regression can see device errors at all.
+    """
+    manifest, hw, seed, ber, passes, fill, _ = params()
+    assert ber >= 1e-2, "the negative control needs enough errors to show"
+    sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
+    ideal = array_scenario(hw, seed, 0.0, passes=passes, fill=fill)
+    await start(dut, ARRAY_INPUTS)
+    await program_array(dut, hw, ideal.phys.weight_bits(), ideal.lrs, ideal.hrs)
+    await load_thresholds(dut, hw, sc.phys.thresholds)
+    _, pcs, _, _, _ = await stream_passes(dut, hw, sc.x_phys)
+    exp_acts, exp_pcs = sc.expected()
+    try:
+        compare(dut, "popcounts", pcs, exp_pcs, sc.error_map)
+    except AssertionError as e:
+        dut._log.info("mismatch detected as it must be: %s", str(e).splitlines()[0])
+    else:
+        raise AssertionError("RTL programmed without errors matched a golden model with errors")
+    compare(dut, "popcounts vs error-free golden", pcs, ideal.expected()[1])

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from hwgen.generate import generate_array
+from hwgen.generate import generate_array, generate_component
 from hwgen.hwconfig import HwConfig
 from hwgen import sim as simulators
 
@@ -16,8 +16,8 @@ class Built:
         self.sim, self.runner, self.top, self.build_dir = sim, runner, top, build_dir
         self.manifest_path, self.manifest = manifest_path, manifest
 
-    def run(self, module, tag, **env):
-        return simulators.run(self.runner, self.top, module, self.build_dir, env, tag=tag)
+    def run(self, module, tag, testcase=None, **env):
+        return simulators.run(self.runner, self.top, module, self.build_dir, env, tag=tag, testcase=testcase)
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,23 @@ def build_array(tmp_path_factory):
             sources = [root / "rtl" / f for f in manifest["files"]["sim"]["verilog"]]
             runner = simulators.build(sim, sources, top, root / "build")
             cache[key] = Built(sim, runner, top, root / "build", root / "rtl" / "manifest.json", manifest)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def build_component(tmp_path_factory):
+    """Generate + compile a single component once per (simulator, name) in the session."""
+    cache = {}
+
+    def get(sim, name, make, params):
+        key = (sim, name)
+        if key not in cache:
+            root = tmp_path_factory.mktemp(f"{sim}_{name}")
+            path = generate_component(make(**params), root / "rtl", name, params)
+            runner = simulators.build(sim, [path], name, root / "build")
+            cache[key] = Built(sim, runner, name, root / "build", None, None)
         return cache[key]
 
     return get

@@ -19,7 +19,7 @@ def test_array_random_layer(build_array, sim, config, ber):
     built = build_array(sim, HwConfig(config=config, **PAPER))
     seed = 1000 + int(ber * 1e6) + (0 if config == "par2seq" else 1)
     print(f"seed={seed} ber={ber}")
-    built.run("tb_array", f"random_{ber}", HWGEN_MANIFEST=built.manifest_path, HWGEN_SEED=seed,
+    built.run("tb_array", f"random_{ber}", testcase="array_matches_golden", HWGEN_MANIFEST=built.manifest_path, HWGEN_SEED=seed,
               HWGEN_BER=ber, HWGEN_PASSES=12)
 
 
@@ -30,5 +30,15 @@ def test_array_backpressure_partial_layer(build_array, sim, config):
     built = build_array(sim, HwConfig(config=config, **PAPER))
     seed = 77
     print(f"seed={seed}")
-    built.run("tb_array", "backpressure", HWGEN_MANIFEST=built.manifest_path, HWGEN_SEED=seed,
+    built.run("tb_array", "backpressure", testcase="array_matches_golden", HWGEN_MANIFEST=built.manifest_path, HWGEN_SEED=seed,
               HWGEN_BER=1e-2, HWGEN_PASSES=6, HWGEN_FILL="partial", HWGEN_BACKPRESSURE=1)
+
+
+@pytest.mark.parametrize("sim", SIMS)
+def test_array_regression_sees_device_errors(build_array, sim):
+    """Negative control: ideal devices against an error-carrying golden model must mismatch."""
+    built = build_array(sim, HwConfig(config="par2seq", **PAPER))
+    seed = 4242
+    print(f"seed={seed}")
+    built.run("tb_array", "negative", testcase="array_detects_unmodelled_errors",
+              HWGEN_MANIFEST=built.manifest_path, HWGEN_SEED=seed, HWGEN_BER=5e-2, HWGEN_PASSES=4)

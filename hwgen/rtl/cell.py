@@ -51,7 +51,7 @@ class BasicCell(wiring.Component):
         self._n, self._accumulate = n, bool(accumulate)
         width = bits_for(n * n if accumulate else n)
         super().__init__({
-            "prog": In(self.block.signature.members["prog"].signature),
+            "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
             "rd_en": In(1),
             "rd_row": In(range(n)),
             "x": In(n),
