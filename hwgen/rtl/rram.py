@@ -13,7 +13,7 @@ list (only the programming port's device-state fields differ):
 - ``macro``: an instance of the black-box macro ``macro_name(n)`` (array + XNOR-PCSAs), whose
   empty module the generator writes for the flow.
 
-Timing: a read issued in cycle c (``rd_en``, ``rd_row``, ``x``) gives ``xnor`` in cycle c+1;
+Timing: a read issued in cycle c (``rd_en``, ``rd_row``, ``x``) gives ``xnor_row`` in cycle c+1;
 ``rd_en`` low holds the previous result (this is how the pipeline stalls).
 """
 
@@ -50,7 +50,7 @@ class Rram2T2RBlock(wiring.Component):
         Row programming port.
     rd_en, rd_row, x : In
         Read (sense) request: row address and the n input bits to XNOR with.
-    xnor : Out(n)
+    xnor_row : Out(n)
         XNOR(x, w) of the row read one cycle earlier.
 
     Raises
@@ -75,7 +75,7 @@ class Rram2T2RBlock(wiring.Component):
             "rd_en": In(1),
             "rd_row": In(range(n)),
             "x": In(n),
-            "xnor": Out(n),
+            "xnor_row": Out(n),
         })
 
     n = property(lambda self: self._n)
@@ -103,7 +103,7 @@ class Rram2T2RBlock(wiring.Component):
                 macro_name(n),
                 i_clk=ClockSignal("sync"),
                 i_we=self.prog.en, i_wrow=self.prog.row, i_wdata=self.prog.data,
-                i_re=self.rd_en, i_rrow=self.rd_row, i_x=self.x, o_xnor=self.xnor,
+                i_re=self.rd_en, i_rrow=self.rd_row, i_x=self.x, o_xnor_row=self.xnor_row,
             )
             return m
 
@@ -139,5 +139,5 @@ class Rram2T2RBlock(wiring.Component):
         x_q = Signal(n, name="x_q")
         with m.If(self.rd_en):
             m.d.sync += x_q.eq(self.x)
-        m.d.comb += self.xnor.eq(~(x_q ^ sensed))
+        m.d.comb += self.xnor_row.eq(~(x_q ^ sensed))
         return m
