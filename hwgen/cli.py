@@ -49,8 +49,9 @@ def hw_options(fn):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default rtl_out/<config>_n<n>_N<N>_M<M>).")
 @click.option("--top", default="hwgen_array", show_default=True, help="Top module name of the sim view.")
-@click.option("--views", default="sim,synth,macro", show_default=True,
-              help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box).")
+@click.option("--views", default="sim,synth,macro,harness", show_default=True,
+              help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box), "
+                   "harness (sim view in a batch-simulation harness).")
 @_fail_cleanly
 def rtl(n, N, M, config, level_bits, out_dir, top, views):
     """Generate Verilog and a manifest for an N x M array of n x n cells."""
@@ -76,21 +77,23 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views):
 @click.option("--passes", default=16, show_default=True, help="Input vectors (layer passes) to run.")
 @click.option("--fill", type=click.Choice(["full", "partial"]), default="full", show_default=True,
               help="A layer filling the array, or a smaller one (padding).")
+@click.option("--mode", type=click.Choice(["stream", "batch"]), default="batch", show_default=True,
+              help="batch: the harness view runs a preloaded batch (fast); stream: cocotb drives every cycle.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Simulator build folder (default sim_build/<sim>_<design>).")
 @_fail_cleanly
-def sim(design, simulator, ber, seed, passes, fill, build_dir):
+def sim(design, simulator, ber, seed, passes, fill, mode, build_dir):
     """Run the cocotb regression of a generated array DESIGN against the golden model."""
     from .verify import run_array_regression
 
-    result = run_array_regression(design, simulator, ber=ber, seed=seed, passes=passes, fill=fill,
+    result = run_array_regression(design, simulator, ber=ber, seed=seed, passes=passes, fill=fill, mode=mode,
                                   build_dir=build_dir, echo=click.echo)
     click.echo(json.dumps(result, indent=2))
 
 
 @main.command()
 @click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--view", "views", multiple=True, default=("sim", "synth", "macro"), show_default=True)
+@click.option("--view", "views", multiple=True, default=("sim", "synth", "macro", "harness"), show_default=True)
 @click.option("--synth/--no-synth", default=True, help="Also run Yosys synth on the synth and macro views.")
 @_fail_cleanly
 def check(design, views, synth):
@@ -124,7 +127,8 @@ def demo(simulator, out_root):
         manifest = generate_array(hw, out_dir)
         click.echo(f"[demo] {hw.tag()} -> {out_dir} ({manifest['timing']['cycles_per_pass']} cycles/pass)")
         for ber in (0.0, 1e-2):
-            r = run_array_regression(out_dir, simulator, ber=ber, seed=2024, passes=16, echo=click.echo)
+            r = run_array_regression(out_dir, simulator, ber=ber, seed=2024, passes=64, mode="batch",
+                                     echo=click.echo)
             click.echo(f"[demo]   {simulator} BER {ber:g}: {r['outputs_checked']} outputs equal to the golden model, "
                        f"{r['injected_errors']} device errors injected, cycles/pass {r['cycles_per_pass']}, "
                        f"{r['sim_cycles_per_s']:.0f} simulated cycles/s")

@@ -19,9 +19,12 @@ from amaranth.lib import wiring
 from . import __version__
 from .hwconfig import HwConfig
 from .rtl import Array
+from .rtl.harness import ArrayHarness
 from .rtl.rram import macro_name
 
-VIEWS = {"sim": "behavioural", "synth": "bitmem", "macro": "macro"}
+VIEWS = {"sim": "behavioural", "synth": "bitmem", "macro": "macro", "harness": "behavioural"}
+DEFAULT_VIEWS = ("sim", "synth", "macro", "harness")
+HARNESS_PASSES = 256
 
 
 def header(title: str, params: dict) -> str:
@@ -104,11 +107,13 @@ def generate_component(component: wiring.Component, out_dir, name: str, params: 
     return Path(out_dir) / f"{name}.v"
 
 
-def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=("sim", "synth", "macro")) -> dict:
+def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAULT_VIEWS,
+                   harness_passes: int = HARNESS_PASSES) -> dict:
     """Emit the requested views of an N x M array and its manifest into ``out_dir``.
 
     Views: ``sim`` (behavioural 2T2R, for cocotb), ``synth`` (bit memory), ``macro``
-    (black-box 2T2R macro + its stub). Returns the manifest.
+    (black-box 2T2R macro + its stub), ``harness`` (the sim view inside
+    :class:`ArrayHarness`, for batch simulation). Returns the manifest.
     """
     unknown = set(views) - set(VIEWS)
     if unknown:
@@ -118,8 +123,12 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=("sim
     for view in views:
         top = name if view == "sim" else f"{name}_{view}"
         view_hw = HwConfig(**{**hw.as_dict(), "storage": VIEWS[view]})
-        array = Array(**view_hw.as_dict())
-        params = {**view_hw.as_dict()}
+        if view == "harness":
+            array = ArrayHarness(max_passes=harness_passes, **view_hw.as_dict())
+            params = {**view_hw.as_dict(), "max_passes": harness_passes}
+        else:
+            array = Array(**view_hw.as_dict())
+            params = {**view_hw.as_dict()}
         texts[f"{top}.v"] = to_verilog(array, top, f"{view} view of the BNN array", params)
         files[view] = {"top": top, "verilog": [f"{top}.v"]}
         if view == "macro":
@@ -128,7 +137,10 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=("sim
             files[view]["verilog"].append(stub)
             files[view]["blackbox"] = [stub]
         ports[view] = port_list(array)
-        latency, cycles = array.latency, array.cycles_per_pass
+        core = array.array if view == "harness" else array
+        latency, cycles = core.latency, core.cycles_per_pass
+        if view == "harness":
+            files[view]["max_passes"] = harness_passes
     manifest = array_manifest(hw, name, files, ports, latency, cycles)
     texts["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     write_atomically(Path(out_dir), texts)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
+from cocotb.utils import get_sim_time
 
 from hwgen.hwconfig import HwConfig
 from hwgen.mapping import cell_contents, input_beats, output_neurons
@@ -142,3 +143,43 @@ def compare(dut, what, got, expected, error_map=None):
             lines.append(f"pass {p} neuron {o}: rtl {got[p, o]} golden {expected[p, o]}{note}")
         raise AssertionError(f"{what}: {len(bad)} of {got.size} differ from the golden model\n  " + "\n  ".join(lines))
     dut._log.info("%s: all %d match the golden model", what, got.size)
+
+
+HARNESS_INPUTS = ("prog__en", "prog__cell", "prog__row", "prog__data", "thr__en", "thr__row", "thr__data",
+                  "ld_en", "ld_addr", "ld_data", "passes", "start", "rd_addr")
+
+
+async def run_harness(dut, hw: HwConfig, x_phys):
+    """Batch mode: preload every input beat, run all passes untouched, read everything back.
+
+    Returns ``(acts, popcounts, pass_cycles, cycles_simulated)`` like :func:`stream_passes`.
+    """
+    beats = input_beats(x_phys, hw)
+    passes = beats.shape[0]
+    flat = beats.reshape(passes * hw.input_beats, hw.input_width)
+    for addr, beat in enumerate(flat):
+        await FallingEdge(dut.clk)
+        dut.ld_en.value, dut.ld_addr.value, dut.ld_data.value = 1, addr, to_int(beat)
+    await FallingEdge(dut.clk)
+    dut.ld_en.value, dut.passes.value, dut.start.value = 0, passes, 1
+    await FallingEdge(dut.clk)
+    dut.start.value = 0
+    t0 = get_sim_time("ns")
+    await RisingEdge(dut.finished)
+    simulated = round((get_sim_time("ns") - t0) / 10)
+    neurons = output_neurons(hw)
+    lanes, pw = hw.output_lanes, hw.popcount_width
+    acts = np.full((passes, hw.max_outputs), -1, dtype=np.int64)
+    pcs = np.full((passes, hw.max_outputs), -1, dtype=np.int64)
+    cycles = []
+    for addr in range(passes * hw.output_beats):
+        dut.rd_addr.value = addr
+        await Timer(1, unit="ps")
+        p, b = divmod(addr, hw.output_beats)
+        act, pc = int(dut.rd_act.value), int(dut.rd_popcount.value)
+        for lane in range(lanes):
+            acts[p, neurons[b, lane]] = field(act, lane, 1)
+            pcs[p, neurons[b, lane]] = field(pc, lane, pw)
+        if addr < passes:
+            cycles.append(int(dut.rd_cycles.value))
+    return acts, pcs, cycles, simulated

@@ -1,8 +1,14 @@
 """cocotb testbench of the N x M array (both configurations): every activation bit and every
-popcount is compared with hwgen's golden model on the same error-injected weights.
+popcount is compared with hwgen's golden model on the same error-injected weights, and every
+pass's cycle count with the manifest.
 
-Parameters (environment): HWGEN_MANIFEST (the generator's manifest.json), HWGEN_SEED,
-HWGEN_BER, HWGEN_PASSES, HWGEN_FILL (full|partial), HWGEN_BACKPRESSURE (0|1).
+Two modes (HWGEN_MODE): ``stream`` drives the array's own ports cycle by cycle (and can apply
+random back-pressure); ``batch`` runs the harness view, which streams a preloaded batch with no
+Python in the per-cycle path.
+
+Parameters (environment): HWGEN_MANIFEST (the generator's manifest.json), HWGEN_MODE,
+HWGEN_SEED, HWGEN_BER, HWGEN_PASSES, HWGEN_FILL (full|partial), HWGEN_BACKPRESSURE (0|1),
+HWGEN_REPORT (optional JSON report path).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import time
 import cocotb
 import numpy as np
 
-from drive import ARRAY_INPUTS, compare, load_thresholds, program_array, start, stream_passes
+from drive import (ARRAY_INPUTS, HARNESS_INPUTS, compare, load_thresholds, program_array, run_harness, start,
+                   stream_passes)
 from hwgen.hwconfig import HwConfig
 from hwgen.stimulus import array_scenario
 
@@ -23,36 +30,45 @@ def params():
     with open(os.environ["HWGEN_MANIFEST"]) as f:
         manifest = json.load(f)
     hw = HwConfig(**manifest["hw"])
-    return (manifest, hw, int(os.environ.get("HWGEN_SEED", "1")), float(os.environ.get("HWGEN_BER", "0")),
+    mode = os.environ.get("HWGEN_MODE", "stream")
+    if mode not in ("stream", "batch"):
+        raise ValueError(f"HWGEN_MODE must be stream or batch, not {mode!r}")
+    return (manifest, hw, mode, int(os.environ.get("HWGEN_SEED", "1")), float(os.environ.get("HWGEN_BER", "0")),
             int(os.environ.get("HWGEN_PASSES", "8")), os.environ.get("HWGEN_FILL", "full"),
             os.environ.get("HWGEN_BACKPRESSURE", "0") == "1")
 
 
 @cocotb.test()
 async def array_matches_golden(dut):
-    manifest, hw, seed, ber, passes, fill, backpressure = params()
+    manifest, hw, mode, seed, ber, passes, fill, backpressure = params()
     sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
-    dut._log.info("hw=%s seed=%d ber=%g fill=%s layer=%dx%d passes=%d injected_errors=%d backpressure=%s",
-                  hw.tag(), seed, ber, fill, sc.layer.n_outputs, sc.layer.n_inputs, len(sc.x),
+    dut._log.info("hw=%s mode=%s seed=%d ber=%g fill=%s layer=%dx%d passes=%d injected_errors=%d backpressure=%s",
+                  hw.tag(), mode, seed, ber, fill, sc.layer.n_outputs, sc.layer.n_inputs, len(sc.x),
                   int(sc.error_map.sum()), backpressure)
-    await start(dut, ARRAY_INPUTS)
+    await start(dut, HARNESS_INPUTS if mode == "batch" else ARRAY_INPUTS)
     await program_array(dut, hw, sc.phys.weight_bits(), sc.lrs, sc.hrs)
     await load_thresholds(dut, hw, sc.phys.thresholds)
 
-    t_stream = time.perf_counter()
-    ready = None
-    if backpressure:
-        rng = np.random.default_rng(seed + 7)
-        pattern = rng.random(100_000) < 0.6
-        ready = lambda cycle: pattern[cycle % len(pattern)]  # noqa: E731
-    acts, pcs, accepted, done, _ = await stream_passes(dut, hw, sc.x_phys, ready=ready)
-    wall = time.perf_counter() - t_stream
+    t_run = time.perf_counter()
+    if mode == "batch":
+        if backpressure:
+            raise ValueError("back-pressure needs HWGEN_MODE=stream (the harness is always ready)")
+        acts, pcs, cycles, simulated = await run_harness(dut, hw, sc.x_phys)
+    else:
+        ready = None
+        if backpressure:
+            rng = np.random.default_rng(seed + 7)
+            pattern = rng.random(100_000) < 0.6
+            ready = lambda cycle: pattern[cycle % len(pattern)]  # noqa: E731
+        acts, pcs, accepted, done, _ = await stream_passes(dut, hw, sc.x_phys, ready=ready)
+        cycles = [d - a for a, d in zip(accepted, done)]
+        simulated = done[-1] + 1
+    wall = time.perf_counter() - t_run
 
     exp_acts, exp_pcs = sc.expected()
     compare(dut, "popcounts", pcs, exp_pcs, sc.error_map)
     compare(dut, "activations", acts, exp_acts, sc.error_map)
 
-    cycles = [d - a for a, d in zip(accepted, done)]
     expected_cycles = manifest["timing"]["cycles_per_pass"]
     dut._log.info("cycles per pass measured %s, manifest %d", sorted(set(cycles)), expected_cycles)
     if backpressure:
@@ -63,12 +79,11 @@ async def array_matches_golden(dut):
     # the edge-case neurons must have exercised both outcomes somewhere
     assert exp_acts.min() == 0 and exp_acts.max() == 1, "stimulus gave no mixed activations"
     if os.environ.get("HWGEN_REPORT"):
-        stream_cycles = done[-1] + 1
         with open(os.environ["HWGEN_REPORT"], "w") as f:
-            json.dump({"hw": hw.tag(), "seed": seed, "ber": ber, "passes": len(sc.x),
+            json.dump({"hw": hw.tag(), "mode": mode, "seed": seed, "ber": ber, "passes": len(sc.x),
                        "outputs_checked": int(2 * pcs.size), "injected_errors": int(sc.error_map.sum()),
-                       "cycles_per_pass": int(max(cycles)), "stream_cycles": int(stream_cycles),
-                       "stream_wall_s": round(wall, 4), "sim_cycles_per_s": stream_cycles / wall,
+                       "cycles_per_pass": int(max(cycles)), "simulated_cycles": int(simulated),
+                       "run_wall_s": round(wall, 4), "sim_cycles_per_s": simulated / wall,
                        "passes_per_s": len(sc.x) / wall}, f, indent=2)
 
 
@@ -78,7 +93,8 @@ async def array_detects_unmodelled_errors(dut):
 
     The comparison must then fail, which shows the regression can see device errors at all.
     """
-    manifest, hw, seed, ber, passes, fill, _ = params()
+    manifest, hw, mode, seed, ber, passes, fill, _ = params()
+    assert mode == "stream", "the negative control runs on the array's own ports"
     assert ber >= 1e-2, "the negative control needs enough errors to show"
     sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
     ideal = array_scenario(hw, seed, 0.0, passes=passes, fill=fill)

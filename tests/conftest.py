@@ -25,13 +25,13 @@ def build_array(tmp_path_factory):
     """Generate + compile an array once per (simulator, hw) in the session."""
     cache = {}
 
-    def get(sim, hw: HwConfig):
-        key = (sim, hw)
+    def get(sim, hw: HwConfig, view="sim"):
+        key = (sim, hw, view)
         if key not in cache:
-            root = tmp_path_factory.mktemp(f"{sim}_{hw.tag()}")
-            manifest = generate_array(hw, root / "rtl", views=("sim",))
-            top = manifest["files"]["sim"]["top"]
-            sources = [root / "rtl" / f for f in manifest["files"]["sim"]["verilog"]]
+            root = tmp_path_factory.mktemp(f"{sim}_{view}_{hw.tag()}")
+            manifest = generate_array(hw, root / "rtl", views=(view,))
+            top = manifest["files"][view]["top"]
+            sources = [root / "rtl" / f for f in manifest["files"][view]["verilog"]]
             runner = simulators.build(sim, sources, top, root / "build")
             cache[key] = Built(sim, runner, top, root / "build", root / "rtl" / "manifest.json", manifest)
         return cache[key]

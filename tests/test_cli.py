@@ -45,5 +45,16 @@ def test_missing_simulator_names_the_install(tmp_path, monkeypatch):
     out = tmp_path / "d"
     assert invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "-o", out, "--views", "sim").exit_code == 0
     monkeypatch.setenv("PATH", str(tmp_path))           # no simulator anywhere
-    r = invoke("sim", out, "--sim", "icarus", "--build-dir", tmp_path / "b")
+    r = invoke("sim", out, "--sim", "icarus", "--mode", "stream", "--build-dir", tmp_path / "b")
     assert r.exit_code == 1 and "iverilog not found on PATH" in r.output and "apt-get install iverilog" in r.output
+
+
+def test_batch_mode_needs_a_harness_that_fits(tmp_path):
+    out = tmp_path / "d"
+    assert invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "-o", out, "--views", "sim").exit_code == 0
+    r = invoke("sim", out, "--mode", "batch", "--build-dir", tmp_path / "b")
+    assert r.exit_code == 1 and "has no harness view, which mode 'batch' needs" in r.output
+    out2 = tmp_path / "h"
+    assert invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "-o", out2, "--views", "harness").exit_code == 0
+    r = invoke("sim", out2, "--mode", "batch", "--passes", 257, "--build-dir", tmp_path / "b")
+    assert r.exit_code == 1 and "257 passes do not fit the harness view" in r.output and "holds 256" in r.output
