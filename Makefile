@@ -48,6 +48,7 @@ demo: setup
 
 bench: setup
 	$(PY) bench/bench_sim.py
+	$(PY) bench/bench_network.py
 
 clean:
 	rm -rf sim_build .pytest_cache

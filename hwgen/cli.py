@@ -38,8 +38,10 @@ def hw_options(fn):
                       help="Width of a device-state code in the behavioural 2T2R view.")(fn)
     fn = click.option("--config", type=click.Choice(CONFIGS), default="par2seq", show_default=True,
                       help="par2seq: n*N inputs, n*M outputs; seq2par: n*n inputs, N*M outputs.")(fn)
-    fn = click.option("--M", "M", type=int, required=True, help="Cells per row (output direction).")(fn)
-    fn = click.option("--N", "N", type=int, required=True, help="Cells per column (input direction).")(fn)
+    fn = click.option("--M", "M", type=int, default=None,
+                      help="Cells per row (output direction); with --model, default: the smallest that fits each layer.")(fn)
+    fn = click.option("--N", "N", type=int, default=None,
+                      help="Cells per column (input direction); with --model, default: the smallest that fits.")(fn)
     fn = click.option("--n", "n", type=int, default=32, show_default=True, help="Cell memory is n x n.")(fn)
     return fn
 
@@ -49,14 +51,38 @@ def hw_options(fn):
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default rtl_out/<config>_n<n>_N<N>_M<M>).")
 @click.option("--top", default="hwgen_array", show_default=True, help="Top module name of the sim view.")
-@click.option("--views", default="sim,synth,macro,harness", show_default=True,
+@click.option("--views", default=None,
               help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box), "
-                   "harness (sim view in a batch-simulation harness).")
+                   "harness (sim view in a batch-simulation harness). Default: sim,synth,macro,harness for an "
+                   "array, sim,harness,macro for a network.")
+@click.option("--model", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A network IR file (.npz): map every layer onto its own array and emit the whole network.")
 @_fail_cleanly
-def rtl(n, N, M, config, level_bits, out_dir, top, views):
-    """Generate Verilog and a manifest for an N x M array of n x n cells."""
-    from .generate import generate_array
+def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
+    """Generate Verilog and a manifest for an N x M array of n x n cells, or for a whole network."""
+    from .generate import DEFAULT_VIEWS, NETWORK_VIEWS, generate_array, generate_network
 
+    if model is not None:
+        from .ir import Network
+        from .netplan import plan_network
+
+        network = Network.load(model)
+        plans = plan_network(network, n, config, N, M, level_bits=level_bits)
+        out_dir = out_dir or Path("rtl_out") / f"{model.stem}_n{n}"
+        t0 = time.perf_counter()
+        view_list = tuple(v.strip() for v in views.split(",") if v.strip()) if views else NETWORK_VIEWS
+        manifest = generate_network(network, plans, out_dir, name="hwgen_net" if top == "hwgen_array" else top,
+                                    views=view_list, model_path=model)
+        for p in plans:
+            click.echo(f"  layer {p.index} {p.name}: {p.n_inputs} -> {p.n_outputs} on {p.hw.tag()} "
+                       f"({p.hw.cells} cells, {p.as_dict()['cycles_per_pass']} cycles per pass)")
+        timing = manifest["timing"]
+        click.echo(f"{model.name}: {timing['cycles_per_inference']} cycles per inference, one image every "
+                   f"{timing['initiation_interval']} cycles; wrote {out_dir} ({time.perf_counter() - t0:.1f} s)")
+        return
+    if N is None or M is None:
+        raise click.ClickException("--N and --M are required for an array (or give --model)")
+    views = views or ",".join(DEFAULT_VIEWS)
     hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits)
     out_dir = out_dir or Path("rtl_out") / hw.tag()
     t0 = time.perf_counter()
@@ -79,12 +105,24 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views):
               help="A layer filling the array, or a smaller one (padding).")
 @click.option("--mode", type=click.Choice(["stream", "batch"]), default="batch", show_default=True,
               help="batch: the harness view runs a preloaded batch (fast); stream: cocotb drives every cycle.")
+@click.option("--count", default=200, show_default=True, help="Network designs: images to run.")
+@click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Network designs: npz of images/labels (default: the shipped MNIST test slice).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Simulator build folder (default sim_build/<sim>_<design>).")
 @_fail_cleanly
-def sim(design, simulator, ber, seed, passes, fill, mode, build_dir):
-    """Run the cocotb regression of a generated array DESIGN against the golden model."""
-    from .verify import run_array_regression
+def sim(design, simulator, ber, seed, passes, fill, mode, count, images, build_dir):
+    """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
+    from .flow.checks import load_manifest
+    from .verify import run_array_regression, run_network_regression
+
+    if load_manifest(design).get("kind") == "network":
+        result = run_network_regression(design, simulator, ber=ber, seed=seed, count=count, images=images,
+                                        build_dir=build_dir, echo=click.echo)
+        click.echo(json.dumps(result, indent=2))
+        click.echo(f"RTL accuracy {100 * result['accuracy']:.2f}% on {result['images']} images; every class and "
+                   f"output popcount equal to the golden model")
+        return
 
     result = run_array_regression(design, simulator, ber=ber, seed=seed, passes=passes, fill=fill, mode=mode,
                                   build_dir=build_dir, echo=click.echo)
@@ -111,28 +149,85 @@ def check(design, views, synth):
 
 
 @main.command()
+@click.argument("dataset", type=click.Choice(["mnist", "fashion-mnist"]))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder with the original IDX files (default: $HWGEN_DATA, then ../shared/data/<dataset>).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="IR file to write (default models/<dataset>_bnn.npz).")
+@click.option("--hidden", default="1024,1024", show_default=True, help="Hidden layer sizes.")
+@click.option("--epochs", default=25, show_default=True)
+@click.option("--batch-size", default=100, show_default=True)
+@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--flip-ber", default=0.0, show_default=True,
+              help="Error-aware training: flip each binarized weight with this probability while training.")
+@click.option("--dropout", default=0.2, show_default=True, help="Dropout on every layer input while training.")
+@click.option("--input-threshold", default=127, show_default=True, help="Pixels above it are +1.")
+@_fail_cleanly
+def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber, dropout, input_threshold):
+    """Train a binarized MLP on DATASET, export it to the network IR, and write its model card."""
+    from .device import check_ber
+    from .train.job import train_and_export
+    from .train.loop import TrainConfig
+
+    try:
+        sizes = [784, *[int(h) for h in hidden.split(",") if h.strip()], 10]
+    except ValueError:
+        raise click.ClickException(f"--hidden must be comma-separated integers, not {hidden!r}") from None
+    cfg = TrainConfig(sizes=sizes, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                      flip_ber=check_ber(flip_ber), dropout=dropout, input_threshold=input_threshold)
+    train_and_export(dataset, cfg, out or Path("models") / f"{dataset.replace('-', '_')}_bnn.npz", data_dir,
+                     log=click.echo)
+
+
+@main.command()
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=Path("rtl_out"),
               show_default=True)
+@click.option("--model", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Network IR to run (default: the shipped models/mnist_bnn.npz).")
+@click.option("--count", default=200, show_default=True, help="Shipped MNIST test images to run.")
+@click.option("--array/--no-array", "with_array", default=False,
+              help="Also generate and verify the paper's 3x3 array (n=32) in both configurations.")
 @_fail_cleanly
-def demo(simulator, out_root):
-    """Generate the paper's 3x3 array (n=32) in both configurations and verify each against the
-    golden model at BER 0 and 1e-2."""
-    from .generate import generate_array
-    from .verify import run_array_regression
+def demo(simulator, out_root, model, count, with_array):
+    """The main job on shipped files: generate the MNIST network's RTL, run the shipped test images
+    through it with and without device errors, and compare every result with the golden model."""
+    from .data import MODELS_DIR
+    from .generate import generate_array, generate_network
+    from .ir import Network
+    from .netplan import plan_network
+    from .verify import build_network, run_array_regression, run_network_regression
 
-    for config in CONFIGS:
-        hw = HwConfig(n=32, N=3, M=3, config=config)
-        out_dir = out_root / f"demo_{config}"
-        manifest = generate_array(hw, out_dir)
-        click.echo(f"[demo] {hw.tag()} -> {out_dir} ({manifest['timing']['cycles_per_pass']} cycles/pass)")
-        for ber in (0.0, 1e-2):
-            r = run_array_regression(out_dir, simulator, ber=ber, seed=2024, passes=64, mode="batch",
-                                     echo=click.echo)
-            click.echo(f"[demo]   {simulator} BER {ber:g}: {r['outputs_checked']} outputs equal to the golden model, "
-                       f"{r['injected_errors']} device errors injected, cycles/pass {r['cycles_per_pass']}, "
-                       f"{r['sim_cycles_per_s']:.0f} simulated cycles/s")
-    click.echo(f"[demo] outputs in {out_root}/demo_par2seq and {out_root}/demo_seq2par")
+    model = model or MODELS_DIR / "mnist_bnn.npz"
+    network = Network.load(model)
+    plans = plan_network(network, 32)
+    out_dir = out_root / f"{model.stem}_n32"
+    t0 = time.perf_counter()
+    manifest = generate_network(network, plans, out_dir, views=("sim", "harness"), model_path=model)
+    timing = manifest["timing"]
+    click.echo(f"[demo] {model.name} ({network.metadata.get('test_accuracy', float('nan')) * 100:.2f}% in torch) "
+               f"-> {out_dir}: " + ", ".join(f"{p.n_inputs}->{p.n_outputs} on {p.hw.tag()}" for p in plans)
+               + f" ({time.perf_counter() - t0:.0f} s)")
+    built = build_network(out_dir, simulator, Path("sim_build") / f"{simulator}_{out_dir.name}")
+    for ber, seed in ((0.0, 1), (1e-2, 3)):
+        r = run_network_regression(out_dir, simulator, ber=ber, seed=seed, count=count, built=built, echo=click.echo)
+        click.echo(f"[demo] {simulator} BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on {r['images']} images, "
+                   f"{r['injected_errors']} device errors; every class and output popcount equal to the golden "
+                   f"model; {r['cycles_per_inference']} cycles/inference, one image every "
+                   f"{r['initiation_interval']} cycles, {r['inferences_per_s']:.0f} inferences/s simulated")
+    click.echo(f"[demo] cycles per inference {timing['cycles_per_inference']} (manifest = measured); "
+               f"RTL, programming image and manifest in {out_dir}; simulator build in sim_build/")
+    if with_array:
+        for config in CONFIGS:
+            hw = HwConfig(n=32, N=3, M=3, config=config)
+            array_dir = out_root / f"demo_{config}"
+            generate_array(hw, array_dir)
+            for ber in (0.0, 1e-2):
+                r = run_array_regression(array_dir, simulator, ber=ber, seed=2024, passes=64, mode="batch",
+                                         echo=click.echo)
+                click.echo(f"[demo] {hw.tag()} BER {ber:g}: {r['outputs_checked']} outputs equal to the golden "
+                           f"model, cycles/pass {r['cycles_per_pass']}")
 
 
 if __name__ == "__main__":

@@ -19,3 +19,7 @@ class ModelFileError(HwgenError, ValueError):
 
 class SimulatorMissing(HwgenError, RuntimeError):
     """A simulator needed for a testbench is not installed."""
+
+
+class DataError(HwgenError, ValueError):
+    """A dataset file is missing, unreadable or malformed."""

@@ -7,6 +7,7 @@ Output is byte-for-byte deterministic for the same inputs: no source paths, no t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -79,8 +80,9 @@ def array_manifest(hw: HwConfig, name: str, files: dict, ports: dict, latency: i
     }
 
 
-def write_atomically(out_dir: Path, files: dict[str, str]) -> None:
-    """Write ``files`` (relative name -> text) as the whole content of ``out_dir``."""
+def write_atomically(out_dir: Path, files: dict) -> None:
+    """Write ``files`` as the whole content of ``out_dir``: relative name -> text, or -> a
+    callable that writes the file at the path it is given (for binary and large files)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -88,7 +90,10 @@ def write_atomically(out_dir: Path, files: dict[str, str]) -> None:
     try:
         for rel, text in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            (tmp / rel).write_text(text)
+            if callable(text):
+                text(tmp / rel)
+            else:
+                (tmp / rel).write_text(text)
         old = None
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
@@ -143,5 +148,93 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
             files[view]["max_passes"] = harness_passes
     manifest = array_manifest(hw, name, files, ports, latency, cycles)
     texts["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_atomically(Path(out_dir), texts)
+    return manifest
+
+
+NETWORK_VIEWS = ("sim", "harness", "macro")
+
+
+def hier_block(text: str, module: str) -> str:
+    """Mark ``module`` as a Verilator hierarchical block (verilated once, instanced many times).
+
+    Without it Verilator specialises the shared cell's code for every instance: a whole MNIST
+    network became ~60 MB of C++. Other tools read the mark as a comment.
+    """
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        if line.startswith(f"module {module}("):
+            lines.insert(k + 1, "  /*verilator hier_block*/")
+            return "\n".join(lines)
+    raise ValueError(f"module {module} not found in the generated text")
+HARNESS_IMAGES = 256
+
+
+def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NETWORK_VIEWS,
+                     max_images: int = HARNESS_IMAGES, model_path=None) -> dict:
+    """Emit a whole network: the top (shared cell modules), the batch harness, the memory-init
+    programming image (``program.hex``, ideal devices) and a manifest; plus a copy of the IR,
+    so the design folder is self-contained for the testbench.
+    """
+    from .netplan import network_timing
+    from .program import program_records, write_program
+    from .rtl.net_harness import NetworkHarness, boot_rom_verilog
+    from .rtl.network import NetworkTop
+
+    unknown = set(views) - set(NETWORK_VIEWS)
+    if unknown:
+        raise ValueError(f"unknown view(s) {sorted(unknown)}; choose from {', '.join(NETWORK_VIEWS)}")
+    texts, files, ports = {}, {}, {}
+    params = {"layers": "-".join(str(p.n_inputs) for p in plans) + f"-{plans[-1].n_outputs}",
+              "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() for p in plans)}
+    layout = None
+    for view in views:
+        storage = "macro" if view == "macro" else "behavioural"
+        view_plans = [type(p)(**{**p.__dict__, "hw": HwConfig(**{**p.hw.as_dict(), "storage": storage})})
+                      for p in plans]
+        top = NetworkTop(plans=view_plans, shared_cells=True)
+        cells_file = f"{name}_cells_{storage}.v"
+        cell_text = "".join(hier_block(to_verilog(comp, mod, f"shared basic cell ({storage})", {"module": mod}), mod)
+                            for mod, comp in sorted(top.cell_modules().items()))
+        if storage == "macro":
+            cell_text += macro_stub(plans[0].hw.n)
+        texts[cells_file] = cell_text
+        if view == "harness":
+            harness = NetworkHarness(top=top, max_images=max_images)
+            layout = harness.layout
+            texts[f"{name}_harness.v"] = to_verilog(harness, f"{name}_harness", "network batch harness",
+                                                    {**params, "max_images": max_images})
+            texts["hwgen_boot_rom.v"] = boot_rom_verilog()
+            files[view] = {"top": f"{name}_harness", "verilog": [f"{name}_harness.v", cells_file, "hwgen_boot_rom.v"],
+                           "max_images": max_images, "program": "program.hex"}
+            ports[view] = port_list(harness)
+        else:
+            top_name = name if view == "sim" else f"{name}_{view}"
+            texts[f"{top_name}.v"] = to_verilog(top, top_name, f"{view} view of the network", params)
+            files[view] = {"top": top_name, "verilog": [f"{top_name}.v", cells_file]}
+            if view == "macro":
+                files[view]["blackbox"] = [macro_name(plans[0].hw.n)]
+            ports[view] = port_list(top)
+    if layout is None:
+        from .rtl.net_harness import RecordLayout
+        layout = RecordLayout.for_network(NetworkTop(plans=plans, shared_cells=True))
+    manifest = {
+        "generator": f"hwgen {__version__}",
+        "kind": "network",
+        "top": name,
+        "network": {"layers": [p.as_dict() for p in plans], "metadata": network.metadata,
+                    "model": Path(model_path).name if model_path else None, "ir": "network.npz"},
+        "files": files,
+        "ports": ports,
+        "program": {"file": "program.hex", "layout": layout.as_dict(), "layout_params": dataclasses.asdict(layout),
+                    "devices": "ideal (no errors); the testbench writes its own image per error map"},
+        "timing": {**network_timing(plans),
+                   "definition": "cycles_per_inference: from the cycle an image is accepted on inp to the "
+                                 "cycle its result is valid on out; initiation_interval: cycles between "
+                                 "accepted images when inputs are always available and out.ready is high"},
+    }
+    texts["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    texts["network.npz"] = network.save
+    texts["program.hex"] = lambda path: write_program(path, program_records(network, plans, layout), layout)
     write_atomically(Path(out_dir), texts)
     return manifest

@@ -60,3 +60,24 @@ def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None
     pc = popcounts(weights, pack_bits(x_bits), layer.n_inputs)
     acts = (pc >= layer.thresholds[None, :]).astype(np.uint8)
     return acts, pc
+
+
+def network_forward(network, x_bits: np.ndarray, error_maps=None):
+    """Whole-network inference on ``(B, I)`` input bits.
+
+    ``error_maps`` is ``None`` or one entry per layer (``None``, an unpacked ``(O, I)`` mask or
+    a packed one). Returns ``(predictions, out_popcounts, activations)``: predictions are the
+    argmax of the last layer's popcounts (first maximum on ties, as the RTL's argmax), and
+    ``activations`` lists every hidden layer's {0,1} outputs.
+    """
+    if error_maps is not None and len(error_maps) != len(network.layers):
+        raise ValueError(f"{len(error_maps)} error maps for {len(network.layers)} layers")
+    x = np.atleast_2d(np.asarray(x_bits))
+    activations = []
+    pc = None
+    for k, layer in enumerate(network.layers):
+        acts, pc = layer_forward(layer, x, None if error_maps is None else error_maps[k])
+        if layer.output == "sign":
+            activations.append(acts)
+        x = acts
+    return pc.argmax(axis=1), pc, activations

@@ -31,8 +31,15 @@ def check_simulator(sim: str) -> None:
         raise SimulatorMissing(f"{EXECUTABLE[sim]} not found on PATH: {INSTALL_HINT[sim]}")
 
 
-def build(sim: str, sources, toplevel: str, build_dir, waves: bool = False):
-    """Compile ``sources`` for ``sim``; returns the runner to pass to :func:`run`."""
+def build(sim: str, sources, toplevel: str, build_dir, waves: bool = False, ports_only: bool = False):
+    """Compile ``sources`` for ``sim``; returns the runner to pass to :func:`run`.
+
+    ``ports_only`` (Verilator) makes only the top's ports visible to cocotb instead of every
+    signal: cocotb's default ``--public-flat-rw`` puts each signal of each instance in a symbol
+    table, which for a whole network (thousands of cells) costs more compile time than the
+    logic itself. Testbenches of harness views need nothing but the ports. It also turns on
+    hierarchical verilation, so modules marked ``hier_block`` (the shared cell) compile once.
+    """
     check_simulator(sim)
     from cocotb_tools.runner import get_runner
 
@@ -44,6 +51,8 @@ def build(sim: str, sources, toplevel: str, build_dir, waves: bool = False):
         # input file and the C++ build fails; command-line make variables override it.
         os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
     build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if sim == "verilator" else []
+    if sim == "verilator" and ports_only:
+        build_args += ["--no-public-flat-rw", "--public-depth", "1", "--hierarchical"]
     try:
         runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel, build_dir=str(build_dir),
                      build_args=build_args, waves=waves, timescale=("1ns", "1ps"), always=True)
@@ -56,7 +65,7 @@ def build(sim: str, sources, toplevel: str, build_dir, waves: bool = False):
 
 
 def run(runner, toplevel: str, module: str, build_dir, env: dict, testcase=None, waves: bool = False,
-        tag: str = "run"):
+        tag: str = "run", plusargs=()):
     """Run cocotb ``module`` (a file in tb/) and return ``(tests, failed)``; raise on failure."""
     from cocotb_tools.check_results import get_results
 
@@ -70,6 +79,7 @@ def run(runner, toplevel: str, module: str, build_dir, env: dict, testcase=None,
     try:
         results = runner.test(hdl_toplevel=toplevel, test_module=module, test_dir=str(build_dir),
                               build_dir=str(build_dir), extra_env=extra_env, testcase=testcase,
+                              plusargs=[str(p) for p in plusargs],
                               waves=waves or bool(os.environ.get("WAVES")),
                               results_xml=str(Path(build_dir).resolve() / f"results_{module}_{tag}.xml"))
     except SystemExit as e:  # cocotb's runner exits on failing tests; make it an exception

@@ -77,3 +77,59 @@ def array_scenario(hw: HwConfig, seed: int, ber: float, passes: int = 8, fill: s
     lrs, hrs = pair_levels(phys.weight_bits(), error_map, hw.level_bits, seed + 2_000_003)
     return ArrayScenario(hw=hw, seed=seed, ber=ber, layer=layer, phys=phys, error_map=error_map,
                          lrs=lrs, hrs=hrs, x=x, x_phys=pad_inputs(x, hw))
+
+
+@dataclass
+class NetworkScenario:
+    """A whole-network regression: the design's network and plans, images, a sampled error map
+    per layer, and the golden model's answer on the erroneous weights."""
+
+    manifest: dict
+    network: object
+    plans: list
+    ber: float
+    seed: int
+    error_maps: list
+    x_bits: np.ndarray      # (images, inputs)
+    labels: np.ndarray
+
+    def expected(self):
+        """Golden ``(classes, last-layer popcounts)`` for every image."""
+        pred, pcs, _ = golden.network_forward(self.network, self.x_bits, self.error_maps)
+        return pred, pcs
+
+    def program(self):
+        """The programming image (records) realising this error map in the devices."""
+        from .program import program_records
+        from .rtl.net_harness import RecordLayout
+        layout = RecordLayout(**{k: v for k, v in self.manifest["program"]["layout_params"].items()})
+        return program_records(self.network, self.plans, layout, self.error_maps, self.seed), layout
+
+
+def network_scenario(design_dir, ber: float, seed: int, images=None, count: int = 200) -> NetworkScenario:
+    """Rebuild the same scenario from a generated network design folder, on either side of the
+    simulator. ``images`` is an npz with ``images``/``labels`` (default: the shipped fixture)."""
+    import json
+    from pathlib import Path
+
+    from .data import binarize, load_fixture
+    from .device import check_ber, network_error_maps
+    from .ir import Network
+    from .netplan import LayerPlan
+
+    design_dir = Path(design_dir)
+    manifest = json.loads((design_dir / "manifest.json").read_text())
+    if manifest.get("kind") != "network":
+        raise ValueError(f"{design_dir} holds a {manifest.get('kind')!r} design, not a network")
+    network = Network.load(design_dir / manifest["network"]["ir"])
+    plans = [LayerPlan.from_dict(d) for d in manifest["network"]["layers"]]
+    split = load_fixture(images) if images else load_fixture()
+    if count > len(split.labels):
+        raise ValueError(f"{count} images asked for, {images or 'the fixture'} holds {len(split.labels)}")
+    threshold = network.metadata.get("input_threshold", 127)
+    x = binarize(split.images[:count], threshold)
+    if x.shape[1] != network.layers[0].n_inputs:
+        raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.layers[0].n_inputs}")
+    ber = check_ber(ber)
+    return NetworkScenario(manifest, network, plans, ber, seed, network_error_maps(network, ber, seed), x,
+                           split.labels[:count])

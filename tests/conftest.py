@@ -58,3 +58,26 @@ def build_component(tmp_path_factory):
 
 def pytest_report_header(config):
     return f"hwgen RTL simulators: {', '.join(SIMS)} (WAVES={os.environ.get('WAVES', '0')})"
+
+
+@pytest.fixture(scope="session")
+def network_design(tmp_path_factory):
+    """Generate (once per key) a network design folder with its harness view and compile it once
+    per simulator. Returns ``(design_dir, built)`` where ``built`` feeds run_network_regression."""
+    from hwgen.generate import generate_network
+    from hwgen.netplan import plan_network
+    from hwgen.verify import build_network
+
+    designs, builds = {}, {}
+
+    def get(sim, key, network, n, config="par2seq"):
+        if key not in designs:
+            root = tmp_path_factory.mktemp(f"net_{key}")
+            generate_network(network, plan_network(network, n, config), root / "rtl", views=("harness",))
+            designs[key] = root
+        root = designs[key]
+        if (sim, key) not in builds:
+            builds[(sim, key)] = build_network(root / "rtl", sim, root / f"build_{sim}")
+        return root / "rtl", builds[(sim, key)]
+
+    return get

@@ -5,6 +5,6 @@ packed weights) and the behavioural 2T2R RTL (which is programmed with device st
 exactly those pairs read wrong).
 """
 
-from .errormap import check_ber, pair_levels, sample_error_map, sensed_bits
+from .errormap import check_ber, network_error_maps, pair_levels, sample_error_map, sensed_bits
 
-__all__ = ["check_ber", "pair_levels", "sample_error_map", "sensed_bits"]
+__all__ = ["check_ber", "network_error_maps", "pair_levels", "sample_error_map", "sensed_bits"]

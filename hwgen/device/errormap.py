@@ -73,3 +73,12 @@ def sensed_bits(weight_bits: np.ndarray, lrs: np.ndarray, hrs: np.ndarray) -> np
     bl = np.where(w, hrs, lrs)
     blb = np.where(w, lrs, hrs)
     return (bl > blb).astype(np.uint8)
+
+
+def network_error_maps(network, ber, seed: int) -> list[np.ndarray]:
+    """One seeded error map per layer, shaped like its logical weights ``(outputs, inputs)``.
+
+    Layer k draws from seed ``seed + 7919*k``, so adding a layer leaves the others' maps alone.
+    """
+    return [sample_error_map((layer.n_outputs, layer.n_inputs), ber, seed + 7919 * k)
+            for k, layer in enumerate(network.layers)]

@@ -25,8 +25,10 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import ConfigError
 from ..hwconfig import HwConfig
 from .cell import BasicCell
+from .column import SharedColumn
 from .signatures import OutputSignature, ThresholdLoadSignature, WriteRowSignature
 from .threshold import ThresholdBank
 from .tree import PopcountTree
@@ -39,6 +41,10 @@ class Array(wiring.Component):
         See :class:`hwgen.hwconfig.HwConfig` (validated there).
     init : array-like (N, M, n, n), optional
         Initial weight bits per cell (memory-init), as :func:`hwgen.mapping.cell_contents` gives.
+    shared_cells : bool
+        Build the array from M instances of one shared column module (:class:`SharedColumn`,
+        N cells each) instead of elaborating every cell; the generator must then also emit that
+        module (:meth:`cell_modules`). Excludes ``init``.
 
     Attributes
     ----------
@@ -51,13 +57,22 @@ class Array(wiring.Component):
     """
 
     def __init__(self, *, n: int, N: int, M: int, config: str = "par2seq",
-                 storage: str = "behavioural", level_bits: int = 4, init=None):
+                 storage: str = "behavioural", level_bits: int = 4, init=None, shared_cells: bool = False):
         hw = HwConfig(n=n, N=N, M=M, config=config, storage=storage, level_bits=level_bits)
         self._hw = hw
         par = config == "par2seq"
-        self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits,
-                                 init=None if init is None else init[i][j])
-                       for j in range(M)] for i in range(N)]
+        if shared_cells and init is not None:
+            raise ConfigError("shared cells cannot take init contents (one module serves every cell); "
+                              "program them through the prog port")
+        self._shared = bool(shared_cells)
+        self.columns, self.cells = [], []
+        if shared_cells:
+            self.columns = [SharedColumn(n=n, N=N, config=config, storage=storage, level_bits=level_bits)
+                            for _ in range(M)]
+        else:
+            self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits,
+                                     init=None if init is None else init[i][j])
+                           for j in range(M)] for i in range(N)]
         self.trees = [PopcountTree(N=N, max_partial=n) for _ in range(M)] if par else []
         self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M,
                                         width=hw.threshold_width, parallel=not par)
@@ -73,17 +88,32 @@ class Array(wiring.Component):
         })
 
     hw = property(lambda self: self._hw)
+    shared_cells = property(lambda self: self._shared)
+
+    def cell_modules(self) -> dict:
+        """Shared modules this array instantiates: ``{module name: component to emit}``."""
+        if not self._shared:
+            return {}
+        return {self.columns[0].module_name: self.columns[0].module()}
+
+    @staticmethod
+    def latency_for(config: str) -> int:
+        """Cycles from issuing a read to its result on ``out``: cell, tree (par2seq), output register."""
+        tree = PopcountTree.latency if config == "par2seq" else 0
+        return BasicCell.latency + tree + 1
+
+    @staticmethod
+    def cycles_per_pass_for(hw: HwConfig) -> int:
+        """Cycles from accepting the first input beat to ``done``: n issues, then the latency."""
+        return hw.n + Array.latency_for(hw.config)
 
     @property
     def latency(self) -> int:
-        """Cycles from issuing a read to its result on ``out``: cell, tree (par2seq), output register."""
-        tree = PopcountTree.latency if self._hw.config == "par2seq" else 0
-        return BasicCell.latency + tree + 1
+        return self.latency_for(self._hw.config)
 
     @property
     def cycles_per_pass(self) -> int:
-        """Cycles from accepting the first input beat to ``done``: n issues, then the latency."""
-        return self._hw.n + self.latency
+        return self.cycles_per_pass_for(self._hw)
 
     def elaborate(self, platform):
         m = Module()
@@ -96,12 +126,18 @@ class Array(wiring.Component):
         live = ~stall
 
         # ---- programming: one decoder per cell, refused while a pass runs ----
-        for i in range(N):
-            for j in range(M):
-                cell = self.cells[i][j]
+        fields = ("row", "data") + (("lrs", "hrs") if hw.storage == "behavioural" else ())
+        if self._shared:
+            for j, col in enumerate(self.columns):
+                m.submodules[f"col_{j}"] = col
+                m.d.comb += [getattr(col.prog, name).eq(getattr(self.prog, name)) for name in fields]
+                m.d.comb += [col.prog.en.eq(self.prog.en & ~self.busy),
+                             col.prog_sel.eq(Cat(self.prog.cell == i * M + j for i in range(N))),
+                             col.hold.eq(stall)]
+        for i, row_cells in enumerate(self.cells):
+            for j, cell in enumerate(row_cells):
                 m.submodules[f"cell_{i}_{j}"] = cell
-                for name in ("row", "data") + (("lrs", "hrs") if hw.storage == "behavioural" else ()):
-                    m.d.comb += getattr(cell.prog, name).eq(getattr(self.prog, name))
+                m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name)) for name in fields]
                 m.d.comb += cell.prog.en.eq(self.prog.en & ~self.busy & (self.prog.cell == i * M + j))
                 m.d.comb += cell.hold.eq(stall)
         m.submodules.thresholds = thr = self.thresholds
@@ -148,9 +184,11 @@ class Array(wiring.Component):
         with m.If(accept):
             m.d.sync += self.busy.eq(1)
 
-        for i in range(N):
-            for j in range(M):
-                cell = self.cells[i][j]
+        for col in self.columns:
+            m.d.comb += [col.rd_en.eq(issue & live), col.rd_row.eq(issue_row), col.x.eq(cell_x),
+                         col.first.eq(issue_row == 0)]
+        for i, row_cells in enumerate(self.cells):
+            for cell in row_cells:
                 m.d.comb += [
                     cell.rd_en.eq(issue & live),
                     cell.rd_row.eq(issue_row),
@@ -166,7 +204,17 @@ class Array(wiring.Component):
             m.d.sync += [rows[0].eq(issue_row), lasts[0].eq(issue_last)]
             for k in range(1, depth):
                 m.d.sync += [rows[k].eq(rows[k - 1]), lasts[k].eq(lasts[k - 1])]
-        counts_valid = self.cells[0][0].count_valid
+        if self._shared:
+            width = len(self.columns[0].count) // N
+            counts_valid = self.columns[0].count_valid
+
+            def count(i, j):
+                return self.columns[j].count[i * width:(i + 1) * width]
+        else:
+            counts_valid = self.cells[0][0].count_valid
+
+            def count(i, j):
+                return self.cells[i][j].count
 
         # ---- reduce and compare ----
         lanes = hw.output_lanes
@@ -174,7 +222,7 @@ class Array(wiring.Component):
         if par:
             for j, tree in enumerate(self.trees):
                 m.submodules[f"tree_{j}"] = tree
-                m.d.comb += tree.partials.eq(Cat(self.cells[i][j].count for i in range(N)))
+                m.d.comb += tree.partials.eq(Cat(count(i, j) for i in range(N)))
                 m.d.comb += [tree.valid.eq(counts_valid), tree.hold.eq(stall)]
                 totals.append(tree.total)
             stage_valid = self.trees[0].total_valid
@@ -190,7 +238,7 @@ class Array(wiring.Component):
             final = stage_valid
             final_last = stage_last
         else:
-            totals = [self.cells[i][j].count for i in range(N) for j in range(M)]
+            totals = [count(i, j) for i in range(N) for j in range(M)]
             thresholds = [thr.lane(thr.all_rows, k) for k in range(N * M)]
             out_index = 0
             final = counts_valid & lasts[-1]

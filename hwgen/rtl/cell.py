@@ -19,6 +19,21 @@ from .rram import Rram2T2RBlock
 from .signatures import WriteRowSignature
 
 
+def cell_signature(n: int, accumulate: bool, storage: str, level_bits: int) -> wiring.Signature:
+    """The basic cell's ports."""
+    return wiring.Signature({
+        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
+        "rd_en": In(1),
+        "rd_row": In(range(n)),
+        "x": In(n),
+        "first": In(1),
+        "hold": In(1),
+        "xnor_row": Out(n),
+        "count": Out(bits_for(n * n if accumulate else n)),
+        "count_valid": Out(1),
+    })
+
+
 class BasicCell(wiring.Component):
     """Parameters
     ----------
@@ -49,18 +64,7 @@ class BasicCell(wiring.Component):
                  level_bits: int = 4, init=None):
         self.block = Rram2T2RBlock(n=n, storage=storage, level_bits=level_bits, init=init)
         self._n, self._accumulate = n, bool(accumulate)
-        width = bits_for(n * n if accumulate else n)
-        super().__init__({
-            "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
-            "rd_en": In(1),
-            "rd_row": In(range(n)),
-            "x": In(n),
-            "first": In(1),
-            "hold": In(1),
-            "xnor_row": Out(n),
-            "count": Out(width),
-            "count_valid": Out(1),
-        })
+        super().__init__(cell_signature(n, accumulate, storage, level_bits))
 
     n = property(lambda self: self._n)
     accumulate = property(lambda self: self._accumulate)

@@ -1,0 +1,112 @@
+"""A column of N basic cells, the unit that a large array shares as one Verilog module.
+
+Amaranth elaborates every component instance into its own Verilog module, and Verilator
+specialises code per instance, so a whole MNIST network (1856 cells of n=32) cost ~60 MB of
+C++; instancing one shared module per *cell* instead made Verilator's hierarchical blocks
+cross a DPI boundary 1856 times per cycle (~160 cycles/s). A column (N cells: one per input
+slice, sharing the row address and control) is large enough to amortise that boundary and
+small enough to compile once per distinct N: the network becomes 65 instances of 2 modules.
+
+``CellColumn`` is the column itself (elaborated once by the generator, as the module
+``column_module_name(...)``); ``SharedColumn`` has the same ports and elaborates to an instance
+of that module. Weights of a shared column arrive through the programming port.
+"""
+
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..errors import ConfigError
+from ..hwconfig import CONFIGS, bits_for
+from .cell import BasicCell
+from .signatures import WriteRowSignature
+
+
+def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int) -> str:
+    levels = f"_k{level_bits}" if storage == "behavioural" else ""
+    return f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}"
+
+
+def column_signature(n: int, N: int, config: str, storage: str, level_bits: int) -> wiring.Signature:
+    width = bits_for(n * n if config == "seq2par" else n)
+    return wiring.Signature({
+        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
+        "prog_sel": In(N),                          # which cell(s) of the column take the write
+        "rd_en": In(1),
+        "rd_row": In(range(n)),
+        "x": In(N * n if config == "par2seq" else n),   # par2seq: cell i gets x[i*n +: n]
+        "first": In(1),
+        "hold": In(1),
+        "count": Out(N * width),                    # cell i's count at bits i*width +: width
+        "count_valid": Out(1),
+    })
+
+
+def _check(n, N, config):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ConfigError(f"n must be an integer >= 2, not {n!r}")
+    if isinstance(N, bool) or not isinstance(N, int) or N < 1:
+        raise ConfigError(f"N must be a positive integer, not {N!r}")
+    if config not in CONFIGS:
+        raise ConfigError(f"config must be one of {', '.join(CONFIGS)}, not {config!r}")
+
+
+class CellColumn(wiring.Component):
+    """Parameters
+    ----------
+    n, N, config, storage, level_bits : see :class:`hwgen.hwconfig.HwConfig`.
+
+    Attributes
+    ----------
+    prog, prog_sel : row write into the cells selected by ``prog_sel`` (when ``prog.en``)
+    rd_en, rd_row, x, first, hold : as :class:`BasicCell`, shared by the column
+    count : Out(N counts); count_valid : Out(1)
+    """
+
+    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4):
+        _check(n, N, config)
+        self._n, self._N, self._config = n, N, config
+        self.cells = [BasicCell(n=n, accumulate=config == "seq2par", storage=storage, level_bits=level_bits)
+                      for _ in range(N)]
+        super().__init__(column_signature(n, N, config, storage, level_bits))
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._n
+        for i, cell in enumerate(self.cells):
+            m.submodules[f"cell_{i}"] = cell
+            for name in cell.prog.signature.members:
+                if name == "en":
+                    m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
+                else:
+                    m.d.comb += getattr(cell.prog, name).eq(getattr(self.prog, name))
+            m.d.comb += [cell.rd_en.eq(self.rd_en), cell.rd_row.eq(self.rd_row), cell.first.eq(self.first),
+                         cell.hold.eq(self.hold),
+                         cell.x.eq(self.x[i * n:(i + 1) * n] if self._config == "par2seq" else self.x)]
+        m.d.comb += [self.count.eq(Cat(cell.count for cell in self.cells)),
+                     self.count_valid.eq(self.cells[0].count_valid)]
+        return m
+
+
+class SharedColumn(wiring.Component):
+    """Same parameters and ports as :class:`CellColumn`; an instance of its shared module."""
+
+    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4):
+        _check(n, N, config)
+        self._params = dict(n=n, N=N, config=config, storage=storage, level_bits=level_bits)
+        self._module = column_module_name(n, N, config, storage, level_bits)
+        super().__init__(column_signature(n, N, config, storage, level_bits))
+
+    module_name = property(lambda self: self._module)
+
+    def module(self) -> CellColumn:
+        """The component whose Verilog is the shared module."""
+        return CellColumn(**self._params)
+
+    def elaborate(self, platform):
+        m = Module()
+        ports = {"i_clk": ClockSignal("sync"), "i_rst": ResetSignal("sync")}
+        for path, member, value in self.signature.flatten(self):
+            ports[("i_" if member.flow == wiring.In else "o_") + "__".join(str(p) for p in path)] = value
+        m.submodules.column = Instance(self._module, **ports)
+        return m

@@ -1,0 +1,112 @@
+"""Whole-network top: one :class:`Array` per layer, chained by :class:`VectorLink`s, ending in
+:class:`ArgmaxOut`. Layers run back to back and, on consecutive images, at the same time.
+
+Ports (Verilog names in brackets; README "Interfaces"):
+
+- ``prog`` [prog__en, prog__cell, prog__row, prog__data, prog__lrs, prog__hrs]: one memory row
+  of global cell ``cell`` (layer k's cells start at its ``cell_offset``; within a layer,
+  ``i*M + j``) per cycle.
+- ``thr`` [thr__en, thr__layer, thr__row, thr__data]: one threshold row of one layer; the
+  layer's ``M`` thresholds sit in the low bits of ``data``.
+- ``inp`` [inp__valid, inp__ready, inp__payload]: one input vector (bit i = input i) per beat.
+- ``out`` [out__valid, out__ready, out__cls, out__popcount]: the class (argmax of the last
+  layer's popcounts, lowest index on ties) and every class's popcount.
+- ``busy``: some layer or link still holds work.
+"""
+
+from amaranth.hdl import Cat, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..errors import ConfigError
+from .argmax import ArgmaxOut, ClassSignature
+from .array import Array
+from .link import VectorLink
+from .signatures import WriteRowSignature
+
+
+class NetworkTop(wiring.Component):
+    """Parameters
+    ----------
+    plans : list of :class:`hwgen.netplan.LayerPlan`
+        All with the same n, storage and level_bits.
+    shared_cells : bool
+        Passed to every :class:`Array` (shared column modules; see :mod:`.column`).
+
+    Attributes
+    ----------
+    prog, thr, inp, out, busy : see module docstring.
+    """
+
+    def __init__(self, *, plans, shared_cells: bool = True):
+        if not plans:
+            raise ConfigError("a network needs at least one layer")
+        first = plans[0].hw
+        for p in plans:
+            if (p.hw.n, p.hw.storage, p.hw.level_bits) != (first.n, first.storage, first.level_bits):
+                raise ConfigError(f"layer {p.index} has n/storage/level_bits {p.hw.n}/{p.hw.storage}/"
+                                  f"{p.hw.level_bits}, layer 0 {first.n}/{first.storage}/{first.level_bits}: "
+                                  f"all layers share them")
+        for a, b in zip(plans, plans[1:]):
+            if a.n_outputs != b.n_inputs:
+                raise ConfigError(f"layer {a.index} gives {a.n_outputs} outputs, layer {b.index} takes {b.n_inputs}")
+        self._plans = list(plans)
+        self.arrays = [Array(**p.hw.as_dict(), shared_cells=shared_cells) for p in plans]
+        self.links = [VectorLink(n_valid=plans[0].n_inputs, dst=plans[0].hw)]
+        self.links += [VectorLink(n_valid=a.n_outputs, src=a.hw, dst=b.hw) for a, b in zip(plans, plans[1:])]
+        self.argmax = ArgmaxOut(classes=plans[-1].n_outputs, src=plans[-1].hw)
+        self._total_cells = sum(p.hw.cells for p in plans)
+        self._thr_width = max(p.hw.M * p.hw.threshold_width for p in plans)
+        self._thr_rows = max(p.hw.threshold_rows for p in plans)
+        behavioural = first.storage == "behavioural"
+        super().__init__({
+            "prog": In(WriteRowSignature(n=first.n, cells=self._total_cells,
+                                         level_bits=first.level_bits if behavioural else None)),
+            "thr": In(wiring.Signature({"en": Out(1), "layer": Out(range(len(plans))),
+                                        "row": Out(range(self._thr_rows)), "data": Out(self._thr_width)})),
+            "inp": In(stream.Signature(plans[0].n_inputs)),
+            "out": Out(ClassSignature(classes=plans[-1].n_outputs, popcount_width=plans[-1].hw.popcount_width)),
+            "busy": Out(1),
+        })
+
+    plans = property(lambda self: list(self._plans))
+    total_cells = property(lambda self: self._total_cells)
+    threshold_width = property(lambda self: self._thr_width)
+
+    def cell_modules(self) -> dict:
+        modules = {}
+        for array in self.arrays:
+            modules.update(array.cell_modules())
+        return modules
+
+    def elaborate(self, platform):
+        m = Module()
+        busy_terms = []
+        for k, (plan, array, link) in enumerate(zip(self._plans, self.arrays, self.links)):
+            m.submodules[f"layer{k}"] = array
+            m.submodules[f"link{k}"] = link
+            hw = plan.hw
+            local = Signal(range(hw.cells), name=f"prog_cell_l{k}")
+            mine = Signal(name=f"prog_hit_l{k}")
+            m.d.comb += [mine.eq((self.prog.cell >= plan.cell_offset) & (self.prog.cell < plan.cell_offset + hw.cells)),
+                         local.eq(self.prog.cell - plan.cell_offset)]
+            for name in array.prog.signature.members:
+                if name == "en":
+                    m.d.comb += array.prog.en.eq(self.prog.en & mine)
+                elif name == "cell":
+                    m.d.comb += array.prog.cell.eq(local)
+                else:
+                    m.d.comb += getattr(array.prog, name).eq(getattr(self.prog, name))
+            m.d.comb += [array.thr.en.eq(self.thr.en & (self.thr.layer == k)),
+                         array.thr.row.eq(self.thr.row),
+                         array.thr.data.eq(self.thr.data[:len(array.thr.data)])]
+            wiring.connect(m, link.out, array.inp)
+            busy_terms += [array.busy, link.full]
+        wiring.connect(m, wiring.flipped(self.inp), self.links[0].inp)
+        for array, link in zip(self.arrays, self.links[1:]):
+            wiring.connect(m, array.out, link.inp)
+        m.submodules.argmax = self.argmax
+        wiring.connect(m, self.arrays[-1].out, self.argmax.inp)
+        wiring.connect(m, self.argmax.out, wiring.flipped(self.out))
+        m.d.comb += self.busy.eq(Cat(busy_terms + [self.argmax.out.valid]).any())
+        return m
