@@ -216,6 +216,14 @@ def demo(simulator, out_root, model, count, with_array):
                    f"{r['injected_errors']} device errors; every class and output popcount equal to the golden "
                    f"model; {r['cycles_per_inference']} cycles/inference, one image every "
                    f"{r['initiation_interval']} cycles, {r['inferences_per_s']:.0f} inferences/s simulated")
+    from .data import binarize, load_fixture
+    from .golden import network_forward
+
+    fixture = load_fixture()
+    pred, _, _ = network_forward(network, binarize(fixture.images, network.metadata.get("input_threshold", 127)))
+    click.echo(f"[demo] for scale, golden model accuracy: {100 * float((pred == fixture.labels).mean()):.2f}% on all "
+               f"{len(pred)} shipped test images, {100 * float((pred[:count] == fixture.labels[:count]).mean()):.2f}% on "
+               f"the first {count}; {100 * network.metadata.get('test_accuracy', float('nan')):.2f}% on the full test set")
     click.echo(f"[demo] cycles per inference {timing['cycles_per_inference']} (manifest = measured); "
                f"RTL, programming image and manifest in {out_dir}; simulator build in sim_build/")
     if with_array:

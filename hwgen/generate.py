@@ -217,7 +217,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
             ports[view] = port_list(top)
     if layout is None:
         from .rtl.net_harness import RecordLayout
-        layout = RecordLayout.for_network(NetworkTop(plans=plans, shared_cells=True))
+        layout = RecordLayout.for_plans(plans)
     manifest = {
         "generator": f"hwgen {__version__}",
         "kind": "network",

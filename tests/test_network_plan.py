@@ -56,7 +56,7 @@ def test_network_top_refuses_layers_that_do_not_chain():
 def test_programming_image_holds_the_mapped_weights_and_the_error_map():
     net = random_network([70, 20, 10], seed=11)
     plans = plan_network(net, 8, ["par2seq", "seq2par"])
-    layout = RecordLayout.for_network(NetworkTop(plans=plans))
+    layout = RecordLayout.for_plans(plans)
     maps = network_error_maps(net, 0.05, seed=9)
     records = program_records(net, plans, layout, maps, seed=9)
     assert len(records) == layout.depth

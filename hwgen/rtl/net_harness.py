@@ -62,13 +62,13 @@ class RecordLayout:
     depth: int            # records including the end marker
 
     @classmethod
-    def for_network(cls, top: NetworkTop) -> "RecordLayout":
-        plans = top.plans
+    def for_plans(cls, plans) -> "RecordLayout":
+        """The layout for a network's layer plans (as :class:`NetworkTop` sizes its ports)."""
         n, hw0 = plans[0].hw.n, plans[0].hw
         rows = sum(p.hw.cells * n + p.hw.threshold_rows for p in plans) + 1
-        return cls(target_bits=bits_for(max(top.total_cells, len(plans)) - 1),
+        return cls(target_bits=bits_for(max(NetworkTop.cells_for(plans), len(plans)) - 1),
                    row_bits=bits_for(max(n, max(p.hw.threshold_rows for p in plans)) - 1),
-                   data_bits=max(n, top.threshold_width),
+                   data_bits=max(n, NetworkTop.threshold_width_for(plans)),
                    code_bits=n * hw0.level_bits if hw0.storage == "behavioural" else 0,
                    depth=rows)
 
@@ -121,7 +121,7 @@ class NetworkHarness(wiring.Component):
         if isinstance(max_images, bool) or not isinstance(max_images, int) or max_images < 1:
             raise ConfigError(f"max_images must be a positive integer, not {max_images!r}")
         self.top = top
-        self.layout = RecordLayout.for_network(top)
+        self.layout = RecordLayout.for_plans(top.plans)
         self._max = max_images
         outs = top.signature.members["out"].signature.members
         super().__init__({

@@ -55,8 +55,8 @@ class NetworkTop(wiring.Component):
         self.links = [VectorLink(n_valid=plans[0].n_inputs, dst=plans[0].hw)]
         self.links += [VectorLink(n_valid=a.n_outputs, src=a.hw, dst=b.hw) for a, b in zip(plans, plans[1:])]
         self.argmax = ArgmaxOut(classes=plans[-1].n_outputs, src=plans[-1].hw)
-        self._total_cells = sum(p.hw.cells for p in plans)
-        self._thr_width = max(p.hw.M * p.hw.threshold_width for p in plans)
+        self._total_cells = self.cells_for(plans)
+        self._thr_width = self.threshold_width_for(plans)
         self._thr_rows = max(p.hw.threshold_rows for p in plans)
         behavioural = first.storage == "behavioural"
         super().__init__({
@@ -69,14 +69,25 @@ class NetworkTop(wiring.Component):
             "busy": Out(1),
         })
 
+    @staticmethod
+    def cells_for(plans) -> int:
+        return sum(p.hw.cells for p in plans)
+
+    @staticmethod
+    def threshold_width_for(plans) -> int:
+        """Width of ``thr.data``: the widest layer's threshold row."""
+        return max(p.hw.M * p.hw.threshold_width for p in plans)
+
     plans = property(lambda self: list(self._plans))
     total_cells = property(lambda self: self._total_cells)
     threshold_width = property(lambda self: self._thr_width)
 
     def cell_modules(self) -> dict:
+        """Shared modules the arrays instantiate: ``{module name: component to emit}``, each once."""
         modules = {}
         for array in self.arrays:
-            modules.update(array.cell_modules())
+            if array.columns and array.columns[0].module_name not in modules:
+                modules.update(array.cell_modules())
         return modules
 
     def elaborate(self, platform):
