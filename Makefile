@@ -49,6 +49,7 @@ demo: setup
 bench: setup
 	$(PY) bench/bench_sim.py
 	$(PY) bench/bench_network.py
+	$(PY) bench/bench_sweep.py
 
 clean:
 	rm -rf sim_build .pytest_cache

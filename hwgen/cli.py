@@ -181,6 +181,45 @@ def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber
 
 
 @main.command()
+@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Network IR(s) to sweep (repeatable). Default: models/mnist_bnn.npz and, when shipped, "
+                   "models/mnist_bnn_adapted.npz (error-aware training).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="MNIST IDX folder (default: $HWGEN_DATA, ../shared/data/mnist; else the shipped 1000-image slice).")
+@click.option("--bers", default=",".join(f"{b:g}" for b in (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)),
+              show_default=True, help="Comma-separated weight bit error rates.")
+@click.option("--repeats", default=5, show_default=True, help="Error maps per BER (BER 0 runs once).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--count", default=0, help="Use only the first COUNT test images (0: all).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True)
+@_fail_cleanly
+def sweep(models, data_dir, bers, repeats, seed, count, out_dir):
+    """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG."""
+    from .data import MODELS_DIR, binarize, default_data_dir, load_fixture, load_split
+    from .ir import Network
+    from .study.sweep import run_sweep
+
+    if not models:
+        models = [p for p in (MODELS_DIR / "mnist_bnn.npz", MODELS_DIR / "mnist_bnn_adapted.npz") if p.is_file()]
+    networks = {p.stem: Network.load(p) for p in models}
+    try:
+        ber_list = [float(b) for b in bers.split(",") if b.strip()]
+    except ValueError:
+        raise click.ClickException(f"--bers must be comma-separated numbers, not {bers!r}") from None
+    if data_dir is not None or default_data_dir("mnist") is not None:
+        split, source = load_split("test", data_dir), "MNIST test set"
+    else:
+        split, source = load_fixture(), "shipped 1000-image slice"
+    images, labels = (split.images[:count], split.labels[:count]) if count else (split.images, split.labels)
+    thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
+    if len(thresholds) != 1:
+        raise click.ClickException(f"the networks binarize their inputs differently ({sorted(thresholds)})")
+    click.echo(f"[sweep] {len(labels)} images of the {source}; networks: {', '.join(networks)}")
+    run_sweep(networks, binarize(images, thresholds.pop()), labels, out_dir, ber_list, repeats, seed, log=click.echo)
+
+
+@main.command()
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=Path("rtl_out"),
               show_default=True)

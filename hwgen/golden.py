@@ -7,6 +7,9 @@ popcount with these functions; nothing in the tests compares against stored cons
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .ir import Layer, pack_bits, words_for
@@ -27,12 +30,31 @@ def apply_error_map(weights: np.ndarray, error_map: np.ndarray) -> np.ndarray:
     return weights ^ error_map
 
 
+CHUNK = 128          # images per block: keeps the (chunk x outputs) temporaries in cache
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="hwgen-golden")
+    return _POOL
+
+
+def _mismatches(weights: np.ndarray, x_packed: np.ndarray) -> np.ndarray:
+    acc = np.zeros((x_packed.shape[0], weights.shape[0]), dtype=np.uint16)
+    for k in range(weights.shape[1]):   # one word at a time keeps memory at chunk x O
+        acc += np.bitwise_count(x_packed[:, k, None] ^ weights[None, :, k])
+    return acc
+
+
 def popcounts(weights: np.ndarray, x_packed: np.ndarray, n_inputs: int) -> np.ndarray:
     """popcount(XNOR(x, w)) for every input vector and neuron.
 
     weights: packed ``(O, W)``; x_packed: packed ``(B, W)``. Returns int64 ``(B, O)``.
     Counting mismatches (``w ^ x``) and subtracting from ``n_inputs`` keeps the zero padding
-    bits out of the count.
+    bits out of the count. Blocks of :data:`CHUNK` images run on a thread pool (numpy releases
+    the GIL in its ufuncs), which is what makes accuracy sweeps fast.
     """
     weights = np.asarray(weights, dtype=np.uint64)
     x_packed = np.asarray(x_packed, dtype=np.uint64)
@@ -41,10 +63,14 @@ def popcounts(weights: np.ndarray, x_packed: np.ndarray, n_inputs: int) -> np.nd
     if weights.shape[1] != x_packed.shape[1] or weights.shape[1] != words_for(n_inputs):
         raise ValueError(f"packed widths differ: weights {weights.shape}, inputs {x_packed.shape}, "
                          f"{n_inputs} inputs")
-    mismatches = np.zeros((x_packed.shape[0], weights.shape[0]), dtype=np.int64)
-    for k in range(weights.shape[1]):  # loop over words keeps memory at B x O
-        mismatches += np.bitwise_count(x_packed[:, k, None] ^ weights[None, :, k])
-    return n_inputs - mismatches
+    if n_inputs >= 1 << 16:
+        raise ValueError(f"{n_inputs} inputs overflow the 16-bit mismatch counters")
+    starts = range(0, x_packed.shape[0], CHUNK)
+    if len(starts) <= 1:
+        mismatches = _mismatches(weights, x_packed)
+    else:
+        mismatches = np.concatenate(list(_pool().map(lambda s: _mismatches(weights, x_packed[s:s + CHUNK]), starts)))
+    return n_inputs - mismatches.astype(np.int64)
 
 
 def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None):

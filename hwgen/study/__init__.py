@@ -1,0 +1,1 @@
+"""Bit-error tolerance studies on the golden model (paper Fig. 9 and the closed loop)."""
