@@ -4,7 +4,9 @@ a preloaded batch runs with no Python in the per-cycle path), for the paper's N=
 array in both configurations.
 
 Every pass is checked against the golden model in both modes. Ratios are against Icarus in
-stream mode measured in this same run. Timings cover the run phase (after programming).
+stream mode measured in this same run. cycles/s: simulated cycles over the wall time of the
+compute phase (batch mode: from start to finished, nothing touched in between; stream mode:
+the whole streaming loop). passes/s: over the whole run phase, loading and read-back included.
 
     python bench/bench_sim.py [--passes 128] [--configs par2seq,seq2par]
 """

@@ -106,19 +106,23 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
 @click.option("--mode", type=click.Choice(["stream", "batch"]), default="batch", show_default=True,
               help="batch: the harness view runs a preloaded batch (fast); stream: cocotb drives every cycle.")
 @click.option("--count", default=200, show_default=True, help="Network designs: images to run.")
+@click.option("--condition", default=None,
+              help="Network designs: sample the device errors from the RRAM model at this programming condition, "
+                   "'i_set_uA,v_reset,pulse_us' (e.g. 55,2.5,1), instead of --ber.")
+@click.option("--cycles", default=0, show_default=True, help="With --condition: programming cycles (aging).")
 @click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Network designs: npz of images/labels (default: the shipped MNIST test slice).")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Simulator build folder (default sim_build/<sim>_<design>).")
 @_fail_cleanly
-def sim(design, simulator, ber, seed, passes, fill, mode, count, images, build_dir):
+def sim(design, simulator, ber, seed, passes, fill, mode, count, condition, cycles, images, build_dir):
     """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
     from .flow.checks import load_manifest
     from .verify import run_array_regression, run_network_regression
 
     if load_manifest(design).get("kind") == "network":
         result = run_network_regression(design, simulator, ber=ber, seed=seed, count=count, images=images,
-                                        build_dir=build_dir, echo=click.echo)
+                                        build_dir=build_dir, condition=condition, cycles=cycles, echo=click.echo)
         click.echo(json.dumps(result, indent=2))
         click.echo(f"RTL accuracy {100 * result['accuracy']:.2f}% on {result['images']} images; every class and "
                    f"output popcount equal to the golden model")
@@ -180,6 +184,27 @@ def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber
                      log=click.echo)
 
 
+def _study_inputs(models, data_dir, count: int, tag: str):
+    """Networks (default: the shipped MNIST ones) and binarized test images for the studies: the
+    MNIST test set when found, else the shipped 1000-image slice."""
+    from .data import MODELS_DIR, binarize, default_data_dir, load_fixture, load_split
+    from .ir import Network
+
+    if not models:
+        models = [p for p in (MODELS_DIR / "mnist_bnn.npz", MODELS_DIR / "mnist_bnn_adapted.npz") if p.is_file()]
+    networks = {p.stem: Network.load(p) for p in models}
+    thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
+    if len(thresholds) != 1:
+        raise click.ClickException(f"the networks binarize their inputs differently ({sorted(thresholds)})")
+    if data_dir is not None or default_data_dir("mnist") is not None:
+        split, source = load_split("test", data_dir), "MNIST test set"
+    else:
+        split, source = load_fixture(), "shipped 1000-image slice"
+    images, labels = (split.images[:count], split.labels[:count]) if count else (split.images, split.labels)
+    click.echo(f"[{tag}] {len(labels)} images of the {source}; networks: {', '.join(networks)}")
+    return networks, binarize(images, thresholds.pop()), labels
+
+
 @main.command()
 @click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Network IR(s) to sweep (repeatable). Default: models/mnist_bnn.npz and, when shipped, "
@@ -196,27 +221,46 @@ def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber
 @_fail_cleanly
 def sweep(models, data_dir, bers, repeats, seed, count, out_dir):
     """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG."""
-    from .data import MODELS_DIR, binarize, default_data_dir, load_fixture, load_split
-    from .ir import Network
     from .study.sweep import run_sweep
 
-    if not models:
-        models = [p for p in (MODELS_DIR / "mnist_bnn.npz", MODELS_DIR / "mnist_bnn_adapted.npz") if p.is_file()]
-    networks = {p.stem: Network.load(p) for p in models}
     try:
         ber_list = [float(b) for b in bers.split(",") if b.strip()]
     except ValueError:
         raise click.ClickException(f"--bers must be comma-separated numbers, not {bers!r}") from None
-    if data_dir is not None or default_data_dir("mnist") is not None:
-        split, source = load_split("test", data_dir), "MNIST test set"
-    else:
-        split, source = load_fixture(), "shipped 1000-image slice"
-    images, labels = (split.images[:count], split.labels[:count]) if count else (split.images, split.labels)
-    thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
-    if len(thresholds) != 1:
-        raise click.ClickException(f"the networks binarize their inputs differently ({sorted(thresholds)})")
-    click.echo(f"[sweep] {len(labels)} images of the {source}; networks: {', '.join(networks)}")
-    run_sweep(networks, binarize(images, thresholds.pop()), labels, out_dir, ber_list, repeats, seed, log=click.echo)
+    networks, x, labels = _study_inputs(models, data_dir, count, "sweep")
+    run_sweep(networks, x, labels, out_dir, ber_list, repeats, seed, log=click.echo)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True)
+@_fail_cleanly
+def device(out_dir):
+    """RRAM device model report: 2T2R vs 1T1R BER with ECC (Fig. 8), Table 1, aging: CSV + PNG."""
+    from .device.report import device_report
+
+    written = device_report(out_dir)
+    click.echo(f"[device] wrote {', '.join(str(p) for p in written) if written else out_dir}")
+
+
+@main.command()
+@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Network IR(s) (repeatable). Default: the shipped standard and error-aware MNIST networks.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--count", default=2000, show_default=True, help="Test images per evaluation (0: all).")
+@click.option("--repeats", default=3, show_default=True)
+@click.option("--cycles", default=0, show_default=True, help="Programming cycles already endured (aging).")
+@click.option("--tolerance", default=0.005, show_default=True, help="Accepted accuracy loss (fraction).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True)
+@_fail_cleanly
+def loop(models, data_dir, count, repeats, cycles, tolerance, seed, out_dir):
+    """Closed loop: programming condition -> BER -> accuracy -> programming energy (CSV + PNG)."""
+    from .study.closedloop import closed_loop
+
+    networks, x, labels = _study_inputs(models, data_dir, count, "loop")
+    closed_loop(networks, x, labels, out_dir, repeats, seed, tolerance, cycles, log=click.echo)
 
 
 @main.command()

@@ -106,9 +106,14 @@ class NetworkScenario:
         return program_records(self.network, self.plans, layout, self.error_maps, self.seed), layout
 
 
-def network_scenario(design_dir, ber: float, seed: int, images=None, count: int = 200) -> NetworkScenario:
+def network_scenario(design_dir, ber: float, seed: int, images=None, count: int = 200, condition=None,
+                     cycles: int = 0) -> NetworkScenario:
     """Rebuild the same scenario from a generated network design folder, on either side of the
-    simulator. ``images`` is an npz with ``images``/``labels`` (default: the shipped fixture)."""
+    simulator. ``images`` is an npz with ``images``/``labels`` (default: the shipped fixture).
+
+    With ``condition`` (a :class:`hwgen.device.physics.ProgrammingCondition`, or its
+    ``"i_set_uA,v_reset,pulse_us"`` string) the error maps come from the device model at that
+    programming condition after ``cycles`` programming cycles, and ``ber`` is ignored."""
     import json
     from pathlib import Path
 
@@ -130,6 +135,18 @@ def network_scenario(design_dir, ber: float, seed: int, images=None, count: int 
     x = binarize(split.images[:count], threshold)
     if x.shape[1] != network.layers[0].n_inputs:
         raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.layers[0].n_inputs}")
-    ber = check_ber(ber)
-    return NetworkScenario(manifest, network, plans, ber, seed, network_error_maps(network, ber, seed), x,
-                           split.labels[:count])
+    if condition is not None:
+        from .device.physics import ProgrammingCondition, ber_2t2r, network_error_maps_from_condition
+
+        if isinstance(condition, str):
+            try:
+                i_set, v_reset, pulse = (float(v) for v in condition.split(","))
+            except ValueError:
+                raise ValueError(f"condition must be 'i_set_uA,v_reset,pulse_us', not {condition!r}") from None
+            condition = ProgrammingCondition(i_set_uA=i_set, v_reset=v_reset, pulse_us=pulse)
+        maps = network_error_maps_from_condition(network, condition, cycles, seed)
+        ber = float(ber_2t2r(condition, cycles))
+    else:
+        ber = check_ber(ber)
+        maps = network_error_maps(network, ber, seed)
+    return NetworkScenario(manifest, network, plans, ber, seed, maps, x, split.labels[:count])

@@ -87,7 +87,8 @@ def build_network(design_dir, simulator: str, build_dir=None):
 
 
 def run_network_regression(design_dir, simulator: str, *, ber: float = 0.0, seed: int = 1, count: int = 200,
-                           images=None, build_dir=None, built=None, echo=print) -> dict:
+                           images=None, build_dir=None, built=None, condition: str | None = None, cycles: int = 0,
+                           echo=print) -> dict:
     """Run ``count`` images through a generated network whose devices carry an error map
     sampled at ``ber``; every class and output popcount must equal the golden model's, and the
     measured cycles the manifest's. Returns the testbench's report."""
@@ -95,14 +96,14 @@ def run_network_regression(design_dir, simulator: str, *, ber: float = 0.0, seed
     from .stimulus import network_scenario
 
     design_dir = Path(design_dir)
-    sc = network_scenario(design_dir, ber, seed, images, count)      # validates before building
+    sc = network_scenario(design_dir, ber, seed, images, count, condition, cycles)   # validates before building
     capacity = sc.manifest["files"]["harness"]["max_images"]
     if count > capacity:
         raise ValueError(f"{count} images do not fit the harness of {design_dir}, which holds {capacity}")
     t0 = time.perf_counter()
     runner, top, build_dir = built or build_network(design_dir, simulator, build_dir)
     t_build = time.perf_counter() - t0
-    tag = f"{seed}_{sc.ber:g}_{count}"
+    tag = f"{seed}_{sc.ber:g}_{count}" + (f"_{condition.replace(',', '_')}_{cycles}" if condition else "")
     program = Path(build_dir).resolve() / f"program_{tag}.hex"
     records, layout = sc.program()
     write_program(program, records, layout)
@@ -112,6 +113,7 @@ def run_network_regression(design_dir, simulator: str, *, ber: float = 0.0, seed
     simulators.run(runner, top, "tb_network", build_dir, {
         "HWGEN_DESIGN": design_dir.resolve(), "HWGEN_SEED": seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
         "HWGEN_IMAGES": Path(images).resolve() if images else "", "HWGEN_REPORT": report,
+        "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles,
     }, testcase="network_matches_golden", tag=tag, plusargs=[f"+HWGEN_PROGRAM={program}"])
     result = json.loads(report.read_text())
     result.update({"simulator": simulator, "design": str(design_dir), "build_s": round(t_build, 2),

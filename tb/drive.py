@@ -7,6 +7,8 @@ what is sampled is exactly what the next rising edge acts on.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge, Timer
@@ -152,7 +154,8 @@ HARNESS_INPUTS = ("prog__en", "prog__cell", "prog__row", "prog__data", "thr__en"
 async def run_harness(dut, hw: HwConfig, x_phys):
     """Batch mode: preload every input beat, run all passes untouched, read everything back.
 
-    Returns ``(acts, popcounts, pass_cycles, cycles_simulated)`` like :func:`stream_passes`.
+    Returns ``(acts, popcounts, pass_cycles, cycles_simulated, compute_wall_s)``; the last is the
+    wall time of the untouched run alone (loading and read-back excluded).
     """
     beats = input_beats(x_phys, hw)
     passes = beats.shape[0]
@@ -164,8 +167,9 @@ async def run_harness(dut, hw: HwConfig, x_phys):
     dut.ld_en.value, dut.passes.value, dut.start.value = 0, passes, 1
     await FallingEdge(dut.clk)
     dut.start.value = 0
-    t0 = get_sim_time("ns")
+    t0, wall0 = get_sim_time("ns"), time.perf_counter()
     await RisingEdge(dut.finished)
+    compute_wall = time.perf_counter() - wall0
     simulated = round((get_sim_time("ns") - t0) / 10)
     neurons = output_neurons(hw)
     lanes, pw = hw.output_lanes, hw.popcount_width
@@ -182,4 +186,4 @@ async def run_harness(dut, hw: HwConfig, x_phys):
             pcs[p, neurons[b, lane]] = field(pc, lane, pw)
         if addr < passes:
             cycles.append(int(dut.rd_cycles.value))
-    return acts, pcs, cycles, simulated
+    return acts, pcs, cycles, simulated, compute_wall

@@ -6,7 +6,9 @@ The harness boots from the programming image named by +HWGEN_PROGRAM (written by
 from the same seed and BER, see :func:`hwgen.stimulus.network_scenario`).
 
 Parameters (environment): HWGEN_DESIGN (design folder), HWGEN_IMAGES (npz, default the shipped
-fixture), HWGEN_COUNT, HWGEN_SEED, HWGEN_BER, HWGEN_REPORT (optional JSON report path).
+fixture), HWGEN_COUNT, HWGEN_SEED, HWGEN_BER, HWGEN_REPORT (optional JSON report path),
+HWGEN_CONDITION ("i_set_uA,v_reset,pulse_us": error maps from the device model instead of a BER)
+and HWGEN_CYCLES (programming cycles of that condition, for aging).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ INPUTS = ("ld_en", "ld_addr", "ld_data", "count", "start", "rd_addr")
 async def network_matches_golden(dut):
     sc = network_scenario(os.environ["HWGEN_DESIGN"], float(os.environ.get("HWGEN_BER", "0")),
                           int(os.environ.get("HWGEN_SEED", "1")), os.environ.get("HWGEN_IMAGES") or None,
-                          int(os.environ.get("HWGEN_COUNT", "16")))
+                          int(os.environ.get("HWGEN_COUNT", "16")), os.environ.get("HWGEN_CONDITION") or None,
+                          int(os.environ.get("HWGEN_CYCLES", "0")))
     count = len(sc.x_bits)
     dut._log.info("network %s, %d images, seed=%d ber=%g injected_errors=%d", sc.manifest["network"]["layers"][0]["hw"],
                   count, sc.seed, sc.ber, int(sum(int(e.sum()) for e in sc.error_maps)))

@@ -52,3 +52,15 @@ def test_mnist_network_on_verilator(network_design):
         print(f"BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on 200 images, {r['injected_errors']} errors, "
               f"{r['cycles_per_inference']} cycles/inference, {r['inferences_per_s']:.0f} inferences/s")
         assert r["outputs_checked"] == 200 * 11
+
+
+@pytest.mark.parametrize("sim", ["verilator"])
+def test_network_with_device_model_errors(network_design, sim):
+    """Errors sampled from the RRAM device model (paper checkerboard condition, aged) instead of
+    a BER: the RTL still equals the golden model bit for bit."""
+    seed = 78
+    print(f"seed={seed}")
+    design, built = network_design(sim, "par2seq-par2seq", random_network(77), 32, ["par2seq", "par2seq"])
+    r = run_network_regression(design, sim, seed=seed, count=16, built=built, condition="55,2.5,1", cycles=10**6)
+    print(r)
+    assert r["injected_errors"] > 0 and r["outputs_checked"] == 16 * 11

@@ -6,5 +6,9 @@ exactly those pairs read wrong).
 """
 
 from .errormap import check_ber, network_error_maps, pair_levels, sample_error_map, sensed_bits
+from .physics import (ProgrammingCondition, ber_1t1r, ber_2t2r, cyclability, network_error_maps_from_condition,
+                      pcsa_error_probability, programming_energy_pj, sample_error_map_from_condition)
 
-__all__ = ["check_ber", "network_error_maps", "pair_levels", "sample_error_map", "sensed_bits"]
+__all__ = ["check_ber", "network_error_maps", "pair_levels", "sample_error_map", "sensed_bits",
+           "ProgrammingCondition", "ber_1t1r", "ber_2t2r", "cyclability", "network_error_maps_from_condition",
+           "pcsa_error_probability", "programming_energy_pj", "sample_error_map_from_condition"]

@@ -8,8 +8,6 @@ network_error_maps), so any single point can be reproduced alone, e.g. in the RT
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from tqdm import tqdm
 from ..device import check_ber, network_error_maps
 from ..golden import network_forward
 from ..ir import Network, pack_bits
+from ..outputs import new_figure, save_figure, write_csv
 
 PAPER_BERS = (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)
 
@@ -61,26 +60,9 @@ def summarize(rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_csv(path, rows: list[dict]) -> Path:
-    path = Path(path)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buf.getvalue())
-    tmp.replace(path)
-    return path
-
-
 def plot_accuracy_vs_ber(path, curves: dict, title: str) -> Path:
     """``curves``: label -> summarize() rows. BER 0 is drawn at the left edge of the log axis."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = new_figure()
     nonzero = [r["ber"] for rows in curves.values() for r in rows if r["ber"] > 0]
     zero_at = min(nonzero) / 3 if nonzero else 1e-6
     for label, rows in curves.items():
@@ -93,12 +75,7 @@ def plot_accuracy_vs_ber(path, curves: dict, title: str) -> Path:
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save_figure(fig, path)
 
 
 def run_sweep(models: dict, x_bits, labels, out_dir, bers=PAPER_BERS, repeats: int = 5, seed: int = 0,
