@@ -191,7 +191,8 @@ def _study_inputs(models, data_dir, count: int, tag: str):
     from .ir import Network
 
     if not models:
-        models = [p for p in (MODELS_DIR / "mnist_bnn.npz", MODELS_DIR / "mnist_bnn_adapted.npz") if p.is_file()]
+        models = [MODELS_DIR / f"mnist_bnn{suffix}.npz" for suffix in ("", "_plain", "_adapted")]
+        models = [p for p in models if p.is_file()]
     networks = {p.stem: Network.load(p) for p in models}
     thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
     if len(thresholds) != 1:
@@ -207,8 +208,8 @@ def _study_inputs(models, data_dir, count: int, tag: str):
 
 @main.command()
 @click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Network IR(s) to sweep (repeatable). Default: models/mnist_bnn.npz and, when shipped, "
-                   "models/mnist_bnn_adapted.npz (error-aware training).")
+              help="Network IR(s) to sweep (repeatable). Default: the shipped MNIST networks mnist_bnn "
+                   "(dropout), mnist_bnn_plain (no dropout) and mnist_bnn_adapted (error-aware training).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="MNIST IDX folder (default: $HWGEN_DATA, ../shared/data/mnist; else the shipped 1000-image slice).")
 @click.option("--bers", default=",".join(f"{b:g}" for b in (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)),

@@ -44,3 +44,18 @@ def test_sweep_cli_writes_csv_and_png(tmp_path, shipped, monkeypatch):
     assert "shipped 1000-image slice" in r.output
     r = CliRunner().invoke(main, ["sweep", "--bers", "0,x", "--out", str(tmp_path / "bad")])
     assert r.exit_code == 1 and "--bers must be comma-separated numbers" in r.output
+
+
+def test_error_aware_training_beats_the_standard_network_at_ber_4e_2():
+    """Seed 002's claim on the shipped networks: trained with weight flips at 4e-2, the network keeps
+    its accuracy at BER 4e-2 where the standard one (same recipe, no flips) loses points."""
+    split = load_fixture()
+    acc = {}
+    for name in ("mnist_bnn_plain", "mnist_bnn_adapted"):
+        net = Network.load(MODELS_DIR / f"{name}.npz")
+        x = binarize(split.images, net.metadata["input_threshold"])
+        rows = accuracy_vs_ber(net, x, split.labels, (0.0, 4e-2), repeats=3, seed=11, progress=False)
+        acc[name] = {r["ber"]: r["mean"] for r in summarize(rows)}
+    print(acc)
+    assert acc["mnist_bnn_adapted"][4e-2] > acc["mnist_bnn_plain"][4e-2] + 0.01
+    assert acc["mnist_bnn_adapted"][4e-2] > acc["mnist_bnn_adapted"][0.0] - 0.01
