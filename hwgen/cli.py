@@ -50,7 +50,8 @@ def hw_options(fn):
 @hw_options
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder (default rtl_out/<config>_n<n>_N<N>_M<M>).")
-@click.option("--top", default="hwgen_array", show_default=True, help="Top module name of the sim view.")
+@click.option("--top", default=None, help="Top module name of the sim view (default hwgen_array, or hwgen_net "
+                                          "with --model).")
 @click.option("--views", default=None,
               help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box), "
                    "harness (sim view in a batch-simulation harness). Default: sim,synth,macro,harness for an "
@@ -71,11 +72,11 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
         out_dir = out_dir or Path("rtl_out") / f"{model.stem}_n{n}"
         t0 = time.perf_counter()
         view_list = tuple(v.strip() for v in views.split(",") if v.strip()) if views else NETWORK_VIEWS
-        manifest = generate_network(network, plans, out_dir, name="hwgen_net" if top == "hwgen_array" else top,
+        manifest = generate_network(network, plans, out_dir, name=top or "hwgen_net",
                                     views=view_list, model_path=model)
         for p in plans:
             click.echo(f"  layer {p.index} {p.name}: {p.n_inputs} -> {p.n_outputs} on {p.hw.tag()} "
-                       f"({p.hw.cells} cells, {p.as_dict()['cycles_per_pass']} cycles per pass)")
+                       f"({p.hw.cells} cells, {p.cycles_per_pass} cycles per pass)")
         timing = manifest["timing"]
         click.echo(f"{model.name}: {timing['cycles_per_inference']} cycles per inference, one image every "
                    f"{timing['initiation_interval']} cycles; wrote {out_dir} ({time.perf_counter() - t0:.1f} s)")
@@ -86,7 +87,7 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
     hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits)
     out_dir = out_dir or Path("rtl_out") / hw.tag()
     t0 = time.perf_counter()
-    manifest = generate_array(hw, out_dir, name=top, views=tuple(v.strip() for v in views.split(",") if v.strip()))
+    manifest = generate_array(hw, out_dir, name=top or "hwgen_array", views=tuple(v.strip() for v in views.split(",") if v.strip()))
     timing = manifest["timing"]
     click.echo(f"{hw.tag()}: {hw.max_inputs} inputs x {hw.max_outputs} outputs, latency {timing['latency']}, "
                f"{timing['cycles_per_pass']} cycles per layer pass")

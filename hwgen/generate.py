@@ -190,8 +190,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     layout = None
     for view in views:
         storage = "macro" if view == "macro" else "behavioural"
-        view_plans = [type(p)(**{**p.__dict__, "hw": HwConfig(**{**p.hw.as_dict(), "storage": storage})})
-                      for p in plans]
+        view_plans = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage=storage)) for p in plans]
         top = NetworkTop(plans=view_plans, shared_cells=True)
         cells_file = f"{name}_cells_{storage}.v"
         cell_text = "".join(hier_block(to_verilog(comp, mod, f"shared basic cell ({storage})", {"module": mod}), mod)
@@ -226,7 +225,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
                     "model": Path(model_path).name if model_path else None, "ir": "network.npz"},
         "files": files,
         "ports": ports,
-        "program": {"file": "program.hex", "layout": layout.as_dict(), "layout_params": dataclasses.asdict(layout),
+        "program": {"file": "program.hex", "layout": layout.as_dict(),
                     "devices": "ideal (no errors); the testbench writes its own image per error map"},
         "timing": {**network_timing(plans),
                    "definition": "cycles_per_inference: from the cycle an image is accepted on inp to the "

@@ -35,7 +35,11 @@ class LayerPlan:
     def as_dict(self) -> dict:
         return {"index": self.index, "name": self.name, "n_inputs": self.n_inputs, "n_outputs": self.n_outputs,
                 "output": self.output, "hw": self.hw.as_dict(), "cell_offset": self.cell_offset,
-                "cycles_per_pass": Array.cycles_per_pass_for(self.hw)}
+                "cycles_per_pass": self.cycles_per_pass}
+
+    @property
+    def cycles_per_pass(self) -> int:
+        return Array.cycles_per_pass_for(self.hw)
 
 
 def smallest_fit(n_inputs: int, n_outputs: int, n: int, config: str) -> tuple[int, int]:
@@ -77,7 +81,7 @@ def network_timing(plans: list[LayerPlan]) -> dict:
     each layer pass then takes its ``cycles_per_pass`` (n reads + pipeline latency) and hands
     its vector to the next layer's link the cycle its last output beat leaves.
     """
-    passes = [p.as_dict()["cycles_per_pass"] for p in plans]
+    passes = [p.cycles_per_pass for p in plans]
     # A link holds one vector: it takes the previous layer's output beats, then hands out the
     # next layer's input beats, and only then takes the next vector. So each link (and the
     # output stage) also bounds the initiation interval, e.g. 2n for par2seq -> seq2par.

@@ -102,7 +102,7 @@ class NetworkScenario:
         """The programming image (records) realising this error map in the devices."""
         from .program import program_records
         from .rtl.net_harness import RecordLayout
-        layout = RecordLayout(**{k: v for k, v in self.manifest["program"]["layout_params"].items()})
+        layout = RecordLayout.for_plans(self.plans)
         return program_records(self.network, self.plans, layout, self.error_maps, self.seed), layout
 
 

@@ -21,18 +21,37 @@ def view_for(mode: str) -> str:
     return MODES[mode]
 
 
+def _build_view(design_dir: Path, simulator: str, view: str, build_dir, default_name: str, ports_only=False):
+    entry = load_manifest(design_dir)["files"][view]
+    build_dir = Path(build_dir or Path("sim_build") / default_name)
+    runner = simulators.build(simulator, [design_dir / f for f in entry["verilog"]], entry["top"], build_dir,
+                              ports_only=ports_only)
+    return runner, entry["top"], build_dir
+
+
+def _run_with_report(built, build_started: float, module: str, testcase: str, env: dict, tag: str,
+                     design_dir: Path, simulator: str, plusargs=()) -> dict:
+    """Run a testbench that writes a JSON report (HWGEN_REPORT); return it with run metadata."""
+    runner, top, build_dir = built
+    t_build = time.perf_counter() - build_started
+    report = Path(build_dir).resolve() / f"report_{module}_{tag}.json"
+    t1 = time.perf_counter()
+    simulators.run(runner, top, module, build_dir, {**env, "HWGEN_REPORT": report}, testcase=testcase, tag=tag,
+                   plusargs=plusargs)
+    result = json.loads(report.read_text())
+    result.update({"simulator": simulator, "design": str(design_dir), "build_s": round(t_build, 2),
+                   "run_s": round(time.perf_counter() - t1, 2)})
+    return result
+
+
 def build_design(design_dir, simulator: str, build_dir=None, mode: str = "stream"):
     """Compile the view a mode needs (sim or harness); returns ``(runner, top, build_dir)``."""
     design_dir = Path(design_dir)
-    manifest = load_manifest(design_dir)
     view = view_for(mode)
-    if view not in manifest["files"]:
+    if view not in load_manifest(design_dir)["files"]:
         raise ValueError(f"{design_dir} has no {view} view, which mode {mode!r} needs; "
                          f"regenerate it with --views sim,{view}")
-    entry = manifest["files"][view]
-    build_dir = Path(build_dir or Path("sim_build") / f"{simulator}_{view}_{design_dir.name}")
-    runner = simulators.build(simulator, [design_dir / f for f in entry["verilog"]], entry["top"], build_dir)
-    return runner, entry["top"], build_dir
+    return _build_view(design_dir, simulator, view, build_dir, f"{simulator}_{view}_{design_dir.name}")
 
 
 def run_array_regression(design_dir, simulator: str, *, ber: float = 0.0, seed: int = 1, passes: int = 16,
@@ -56,20 +75,12 @@ def run_array_regression(design_dir, simulator: str, *, ber: float = 0.0, seed: 
             raise ValueError(f"{passes} passes do not fit the harness view of {design_dir}, which holds "
                              f"{capacity}; use --passes <= {capacity} or --mode stream")
     t0 = time.perf_counter()
-    runner, top, build_dir = built or build_design(design_dir, simulator, build_dir, mode)
-    t_build = time.perf_counter() - t0
-    tag = f"{mode}_{seed}_{ber:g}_{fill}"
-    report = Path(build_dir).resolve() / f"report_{tag}.json"
+    built = built or build_design(design_dir, simulator, build_dir, mode)
     echo(f"[sim] {simulator} {mode}: {design_dir} seed={seed} ber={ber:g} passes={passes} fill={fill}")
-    t1 = time.perf_counter()
-    simulators.run(runner, top, "tb_array", build_dir, {
+    return _run_with_report(built, t0, "tb_array", "array_matches_golden", {
         "HWGEN_MANIFEST": (design_dir / "manifest.json").resolve(), "HWGEN_SEED": seed, "HWGEN_BER": ber,
-        "HWGEN_PASSES": passes, "HWGEN_FILL": fill, "HWGEN_REPORT": report, "HWGEN_MODE": mode,
-    }, testcase="array_matches_golden", tag=tag)
-    result = json.loads(report.read_text())
-    result.update({"simulator": simulator, "design": str(design_dir), "build_s": round(t_build, 2),
-                   "run_s": round(time.perf_counter() - t1, 2)})
-    return result
+        "HWGEN_PASSES": passes, "HWGEN_FILL": fill, "HWGEN_MODE": mode,
+    }, f"{mode}_{seed}_{ber:g}_{fill}", design_dir, simulator)
 
 
 def build_network(design_dir, simulator: str, build_dir=None):
@@ -79,11 +90,8 @@ def build_network(design_dir, simulator: str, build_dir=None):
     if manifest.get("kind") != "network" or "harness" not in manifest["files"]:
         raise ValueError(f"{design_dir} is not a network design with a harness view; generate it with "
                          f"`hwgen rtl --model ...` (views include harness)")
-    entry = manifest["files"]["harness"]
-    build_dir = Path(build_dir or Path("sim_build") / f"{simulator}_{design_dir.name}")
-    runner = simulators.build(simulator, [design_dir / f for f in entry["verilog"]], entry["top"], build_dir,
-                              ports_only=True)
-    return runner, entry["top"], build_dir
+    return _build_view(design_dir, simulator, "harness", build_dir, f"{simulator}_{design_dir.name}",
+                       ports_only=True)
 
 
 def run_network_regression(design_dir, simulator: str, *, ber: float = 0.0, seed: int = 1, count: int = 200,
@@ -101,21 +109,13 @@ def run_network_regression(design_dir, simulator: str, *, ber: float = 0.0, seed
     if count > capacity:
         raise ValueError(f"{count} images do not fit the harness of {design_dir}, which holds {capacity}")
     t0 = time.perf_counter()
-    runner, top, build_dir = built or build_network(design_dir, simulator, build_dir)
-    t_build = time.perf_counter() - t0
+    built = built or build_network(design_dir, simulator, build_dir)
     tag = f"{seed}_{sc.ber:g}_{count}" + (f"_{condition.replace(',', '_')}_{cycles}" if condition else "")
-    program = Path(build_dir).resolve() / f"program_{tag}.hex"
-    records, layout = sc.program()
-    write_program(program, records, layout)
-    report = Path(build_dir).resolve() / f"report_network_{tag}.json"
+    program = Path(built[2]).resolve() / f"program_{tag}.hex"
+    write_program(program, *sc.program())
     echo(f"[sim] {simulator}: {design_dir} seed={seed} ber={sc.ber:g} images={count}")
-    t1 = time.perf_counter()
-    simulators.run(runner, top, "tb_network", build_dir, {
+    return _run_with_report(built, t0, "tb_network", "network_matches_golden", {
         "HWGEN_DESIGN": design_dir.resolve(), "HWGEN_SEED": seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
-        "HWGEN_IMAGES": Path(images).resolve() if images else "", "HWGEN_REPORT": report,
+        "HWGEN_IMAGES": Path(images).resolve() if images else "",
         "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles,
-    }, testcase="network_matches_golden", tag=tag, plusargs=[f"+HWGEN_PROGRAM={program}"])
-    result = json.loads(report.read_text())
-    result.update({"simulator": simulator, "design": str(design_dir), "build_s": round(t_build, 2),
-                   "run_s": round(time.perf_counter() - t1, 2)})
-    return result
+    }, tag, design_dir, simulator, plusargs=[f"+HWGEN_PROGRAM={program}"])

@@ -42,16 +42,16 @@ class TrainConfig:
         return asdict(self)
 
 
-def to_pm1(bits: np.ndarray, dtype=torch.float32) -> torch.Tensor:
-    """{0,1} bits -> ±1 tensor."""
-    return torch.from_numpy(bits.astype(np.float32) * 2 - 1).to(dtype)
+def to_pm1(bits: np.ndarray) -> torch.Tensor:
+    """{0,1} bits -> ±1 float32 tensor."""
+    return torch.from_numpy(bits.astype(np.float32) * 2 - 1)
 
 
 @torch.no_grad()
-def predict(model: BinaryMLP, bits: np.ndarray, dtype=torch.float32, batch: int = 2000):
+def predict(model: BinaryMLP, bits: np.ndarray, batch: int = 2000):
     """Eval-mode class predictions and logits for {0,1} input bits."""
-    model = model.eval().to(dtype)
-    logits = torch.cat([model(to_pm1(bits[k:k + batch], dtype)) for k in range(0, len(bits), batch)])
+    model = model.eval()
+    logits = torch.cat([model(to_pm1(bits[k:k + batch])) for k in range(0, len(bits), batch)])
     return logits.argmax(1).numpy(), logits.numpy()
 
 
@@ -90,7 +90,6 @@ def train(cfg: TrainConfig, train_split: Split, test_split: Split, progress: boo
             total += loss.item()
         pred, _ = predict(model, test_bits)
         acc = float((pred == test_split.labels).mean())
-        model.float()
         history.append({"epoch": epoch + 1, "loss": total / len(batches), "test_accuracy": acc,
                         "seconds": round(time.perf_counter() - t0, 1)})
         log(f"[train] epoch {epoch + 1}/{cfg.epochs}: loss {total / len(batches):.4f}, "
