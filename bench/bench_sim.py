@@ -21,7 +21,9 @@ from tqdm import tqdm
 
 from hwgen.generate import generate_array
 from hwgen.hwconfig import HwConfig
-from hwgen.verify import build_design, run_array_regression
+from hwgen.verify import build_view, run_array_regression
+from hwgen.manifest import Manifest
+from hwgen.verify.regression import view_for
 
 
 def main(argv=None):
@@ -38,12 +40,12 @@ def main(argv=None):
             generate_array(HwConfig(n=32, N=3, M=3, config=config), Path(tmp) / config, views=("sim", "harness"))
         base = {}
         for config, sim, mode in tqdm(jobs, desc="bench", unit="run"):
-            design = Path(tmp) / config
-            built = build_design(design, sim, Path(tmp) / f"build_{config}_{sim}_{mode}", mode)
+            design = Manifest.load(Path(tmp) / config)
+            built = build_view(design, view_for(mode), sim, Path(tmp) / f"build_{config}_{sim}_{mode}")
             r = run_array_regression(design, sim, ber=1e-3, seed=args.seed, passes=args.passes, mode=mode,
-                                     built=built, echo=lambda *_: None)
+                                     build=built, log=lambda *_: None)
             base.setdefault(config, r)
-            rows.append((config, sim, mode, r["build_s"], r["simulated_cycles"], r["sim_cycles_per_s"],
+            rows.append((config, sim, mode, built.build_s, r["simulated_cycles"], r["sim_cycles_per_s"],
                          r["passes_per_s"], r["sim_cycles_per_s"] / base[config]["sim_cycles_per_s"]))
     print(f"\n{'config':8s} {'simulator':9s} {'mode':6s} {'build s':>8s} {'cycles':>7s} {'cycles/s':>10s} "
           f"{'passes/s':>9s} {'vs icarus stream':>16s}")

@@ -1,8 +1,17 @@
-"""The ``hwgen`` command. Thin: every subcommand calls library functions that tests call too."""
+"""The ``hwgen`` command. Thin: every subcommand validates its options at the edge (click types)
+and calls library functions that tests call too.
+
+Errors: anything hwgen can name (bad option, bad file, a design that does not verify) ends with
+one line ``Error: ...`` and exit status 1; click's usage errors exit with 2. An unexpected
+failure prints one line too; ``HWGEN_DEBUG=1`` shows its traceback.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,20 +20,179 @@ import click
 
 from . import __version__
 from .errors import HwgenError
-from .hwconfig import CONFIGS, HwConfig
+from .hwconfig import CELLS_BOUNDS, CONFIGS, LEVEL_BITS_BOUNDS, N_BOUNDS, HwConfig
+
+ARRAY_VIEWS = ("sim", "synth", "macro", "harness")
+NETWORK_VIEWS = ("sim", "harness", "macro")
+DATASET_NAMES = ("mnist", "fashion-mnist")
 
 
+# -- option types ------------------------------------------------------------------------------
+class BerType(click.ParamType):
+    """A bit error rate: a finite number in [0, 1]."""
+
+    name = "ber"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"must be a number in [0, 1], not {value!r}", param, ctx)
+        if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+            self.fail(f"must be a number in [0, 1], not {value!r}", param, ctx)
+        return number
+
+
+class FractionType(click.ParamType):
+    """A finite number in [lo, hi] (tolerances, dropout)."""
+
+    name = "fraction"
+
+    def __init__(self, lo: float = 0.0, hi: float = 1.0, hi_open: bool = False):
+        self.lo, self.hi, self.hi_open = lo, hi, hi_open
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        top_ok = number < self.hi if self.hi_open else number <= self.hi
+        if not (math.isfinite(number) and self.lo <= number and top_ok):
+            bound = f"[{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+            self.fail(f"must be a number in {bound}, not {value!r}", param, ctx)
+        return number
+
+
+class PositiveFloat(click.ParamType):
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"must be a positive number, not {value!r}", param, ctx)
+        return number
+
+
+class CountType(click.ParamType):
+    """A whole number, also written like ``1e9``; at least ``minimum``."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int = 0, maximum: int | None = None):
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif text.lstrip("+-").isdigit():
+            number = int(text)
+        else:
+            try:
+                f = float(text)
+            except ValueError:
+                f = math.nan
+            if not math.isfinite(f) or f != math.floor(f):
+                self.fail(f"must be a whole number, not {value!r}", param, ctx)
+            number = int(f)
+        if number < self.minimum or (self.maximum is not None and number > self.maximum):
+            bound = f">= {self.minimum}" if self.maximum is None else f"in [{self.minimum}, {self.maximum}]"
+            self.fail(f"must be a whole number {bound}, not {value!r}", param, ctx)
+        return number
+
+
+class ListType(click.ParamType):
+    """A comma-separated, non-empty list of items, each converted by ``item``."""
+
+    name = "list"
+
+    def __init__(self, item: click.ParamType, what: str):
+        self.item, self.what = item, what
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        parts = [p.strip() for p in str(value).split(",")]
+        if not parts or any(p == "" for p in parts):
+            self.fail(f"must be a comma-separated list of {self.what}, not {value!r}", param, ctx)
+        return [self.item.convert(p, param, ctx) for p in parts]
+
+
+class ConditionType(click.ParamType):
+    """A programming condition ``i_set_uA,v_reset,pulse_us``; warns outside the calibrated range."""
+
+    name = "condition"
+
+    def convert(self, value, param, ctx):
+        from .device.physics import calibration_warnings, parse_condition
+
+        try:
+            cond = parse_condition(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+        for warning in calibration_warnings(cond):
+            click.echo(f"warning: --condition {value}: {warning}; the device model extrapolates there", err=True)
+        return str(value)
+
+
+class IdentifierType(click.ParamType):
+    name = "identifier"
+
+    def convert(self, value, param, ctx):
+        from .manifest import check_identifier
+
+        try:
+            return check_identifier("it", value)
+        except HwgenError as e:
+            self.fail(str(e).replace("it must", "must"), param, ctx)
+
+
+BER = BerType()
+SEED = click.IntRange(0, 2**63 - 1)
+VERBOSE = click.option("-v", "--verbose", is_flag=True, help="Show the simulators' and cocotb's whole output.")
+
+
+# -- error edge --------------------------------------------------------------------------------
 def _fail_cleanly(fn):
-    """Turn hwgen's own errors (bad parameters, missing tools, ...) into one line and exit 1."""
-    import functools
+    """Every error ends as one line and a non-zero exit, never a traceback or click's "Aborted!"
+    (which click prints for an EOFError, e.g. from a truncated file)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except (HwgenError, ValueError) as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(_one_line(e)) from None
+        except OSError as e:
+            from .files import describe_os_error
+            raise click.ClickException(describe_os_error(e) if e.filename else _one_line(e)) from None
+        except EOFError as e:
+            raise click.ClickException(f"a file ended early (truncated?): {e}") from None
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:
+            if os.environ.get("HWGEN_DEBUG"):
+                raise
+            raise click.ClickException(f"internal error ({type(e).__name__}: {e}); rerun with HWGEN_DEBUG=1 for "
+                                       f"the traceback and report it") from None
     return wrapper
+
+
+def _one_line(e: Exception) -> str:
+    """The message of ``e``; a verification failure keeps its mismatch lines below it."""
+    from .errors import VerificationError
+
+    text = str(e)
+    return text if isinstance(e, VerificationError) else " ".join(text.split())
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,35 +202,40 @@ def main():
 
 
 def hw_options(fn):
-    fn = click.option("--level-bits", default=4, show_default=True,
+    fn = click.option("--level-bits", type=click.IntRange(*LEVEL_BITS_BOUNDS), default=4, show_default=True,
                       help="Width of a device-state code in the behavioural 2T2R view.")(fn)
     fn = click.option("--config", type=click.Choice(CONFIGS), default="par2seq", show_default=True,
                       help="par2seq: n*N inputs, n*M outputs; seq2par: n*n inputs, N*M outputs.")(fn)
-    fn = click.option("--M", "M", type=int, default=None,
+    fn = click.option("--M", "M", type=click.IntRange(*CELLS_BOUNDS), default=None,
                       help="Cells per row (output direction); with --model, default: the smallest that fits each layer.")(fn)
-    fn = click.option("--N", "N", type=int, default=None,
+    fn = click.option("--N", "N", type=click.IntRange(*CELLS_BOUNDS), default=None,
                       help="Cells per column (input direction); with --model, default: the smallest that fits.")(fn)
-    fn = click.option("--n", "n", type=int, default=32, show_default=True, help="Cell memory is n x n.")(fn)
+    fn = click.option("--n", "n", type=click.IntRange(*N_BOUNDS), default=32, show_default=True,
+                      help="Cell memory is n x n.")(fn)
     return fn
 
 
+# -- rtl ---------------------------------------------------------------------------------------
 @main.command()
 @hw_options
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default rtl_out/<config>_n<n>_N<N>_M<M>).")
-@click.option("--top", default=None, help="Top module name of the sim view (default hwgen_array, or hwgen_net "
-                                          "with --model).")
-@click.option("--views", default=None,
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default rtl_out/<config>_n<n>_N<N>_M<M>, or rtl_out/<model>_n<n>). It must be "
+                   "new, empty, or an earlier hwgen output, which is replaced.")
+@click.option("--top", type=IdentifierType(), default=None,
+              help="Top module name of the sim view (default hwgen_array, or hwgen_net with --model).")
+@click.option("--views", type=ListType(click.Choice(sorted(set(ARRAY_VIEWS) | set(NETWORK_VIEWS))), "views"),
+              default=None,
               help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box), "
                    "harness (sim view in a batch-simulation harness). Default: sim,synth,macro,harness for an "
-                   "array, sim,harness,macro for a network.")
+                   "array, sim,harness,macro for a network (which has no synth view).")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="A network IR file (.npz): map every layer onto its own array and emit the whole network.")
 @_fail_cleanly
 def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
     """Generate Verilog and a manifest for an N x M array of n x n cells, or for a whole network."""
-    from .generate import DEFAULT_VIEWS, NETWORK_VIEWS, generate_array, generate_network
+    from .generate import DEFAULT_VIEWS, generate_array, generate_network
 
+    t0 = time.perf_counter()
     if model is not None:
         from .ir import Network
         from .netplan import plan_network
@@ -70,167 +243,220 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model):
         network = Network.load(model)
         plans = plan_network(network, n, config, N, M, level_bits=level_bits)
         out_dir = out_dir or Path("rtl_out") / f"{model.stem}_n{n}"
-        t0 = time.perf_counter()
-        view_list = tuple(v.strip() for v in views.split(",") if v.strip()) if views else NETWORK_VIEWS
         manifest = generate_network(network, plans, out_dir, name=top or "hwgen_net",
-                                    views=view_list, model_path=model)
+                                    views=views or NETWORK_VIEWS, model_path=model)
         for p in plans:
             click.echo(f"  layer {p.index} {p.name}: {p.n_inputs} -> {p.n_outputs} on {p.hw.tag()} "
                        f"({p.hw.cells} cells, {p.cycles_per_pass} cycles per pass)")
-        timing = manifest["timing"]
+        timing = manifest.timing
         click.echo(f"{model.name}: {timing['cycles_per_inference']} cycles per inference, one image every "
                    f"{timing['initiation_interval']} cycles; wrote {out_dir} ({time.perf_counter() - t0:.1f} s)")
         return
     if N is None or M is None:
-        raise click.ClickException("--N and --M are required for an array (or give --model)")
-    views = views or ",".join(DEFAULT_VIEWS)
+        raise click.UsageError("--N and --M are required for an array (or give --model)")
     hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits)
     out_dir = out_dir or Path("rtl_out") / hw.tag()
-    t0 = time.perf_counter()
-    manifest = generate_array(hw, out_dir, name=top or "hwgen_array", views=tuple(v.strip() for v in views.split(",") if v.strip()))
-    timing = manifest["timing"]
+    manifest = generate_array(hw, out_dir, name=top or "hwgen_array", views=views or DEFAULT_VIEWS)
+    timing = manifest.timing
     click.echo(f"{hw.tag()}: {hw.max_inputs} inputs x {hw.max_outputs} outputs, latency {timing['latency']}, "
                f"{timing['cycles_per_pass']} cycles per layer pass")
-    for view, entry in manifest["files"].items():
-        click.echo(f"  {view:6s} {', '.join(str(out_dir / f) for f in entry['verilog'])}")
+    for view, entry in manifest.views.items():
+        click.echo(f"  {view:7s} {', '.join(str(out_dir / f) for f in entry.verilog)}")
     click.echo(f"  manifest {out_dir / 'manifest.json'}  ({time.perf_counter() - t0:.1f} s)")
+
+
+# -- sim ---------------------------------------------------------------------------------------
+ARRAY_ONLY = ("passes", "fill", "mode")
+NETWORK_ONLY = ("count", "images", "condition", "cycles")
 
 
 @main.command()
 @click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
-@click.option("--ber", default=0.0, show_default=True, help="Weight bit error rate injected in the 2T2R devices.")
-@click.option("--seed", default=1, show_default=True, help="Seed of weights, inputs and error map.")
-@click.option("--passes", default=16, show_default=True, help="Input vectors (layer passes) to run.")
+@click.option("--ber", type=BER, default=0.0, show_default=True, help="Weight bit error rate injected in the 2T2R devices.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seed of weights, inputs and error map.")
+@click.option("--passes", type=click.IntRange(min=2), default=16, show_default=True,
+              help="Array designs: input vectors (layer passes) to run.")
 @click.option("--fill", type=click.Choice(["full", "partial"]), default="full", show_default=True,
-              help="A layer filling the array, or a smaller one (padding).")
+              help="Array designs: a layer filling the array, or a smaller one (padding).")
 @click.option("--mode", type=click.Choice(["stream", "batch"]), default="batch", show_default=True,
-              help="batch: the harness view runs a preloaded batch (fast); stream: cocotb drives every cycle.")
-@click.option("--count", default=200, show_default=True, help="Network designs: images to run.")
-@click.option("--condition", default=None,
+              help="Array designs. batch: the harness view runs preloaded batches (fast); stream: cocotb drives "
+                   "every cycle.")
+@click.option("--count", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Network designs: images to run (more than the harness holds run in several batches).")
+@click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Network designs: an image set .npz (images, labels), e.g. from `hwgen images`. Default: the "
+                   "shipped test slice of the dataset the network was trained on.")
+@click.option("--condition", type=ConditionType(), default=None,
               help="Network designs: sample the device errors from the RRAM model at this programming condition, "
                    "'i_set_uA,v_reset,pulse_us' (e.g. 55,2.5,1), instead of --ber.")
-@click.option("--cycles", default=0, show_default=True, help="With --condition: programming cycles (aging).")
-@click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Network designs: npz of images/labels (default: the shipped MNIST test slice).")
+@click.option("--cycles", type=CountType(0), default=0, show_default=True,
+              help="With --condition: programming cycles already endured (aging), e.g. 1e9.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Simulator build folder (default sim_build/<sim>_<design>).")
+              help="Simulator build folder (default sim_build/<sim>_<view>_<design shape>, shared by designs of the "
+                   "same shape); reused while the sources are unchanged.")
+@VERBOSE
+@click.pass_context
 @_fail_cleanly
-def sim(design, simulator, ber, seed, passes, fill, mode, count, condition, cycles, images, build_dir):
+def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, condition, cycles, build_dir, verbose):
     """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
-    from .flow.checks import load_manifest
+    from .manifest import Manifest
     from .verify import run_array_regression, run_network_regression
 
-    if load_manifest(design).get("kind") == "network":
-        result = run_network_regression(design, simulator, ber=ber, seed=seed, count=count, images=images,
-                                        build_dir=build_dir, condition=condition, cycles=cycles, echo=click.echo)
-        click.echo(json.dumps(result, indent=2))
-        click.echo(f"RTL accuracy {100 * result['accuracy']:.2f}% on {result['images']} images; every class and "
-                   f"output popcount equal to the golden model")
-        return
+    manifest = Manifest.load(design)
+    wrong = [o for o in (ARRAY_ONLY if manifest.kind == "network" else NETWORK_ONLY) if _given(ctx, o)]
+    if wrong:
+        raise click.UsageError(f"--{wrong[0]} applies to {'array' if manifest.kind == 'network' else 'network'} "
+                               f"designs; {design} is {'a network' if manifest.kind == 'network' else 'an array'}")
+    if condition is not None and _given(ctx, "ber"):
+        raise click.UsageError("--condition and --ber are alternatives: the condition gives the BER")
+    if _given(ctx, "cycles") and condition is None:
+        raise click.UsageError("--cycles applies with --condition (aging of that programming condition)")
+    common = dict(seed=seed, build_dir=build_dir, verbose=verbose, progress=True, log=click.echo)
+    if manifest.kind == "network":
+        r = run_network_regression(manifest, simulator, ber=ber, count=count, images=images, condition=condition,
+                                   cycles=cycles, **common)
+        click.echo(f"RTL accuracy {100 * r['accuracy']:.2f}% on {r['images']} images ({r['images_from']}), "
+                   f"{r['injected_errors']} device errors: every class and output popcount equal to the golden "
+                   f"model; {r['cycles_per_inference']} cycles per inference, one image every "
+                   f"{r['initiation_interval']} cycles ({r['inferences_per_s']:.0f} inferences/s simulated)")
+    else:
+        r = run_array_regression(manifest, simulator, ber=ber, passes=passes, fill=fill, mode=mode, **common)
+        click.echo(f"{r['outputs_checked']} outputs of {r['passes']} passes equal to the golden model, "
+                   f"{r['injected_errors']} device errors; {r['cycles_per_pass']} cycles per pass (manifest = "
+                   f"measured)")
+    if verbose:
+        click.echo(json.dumps(r, indent=2))
+    else:
+        built = "reused" if r["build_reused"] else f"{r['build_s']} s"
+        click.echo(f"  build {built}, run {r['run_s']} s; log {r['log']}")
 
-    result = run_array_regression(design, simulator, ber=ber, seed=seed, passes=passes, fill=fill, mode=mode,
-                                  build_dir=build_dir, echo=click.echo)
-    click.echo(json.dumps(result, indent=2))
 
-
+# -- check -------------------------------------------------------------------------------------
 @main.command()
 @click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--view", "views", multiple=True, default=("sim", "synth", "macro", "harness"), show_default=True)
+@click.option("--view", "views", multiple=True, type=click.Choice(ARRAY_VIEWS),
+              help="View(s) to lint (repeatable). Default: every view the design has.")
 @click.option("--synth/--no-synth", default=True, help="Also run Yosys synth on the synth and macro views.")
 @_fail_cleanly
 def check(design, views, synth):
     """Lint a generated DESIGN with Verilator and synthesize it with Yosys."""
     from .flow import lint_design, synth_design
-    from .flow.checks import load_manifest
+    from .manifest import Manifest
 
-    available = load_manifest(design)["files"]
-    for view in (v for v in views if v in available):
-        report = lint_design(design, view)
-        click.echo(f"lint  {view:6s} ok  warnings {report['warnings']}")
-    for view in (v for v in ("synth", "macro") if synth and v in views and v in available):
-        report = synth_design(design, view)
-        click.echo(f"synth {view:6s} ok  {report['cells']} cells")
+    manifest = Manifest.load(design)
+    for view in views:
+        manifest.view(view)             # a view the design lacks is an error, not a silent skip
+    views = views or tuple(manifest.views)
+    for view in views:
+        report = lint_design(manifest, view)
+        click.echo(f"lint  {view:7s} ok  warnings {report['warnings']}")
+    for view in (v for v in ("synth", "macro") if synth and v in views):
+        report = synth_design(manifest, view)
+        click.echo(f"synth {view:7s} ok  {report['cells']} cells")
+
+
+# -- data --------------------------------------------------------------------------------------
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASET_NAMES), default="mnist", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder of the dataset's IDX files (default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, "
+                   "the Debian package's folder).")
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True, help="First image.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Image set to write (.npz).")
+@_fail_cleanly
+def images(dataset, data_dir, split, count, offset, out):
+    """Write an image set (.npz of images and labels) from a dataset's IDX files, for `hwgen sim --images`."""
+    from .data import load_split, write_images
+
+    if out.suffix != ".npz":
+        raise click.BadParameter(f"must end in .npz, not {out.name!r}", param_hint="-o/--out")
+    data = load_split(split, data_dir, dataset)
+    write_images(data, out, count, offset)
+    click.echo(f"wrote {out}: {dataset} {split} images {offset}..{offset + count - 1}"
+               + ("" if data.official else " (not an official copy of the dataset: used as given)"))
 
 
 @main.command()
-@click.argument("dataset", type=click.Choice(["mnist", "fashion-mnist"]))
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder with the original IDX files (default: $HWGEN_DATA, then ../shared/data/<dataset>).")
+@click.argument("dataset", type=click.Choice(DATASET_NAMES))
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder with the original IDX files (default: $HWGEN_DATA/<dataset>, then ../shared/data/<dataset>, "
+                   "then the Debian package's folder).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="IR file to write (default models/<dataset>_bnn.npz).")
-@click.option("--hidden", default="1024,1024", show_default=True, help="Hidden layer sizes.")
-@click.option("--epochs", default=25, show_default=True)
-@click.option("--batch-size", default=100, show_default=True)
-@click.option("--lr", default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
-@click.option("--seed", default=1, show_default=True)
-@click.option("--flip-ber", default=0.0, show_default=True,
+@click.option("--hidden", type=ListType(click.IntRange(1, 1 << 16), "layer sizes"), default="1024,1024",
+              show_default=True, help="Hidden layer sizes.")
+@click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--lr", type=PositiveFloat(), default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
+@click.option("--seed", type=SEED, default=1, show_default=True)
+@click.option("--flip-ber", type=BER, default=0.0, show_default=True,
               help="Error-aware training: flip each binarized weight with this probability while training.")
-@click.option("--dropout", default=0.2, show_default=True, help="Dropout on every layer input while training.")
-@click.option("--input-threshold", default=127, show_default=True, help="Pixels above it are +1.")
+@click.option("--dropout", type=FractionType(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
+              help="Dropout on every layer input while training.")
+@click.option("--input-threshold", type=click.IntRange(0, 255), default=127, show_default=True,
+              help="Pixels above it are +1.")
 @_fail_cleanly
 def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber, dropout, input_threshold):
     """Train a binarized MLP on DATASET, export it to the network IR, and write its model card."""
-    from .device import check_ber
     from .train.job import train_and_export
     from .train.loop import TrainConfig
 
-    try:
-        sizes = [784, *[int(h) for h in hidden.split(",") if h.strip()], 10]
-    except ValueError:
-        raise click.ClickException(f"--hidden must be comma-separated integers, not {hidden!r}") from None
-    cfg = TrainConfig(sizes=sizes, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                      flip_ber=check_ber(flip_ber), dropout=dropout, input_threshold=input_threshold)
-    train_and_export(dataset, cfg, out or Path("models") / f"{dataset.replace('-', '_')}_bnn.npz", data_dir,
-                     log=click.echo)
+    out = out or Path("models") / f"{dataset.replace('-', '_')}_bnn.npz"
+    if out.suffix != ".npz":
+        raise click.BadParameter(f"must end in .npz (the IR file), not {out.name!r}", param_hint="-o/--out")
+    cfg = TrainConfig(sizes=[784, *hidden, 10], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                      flip_ber=flip_ber, dropout=dropout, input_threshold=input_threshold)
+    train_and_export(dataset, cfg, out, data_dir, log=click.echo)
 
 
-def _study_inputs(models, data_dir, count: int, tag: str):
-    """Networks (default: the shipped MNIST ones) and binarized test images for the studies: the
-    MNIST test set when found, else the shipped 1000-image slice."""
-    from .data import MODELS_DIR, binarize, default_data_dir, load_fixture, load_split
-    from .ir import Network
+# -- studies -----------------------------------------------------------------------------------
+def _study_options(fn):
+    fn = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+                      show_default=True, help="Folder for the CSV and PNG results.")(fn)
+    fn = click.option("--seed", type=SEED, default=0, show_default=True)(fn)
+    fn = click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+                      help="The dataset's IDX folder (default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, the "
+                           "Debian package's folder; else the shipped 1000-image test slice).")(fn)
+    fn = click.option("--dataset", type=click.Choice(DATASET_NAMES), default=None,
+                      help="Evaluate on this dataset (default: the one the networks were trained on, from their "
+                           "metadata).")(fn)
+    fn = click.option("--model", "models", multiple=True,
+                      type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                      help="Network IR(s) (repeatable). Default: the shipped networks of the dataset (MNIST: "
+                           "mnist_bnn with dropout, mnist_bnn_plain without, mnist_bnn_adapted error-aware).")(fn)
+    return fn
 
-    if not models:
-        models = [MODELS_DIR / f"mnist_bnn{suffix}.npz" for suffix in ("", "_plain", "_adapted")]
-        models = [p for p in models if p.is_file()]
-    networks = {p.stem: Network.load(p) for p in models}
-    thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
-    if len(thresholds) != 1:
-        raise click.ClickException(f"the networks binarize their inputs differently ({sorted(thresholds)})")
-    if data_dir is not None or default_data_dir("mnist") is not None:
-        split, source = load_split("test", data_dir), "MNIST test set"
-    else:
-        split, source = load_fixture(), "shipped 1000-image slice"
-    images, labels = (split.images[:count], split.labels[:count]) if count else (split.images, split.labels)
-    click.echo(f"[{tag}] {len(labels)} images of the {source}; networks: {', '.join(networks)}")
-    return networks, binarize(images, thresholds.pop()), labels
+
+def _load_study(models, dataset, data_dir, count, tag):
+    from .study.inputs import study_inputs
+
+    inputs = study_inputs(models, dataset, data_dir, count)
+    click.echo(f"[{tag}] {len(inputs.labels)} images of the {inputs.source}; networks: {', '.join(inputs.networks)}")
+    return inputs
 
 
 @main.command()
-@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Network IR(s) to sweep (repeatable). Default: the shipped MNIST networks mnist_bnn "
-                   "(dropout), mnist_bnn_plain (no dropout) and mnist_bnn_adapted (error-aware training).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="MNIST IDX folder (default: $HWGEN_DATA, ../shared/data/mnist; else the shipped 1000-image slice).")
-@click.option("--bers", default=",".join(f"{b:g}" for b in (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)),
+@_study_options
+@click.option("--bers", type=ListType(BER, "bit error rates in [0, 1]"),
+              default=",".join(f"{b:g}" for b in (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)),
               show_default=True, help="Comma-separated weight bit error rates.")
-@click.option("--repeats", default=5, show_default=True, help="Error maps per BER (BER 0 runs once).")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--count", default=0, help="Use only the first COUNT test images (0: all).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
-              show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Error maps per BER (BER 0 runs once).")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Use only the first COUNT test images.")
 @_fail_cleanly
-def sweep(models, data_dir, bers, repeats, seed, count, out_dir):
+def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count):
     """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG."""
+    from .outputs import results_folder
     from .study.sweep import run_sweep
 
-    try:
-        ber_list = [float(b) for b in bers.split(",") if b.strip()]
-    except ValueError:
-        raise click.ClickException(f"--bers must be comma-separated numbers, not {bers!r}") from None
-    networks, x, labels = _study_inputs(models, data_dir, count, "sweep")
-    run_sweep(networks, x, labels, out_dir, ber_list, repeats, seed, log=click.echo)
+    out_dir = results_folder(out_dir)
+    inputs = _load_study(models, dataset, data_dir, count, "sweep")
+    run_sweep(inputs.networks, inputs.x_bits, inputs.labels, out_dir, bers, repeats, seed, log=click.echo,
+              source=inputs.source)
 
 
 @main.command()
@@ -240,87 +466,56 @@ def sweep(models, data_dir, bers, repeats, seed, count, out_dir):
 def device(out_dir):
     """RRAM device model report: 2T2R vs 1T1R BER with ECC (Fig. 8), Table 1, aging: CSV + PNG."""
     from .device.report import device_report
+    from .outputs import results_folder
 
-    written = device_report(out_dir)
-    click.echo(f"[device] wrote {', '.join(str(p) for p in written) if written else out_dir}")
+    written = device_report(results_folder(out_dir))
+    click.echo(f"[device] wrote {', '.join(str(p) for p in written)}")
 
 
 @main.command()
-@click.option("--model", "models", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Network IR(s) (repeatable). Default: the shipped standard and error-aware MNIST networks.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--count", default=2000, show_default=True, help="Test images per evaluation (0: all).")
-@click.option("--repeats", default=3, show_default=True)
-@click.option("--cycles", default=0, show_default=True, help="Programming cycles already endured (aging).")
-@click.option("--tolerance", default=0.005, show_default=True, help="Accepted accuracy loss (fraction).")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
-              show_default=True)
+@_study_options
+@click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Test images per evaluation.")
+@click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--cycles", type=CountType(0), default=0, show_default=True,
+              help="Programming cycles already endured (aging), e.g. 1e9.")
+@click.option("--tolerance", type=FractionType(0.0, 1.0), default=0.005, show_default=True,
+              help="Accepted accuracy loss (fraction).")
 @_fail_cleanly
-def loop(models, data_dir, count, repeats, cycles, tolerance, seed, out_dir):
+def loop(models, dataset, data_dir, seed, out_dir, count, repeats, cycles, tolerance):
     """Closed loop: programming condition -> BER -> accuracy -> programming energy (CSV + PNG)."""
+    from .outputs import results_folder
     from .study.closedloop import closed_loop
 
-    networks, x, labels = _study_inputs(models, data_dir, count, "loop")
-    closed_loop(networks, x, labels, out_dir, repeats, seed, tolerance, cycles, log=click.echo)
+    out_dir = results_folder(out_dir)
+    inputs = _load_study(models, dataset, data_dir, count, "loop")
+    closed_loop(inputs.networks, inputs.x_bits, inputs.labels, out_dir, repeats, seed, tolerance, cycles,
+                log=click.echo)
 
 
+# -- demo --------------------------------------------------------------------------------------
 @main.command()
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--out", "out_root", type=click.Path(file_okay=False, path_type=Path), default=Path("rtl_out"),
-              show_default=True)
+              show_default=True, help="Where the design folders go.")
+@click.option("--build-root", type=click.Path(file_okay=False, path_type=Path), default=Path("sim_build"),
+              show_default=True, help="Where the simulator builds and logs go.")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Network IR to run (default: the shipped models/mnist_bnn.npz).")
-@click.option("--count", default=200, show_default=True, help="Shipped MNIST test images to run.")
+              help="Network IR to run (default: the shipped mnist_bnn); its images are the shipped test slice of "
+                   "the dataset it was trained on.")
+@click.option("--count", type=click.IntRange(1, 1000), default=200, show_default=True,
+              help="Shipped test images to run.")
 @click.option("--array/--no-array", "with_array", default=False,
               help="Also generate and verify the paper's 3x3 array (n=32) in both configurations.")
+@VERBOSE
 @_fail_cleanly
-def demo(simulator, out_root, model, count, with_array):
-    """The main job on shipped files: generate the MNIST network's RTL, run the shipped test images
-    through it with and without device errors, and compare every result with the golden model."""
-    from .data import MODELS_DIR
-    from .generate import generate_array, generate_network
-    from .ir import Network
-    from .netplan import plan_network
-    from .verify import build_network, run_array_regression, run_network_regression
+def demo(simulator, out_root, build_root, model, count, with_array, verbose):
+    """The main job on shipped files: generate a trained network's RTL, run shipped test images through
+    it with and without device errors, and compare every result with the golden model."""
+    from .demo import run_demo
 
-    model = model or MODELS_DIR / "mnist_bnn.npz"
-    network = Network.load(model)
-    plans = plan_network(network, 32)
-    out_dir = out_root / f"{model.stem}_n32"
-    t0 = time.perf_counter()
-    manifest = generate_network(network, plans, out_dir, views=("sim", "harness"), model_path=model)
-    timing = manifest["timing"]
-    click.echo(f"[demo] {model.name} ({network.metadata.get('test_accuracy', float('nan')) * 100:.2f}% in torch) "
-               f"-> {out_dir}: " + ", ".join(f"{p.n_inputs}->{p.n_outputs} on {p.hw.tag()}" for p in plans)
-               + f" ({time.perf_counter() - t0:.0f} s)")
-    built = build_network(out_dir, simulator, Path("sim_build") / f"{simulator}_{out_dir.name}")
-    for ber, seed in ((0.0, 1), (1e-2, 3)):
-        r = run_network_regression(out_dir, simulator, ber=ber, seed=seed, count=count, built=built, echo=click.echo)
-        click.echo(f"[demo] {simulator} BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on {r['images']} images, "
-                   f"{r['injected_errors']} device errors; every class and output popcount equal to the golden "
-                   f"model; {r['cycles_per_inference']} cycles/inference, one image every "
-                   f"{r['initiation_interval']} cycles, {r['inferences_per_s']:.0f} inferences/s simulated")
-    from .data import binarize, load_fixture
-    from .golden import network_forward
-
-    fixture = load_fixture()
-    pred, _, _ = network_forward(network, binarize(fixture.images, network.metadata.get("input_threshold", 127)))
-    click.echo(f"[demo] for scale, golden model accuracy: {100 * float((pred == fixture.labels).mean()):.2f}% on all "
-               f"{len(pred)} shipped test images, {100 * float((pred[:count] == fixture.labels[:count]).mean()):.2f}% on "
-               f"the first {count}; {100 * network.metadata.get('test_accuracy', float('nan')):.2f}% on the full test set")
-    click.echo(f"[demo] cycles per inference {timing['cycles_per_inference']} (manifest = measured); "
-               f"RTL, programming image and manifest in {out_dir}; simulator build in sim_build/")
-    if with_array:
-        for config in CONFIGS:
-            hw = HwConfig(n=32, N=3, M=3, config=config)
-            array_dir = out_root / f"demo_{config}"
-            generate_array(hw, array_dir)
-            for ber in (0.0, 1e-2):
-                r = run_array_regression(array_dir, simulator, ber=ber, seed=2024, passes=64, mode="batch",
-                                         echo=click.echo)
-                click.echo(f"[demo] {hw.tag()} BER {ber:g}: {r['outputs_checked']} outputs equal to the golden "
-                           f"model, cycles/pass {r['cycles_per_pass']}")
+    run_demo(sim=simulator, out_root=out_root, model=model, count=count, with_array=with_array,
+             build_root=build_root, verbose=verbose, progress=True, log=click.echo)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,15 @@ class SimulatorMissing(HwgenError, RuntimeError):
 
 class DataError(HwgenError, ValueError):
     """A dataset file is missing, unreadable or malformed."""
+
+
+class ManifestError(HwgenError, ValueError):
+    """A design folder's manifest is missing, from another hwgen version, or inconsistent."""
+
+
+class OutputError(HwgenError, OSError):
+    """An output path cannot be written safely (exists with foreign files, not writable, ...)."""
+
+
+class VerificationError(HwgenError, AssertionError):
+    """The RTL disagreed with the golden model or the manifest (or the simulation failed)."""

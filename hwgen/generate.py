@@ -1,31 +1,33 @@
-"""Generator: hardware config (+ optional weights) -> Verilog views and a JSON manifest.
+"""Generator: hardware config (+ optional network) -> Verilog views, a manifest, and for networks
+the programming image and a copy of the IR.
 
-Writes into ``out_dir`` atomically (everything is built in a temporary sibling folder and
-moved into place only when complete), so a failed run leaves no half-written output.
-Output is byte-for-byte deterministic for the same inputs: no source paths, no timestamps.
+Writes a whole design folder atomically (:func:`hwgen.files.write_folder`: built in a hidden
+sibling, swapped in when complete; an existing folder is replaced only if it is empty or an
+earlier hwgen output). Output is byte-for-byte deterministic for the same inputs: no source
+paths, no timestamps.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
 
 from . import __version__
-from .hwconfig import HwConfig
+from .errors import ConfigError, ManifestError
+from .files import write_folder
+from .hwconfig import MAX_ARRAY_BITS, MAX_NETWORK_BITS, HwConfig
+from .manifest import FILE_NAME, Manifest, View, check_identifier
 from .rtl import Array
-from .rtl.harness import ArrayHarness
 from .rtl.rram import macro_name
 
 VIEWS = {"sim": "behavioural", "synth": "bitmem", "macro": "macro", "harness": "behavioural"}
 DEFAULT_VIEWS = ("sim", "synth", "macro", "harness")
+NETWORK_VIEWS = ("sim", "harness", "macro")
 HARNESS_PASSES = 256
+HARNESS_IMAGES = 256
 
 
 def header(title: str, params: dict) -> str:
@@ -58,72 +60,79 @@ def macro_stub(n: int) -> str:
             f"/* verilator lint_on UNDRIVEN */\n")
 
 
-def array_manifest(hw: HwConfig, name: str, files: dict, ports: dict, latency: int, cycles: int) -> dict:
-    return {
-        "generator": f"hwgen {__version__}",
-        "kind": "array",
-        "top": name,
-        "hw": hw.as_dict(),
-        "files": files,
-        "ports": ports,
-        "capacity": {"inputs": hw.max_inputs, "outputs": hw.max_outputs},
-        "widths": {"popcount": hw.popcount_width, "threshold": hw.threshold_width,
-                   "input_beat": hw.input_width, "level": hw.level_bits},
-        "beats": {"input": hw.input_beats, "output": hw.output_beats, "output_lanes": hw.output_lanes,
-                  "threshold_rows": hw.threshold_rows},
-        "timing": {
-            "latency": latency,
-            "cycles_per_pass": cycles,
-            "definition": "cycles from accepting the first input beat to done high, with out.ready "
-                          "held high and input beats back to back: n issues + latency",
-        },
-    }
+def check_views(views, allowed) -> tuple[str, ...]:
+    views = tuple(views)
+    if not views:
+        raise ConfigError(f"no views asked for; choose from {', '.join(allowed)}")
+    unknown = sorted(set(views) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown view(s) {unknown}; choose from {', '.join(allowed)}")
+    return tuple(dict.fromkeys(views))
 
 
-def write_atomically(out_dir: Path, files: dict) -> None:
-    """Write ``files`` as the whole content of ``out_dir``: relative name -> text, or -> a
-    callable that writes the file at the path it is given (for binary and large files)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    tmp.chmod(0o755)
+def _previous_output(folder: Path):
+    """The files an earlier hwgen run wrote into ``folder``, or None if it is not an hwgen output.
+
+    A manifest of an older hwgen (no format key) still counts: its ``files`` name what it wrote.
+    """
     try:
-        for rel, text in files.items():
-            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-            if callable(text):
-                text(tmp / rel)
-            else:
-                (tmp / rel).write_text(text)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return Manifest.load(folder).written_files()
+    except ManifestError:
+        pass
+    import json
+
+    try:
+        d = json.loads((folder / FILE_NAME).read_text())
+        if isinstance(d, dict) and str(d.get("generator", "")).startswith("hwgen"):
+            names = {FILE_NAME}
+            for entry in (d.get("files") or {}).values():
+                names.update(str(f) for f in entry.get("verilog", []))
+            names.update(str(f) for f in ("program.hex", "network.npz", "hwgen_boot_rom.v"))
+            return names
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def write_design(out_dir, manifest: Manifest, texts: dict) -> Manifest:
+    """Write ``texts`` and the manifest as the whole design folder ``out_dir``."""
+    out_dir = Path(out_dir)
+    write_folder(out_dir, {**texts, FILE_NAME: manifest.to_json()}, _previous_output)
+    manifest.folder = out_dir
+    return manifest
+
+
+def check_array_size(hw: HwConfig) -> None:
+    if hw.weight_bits > MAX_ARRAY_BITS:
+        raise ConfigError(f"an N x M = {hw.N} x {hw.M} array of {hw.n} x {hw.n} cells holds {hw.weight_bits} weight "
+                          f"bits, over hwgen's limit of {MAX_ARRAY_BITS} for one array (every cell is elaborated: "
+                          f"about 0.12 s and 1.2 MB per n=32 cell); use smaller --N/--M/--n")
 
 
 def generate_component(component: wiring.Component, out_dir, name: str, params: dict) -> Path:
-    """Emit one component (a cell, a tree, ...) as ``out_dir/name.v``; returns the path."""
-    write_atomically(Path(out_dir), {f"{name}.v": to_verilog(component, name, type(component).__name__, params)})
-    return Path(out_dir) / f"{name}.v"
+    """Emit one component (a cell, a tree, ...) as ``out_dir/<name>.v`` (a test fixture: the folder
+    has no manifest, so it is written with :func:`hwgen.files.atomic_write`)."""
+    from .files import atomic_write
+
+    check_identifier("module name", name)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return atomic_write(Path(out_dir) / f"{name}.v", to_verilog(component, name, type(component).__name__, params))
 
 
 def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAULT_VIEWS,
-                   harness_passes: int = HARNESS_PASSES) -> dict:
+                   harness_passes: int = HARNESS_PASSES) -> Manifest:
     """Emit the requested views of an N x M array and its manifest into ``out_dir``.
 
     Views: ``sim`` (behavioural 2T2R, for cocotb), ``synth`` (bit memory), ``macro``
     (black-box 2T2R macro + its stub), ``harness`` (the sim view inside
-    :class:`ArrayHarness`, for batch simulation). Returns the manifest.
+    :class:`hwgen.verify.harness.ArrayHarness`, for batch simulation). Returns the manifest.
     """
-    unknown = set(views) - set(VIEWS)
-    if unknown:
-        raise ValueError(f"unknown view(s) {sorted(unknown)}; choose from {sorted(VIEWS)}")
-    files, texts, ports = {}, {}, {}
+    from .verify.harness import ArrayHarness
+
+    views = check_views(views, VIEWS)
+    check_identifier("--top", name)
+    check_array_size(hw)
+    texts, files, ports = {}, {}, {}
     latency = cycles = None
     for view in views:
         top = name if view == "sim" else f"{name}_{view}"
@@ -135,24 +144,22 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
             array = Array(**view_hw.as_dict())
             params = {**view_hw.as_dict()}
         texts[f"{top}.v"] = to_verilog(array, top, f"{view} view of the BNN array", params)
-        files[view] = {"top": top, "verilog": [f"{top}.v"]}
+        verilog_files, blackbox = [f"{top}.v"], []
         if view == "macro":
             stub = f"{macro_name(hw.n)}_bb.v"
             texts[stub] = macro_stub(hw.n)
-            files[view]["verilog"].append(stub)
-            files[view]["blackbox"] = [stub]
+            verilog_files.append(stub)
+            blackbox.append(stub)
+        files[view] = View(top=top, verilog=tuple(verilog_files), blackbox=tuple(blackbox),
+                           capacity=harness_passes if view == "harness" else None)
         ports[view] = port_list(array)
         core = array.array if view == "harness" else array
         latency, cycles = core.latency, core.cycles_per_pass
-        if view == "harness":
-            files[view]["max_passes"] = harness_passes
-    manifest = array_manifest(hw, name, files, ports, latency, cycles)
-    texts["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    write_atomically(Path(out_dir), texts)
-    return manifest
-
-
-NETWORK_VIEWS = ("sim", "harness", "macro")
+    timing = {"latency": latency, "cycles_per_pass": cycles,
+              "definition": "cycles from accepting the first input beat to done high, with out.ready "
+                            "held high and input beats back to back: n issues + latency"}
+    manifest = Manifest(kind="array", top=name, views=files, ports=ports, timing=timing, hw=hw)
+    return write_design(out_dir, manifest, texts)
 
 
 def hier_block(text: str, module: str) -> str:
@@ -167,73 +174,66 @@ def hier_block(text: str, module: str) -> str:
             lines.insert(k + 1, "  /*verilator hier_block*/")
             return "\n".join(lines)
     raise ValueError(f"module {module} not found in the generated text")
-HARNESS_IMAGES = 256
 
 
 def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NETWORK_VIEWS,
-                     max_images: int = HARNESS_IMAGES, model_path=None) -> dict:
+                     max_images: int = HARNESS_IMAGES, model_path=None) -> Manifest:
     """Emit a whole network: the top (shared cell modules), the batch harness, the memory-init
     programming image (``program.hex``, ideal devices) and a manifest; plus a copy of the IR,
     so the design folder is self-contained for the testbench.
     """
     from .netplan import network_timing
-    from .program import program_records, write_program
-    from .rtl.net_harness import NetworkHarness, boot_rom_verilog
+    from .program import program_records, program_text
     from .rtl.network import NetworkTop
+    from .verify.boot import boot_rom_verilog
+    from .verify.harness import NetworkHarness
+    from .verify.record import describe, image_depth, record_layout
 
-    unknown = set(views) - set(NETWORK_VIEWS)
-    if unknown:
-        raise ValueError(f"unknown view(s) {sorted(unknown)}; choose from {', '.join(NETWORK_VIEWS)}")
+    views = check_views(views, NETWORK_VIEWS)
+    check_identifier("--top", name)
+    total = sum(p.hw.weight_bits for p in plans)
+    if total > MAX_NETWORK_BITS:
+        raise ConfigError(f"the network's arrays hold {total} weight bits, over hwgen's limit of {MAX_NETWORK_BITS} "
+                          f"(the programming image and the simulator's boot ROM grow with it)")
     texts, files, ports = {}, {}, {}
     params = {"layers": "-".join(str(p.n_inputs) for p in plans) + f"-{plans[-1].n_outputs}",
               "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() for p in plans)}
-    layout = None
     for view in views:
         storage = "macro" if view == "macro" else "behavioural"
         view_plans = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage=storage)) for p in plans]
         top = NetworkTop(plans=view_plans, shared_cells=True)
         cells_file = f"{name}_cells_{storage}.v"
-        cell_text = "".join(hier_block(to_verilog(comp, mod, f"shared basic cell ({storage})", {"module": mod}), mod)
-                            for mod, comp in sorted(top.cell_modules().items()))
-        if storage == "macro":
-            cell_text += macro_stub(plans[0].hw.n)
-        texts[cells_file] = cell_text
+        texts[cells_file] = "".join(hier_block(to_verilog(comp, mod, f"shared basic cell ({storage})",
+                                                          {"module": mod}), mod)
+                                    for mod, comp in sorted(top.cell_modules().items()))
         if view == "harness":
             harness = NetworkHarness(top=top, max_images=max_images)
-            layout = harness.layout
             texts[f"{name}_harness.v"] = to_verilog(harness, f"{name}_harness", "network batch harness",
                                                     {**params, "max_images": max_images})
             texts["hwgen_boot_rom.v"] = boot_rom_verilog()
-            files[view] = {"top": f"{name}_harness", "verilog": [f"{name}_harness.v", cells_file, "hwgen_boot_rom.v"],
-                           "max_images": max_images, "program": "program.hex"}
+            files[view] = View(top=f"{name}_harness", verilog=(f"{name}_harness.v", cells_file, "hwgen_boot_rom.v"),
+                               capacity=max_images, program="program.hex")
             ports[view] = port_list(harness)
         else:
             top_name = name if view == "sim" else f"{name}_{view}"
             texts[f"{top_name}.v"] = to_verilog(top, top_name, f"{view} view of the network", params)
-            files[view] = {"top": top_name, "verilog": [f"{top_name}.v", cells_file]}
+            stubs = ()
             if view == "macro":
-                files[view]["blackbox"] = [macro_name(plans[0].hw.n)]
+                stubs = (f"{macro_name(plans[0].hw.n)}_bb.v",)
+                texts[stubs[0]] = macro_stub(plans[0].hw.n)
+            files[view] = View(top=top_name, verilog=(f"{top_name}.v", cells_file, *stubs), blackbox=stubs)
             ports[view] = port_list(top)
-    if layout is None:
-        from .rtl.net_harness import RecordLayout
-        layout = RecordLayout.for_plans(plans)
-    manifest = {
-        "generator": f"hwgen {__version__}",
-        "kind": "network",
-        "top": name,
-        "network": {"layers": [p.as_dict() for p in plans], "metadata": network.metadata,
-                    "model": Path(model_path).name if model_path else None, "ir": "network.npz"},
-        "files": files,
-        "ports": ports,
-        "program": {"file": "program.hex", "layout": layout.as_dict(),
-                    "devices": "ideal (no errors); the testbench writes its own image per error map"},
-        "timing": {**network_timing(plans),
-                   "definition": "cycles_per_inference: from the cycle an image is accepted on inp to the "
-                                 "cycle its result is valid on out; initiation_interval: cycles between "
-                                 "accepted images when inputs are always available and out.ready is high"},
-    }
-    texts["manifest.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    texts["network.npz"] = network.save
-    texts["program.hex"] = lambda path: write_program(path, program_records(network, plans, layout), layout)
-    write_atomically(Path(out_dir), texts)
-    return manifest
+    behavioural = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage="behavioural")) for p in plans]
+    manifest = Manifest(
+        kind="network", top=name, views=files, ports=ports, layers=tuple(plans),
+        network={"metadata": network.metadata, "model": Path(model_path).name if model_path else None,
+                 "ir": "network.npz"},
+        program={"file": "program.hex", "layout": describe(record_layout(behavioural), image_depth(plans)),
+                 "devices": "ideal (no errors); each regression run writes its own image for its error map"},
+        timing={**network_timing(plans),
+                "definition": "cycles_per_inference: from the cycle an image is accepted on inp to the "
+                              "cycle its result is valid on out; initiation_interval: cycles between "
+                              "accepted images when inputs are always available and out.ready is high"})
+    texts["network.npz"] = network.save_to
+    texts["program.hex"] = program_text(program_records(network, behavioural), behavioural)
+    return write_design(out_dir, manifest, texts)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from .errors import ConfigError
 
 CONFIGS = ("par2seq", "seq2par")
@@ -26,10 +28,38 @@ def bits_for(value: int) -> int:
     return max(1, int(value).bit_length())
 
 
-def _positive_int(name, value, low=1, high=None):
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+# Bounds of the vocabulary, stated once: every component and the CLI check against these.
+N_BOUNDS = (2, 1024)          # n: an n x n block needs at least two rows to count
+CELLS_BOUNDS = (1, 4096)      # N and M
+LEVEL_BITS_BOUNDS = (1, 16)
+# Largest design hwgen elaborates. An array elaborates every cell (measured: 0.12 s and 1.2 MB of
+# Python heap per n=32 cell), so 2**22 weight bits (4096 cells of n=32) is ~8 min and ~5 GB; a
+# network shares one column module per distinct N, and its cost is the programming image and
+# the simulator's boot ROM (MNIST, 1.9 M bits: 16 s to generate, 59.5 k boot records).
+MAX_ARRAY_BITS = 1 << 22
+MAX_NETWORK_BITS = 1 << 24
+
+
+def index_width(count: int) -> int:
+    """Width of a port that indexes ``count`` things: at least 1 bit, so that no port is ever
+    zero-width (Amaranth would declare one as ``[-1:0]`` in Verilog)."""
+    return bits_for(count - 1)
+
+
+def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]``, or :class:`ConfigError` naming ``name`` and the value.
+
+    The one validation helper for integer parameters of components and configurations.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
+            or (high is not None and value > high):
+        if high is not None:
+            bound = f"in [{low}, {high}]"
+        else:
+            bound = "a positive integer" if low == 1 else f"an integer >= {low}"
+            raise ConfigError(f"{name} must be {bound}, not {value!r}")
         raise ConfigError(f"{name} must be an integer {bound}, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -42,14 +72,13 @@ class HwConfig:
     level_bits: int = 4
 
     def __post_init__(self):
-        _positive_int("n", self.n, low=2, high=1024)
-        _positive_int("N", self.N, high=4096)
-        _positive_int("M", self.M, high=4096)
+        for name, bounds in (("n", N_BOUNDS), ("N", CELLS_BOUNDS), ("M", CELLS_BOUNDS)):
+            object.__setattr__(self, name, check_int(name, getattr(self, name), *bounds))
         if self.config not in CONFIGS:
             raise ConfigError(f"config must be one of {', '.join(CONFIGS)}, not {self.config!r}")
         if self.storage not in STORAGES:
             raise ConfigError(f"storage must be one of {', '.join(STORAGES)}, not {self.storage!r}")
-        _positive_int("level_bits", self.level_bits, high=16)
+        object.__setattr__(self, "level_bits", check_int("level_bits", self.level_bits, *LEVEL_BITS_BOUNDS))
 
     # -- capacities -----------------------------------------------------------------------
     @property
@@ -63,6 +92,11 @@ class HwConfig:
     @property
     def cells(self) -> int:
         return self.N * self.M
+
+    @property
+    def weight_bits(self) -> int:
+        """2T2R pairs in the array: N*M cells of n*n."""
+        return self.cells * self.n * self.n
 
     @property
     def popcount_width(self) -> int:

@@ -26,10 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError
+from .files import atomic_write
 
 IR_FORMAT = "hwgen-ir"
 IR_VERSION = 1
 WORD = 64
+MAX_HEADER_BYTES = 1 << 20
+MAX_LAYER_WEIGHTS = 1 << 26     # 64 M weights (8 MB packed): far above any layer hwgen can map
 
 
 def words_for(bits: int) -> int:
@@ -55,6 +58,28 @@ def unpack_bits(words: np.ndarray, length: int) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :length]
 
 
+def _integers(what: str, values, dtype) -> np.ndarray:
+    """``values`` as ``dtype`` without silent truncation or wrap-around: integer arrays must fit,
+    float arrays must hold whole numbers (so ``np.zeros(8)`` is fine and 3.5 is refused)."""
+    values = np.asarray(values)
+    info = np.iinfo(dtype)
+    if values.dtype.kind == "b":
+        values = values.astype(np.uint8)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or np.any(values != np.floor(values)):
+            raise ModelFileError(f"{what} must be integers, not {values.dtype} values such as "
+                                 f"{values[np.logical_or(~np.isfinite(values), values != np.floor(values))].flat[0]!r}")
+    elif values.dtype.kind not in "iu":
+        raise ModelFileError(f"{what} must be integers, not {values.dtype}")
+    if values.size:
+        lo, hi = values.min(), values.max()
+        # compare as Python ints: uint64 values above 2**63 must not wrap negative
+        if int(lo) < info.min or int(hi) > info.max:
+            raise ModelFileError(f"{what} hold {int(lo) if int(lo) < info.min else int(hi)}, outside "
+                                 f"[{info.min}, {info.max}]")
+    return values.astype(dtype)
+
+
 @dataclass
 class Layer:
     """One binarized fully-connected layer (see module docstring for the bit conventions)."""
@@ -67,8 +92,9 @@ class Layer:
     name: str = ""
 
     def __post_init__(self):
-        self.weights = np.asarray(self.weights, dtype=np.uint64)
-        self.thresholds = np.asarray(self.thresholds, dtype=np.int64)
+        where = f"layer {self.name!r}" if self.name else "layer"
+        self.weights = _integers(f"{where}: packed weights", self.weights, np.uint64)
+        self.thresholds = _integers(f"{where}: thresholds", self.thresholds, np.int64)
         self.validate()
 
     @classmethod
@@ -99,6 +125,10 @@ class Layer:
                                  f"expected ({self.n_outputs},)")
         if self.output not in ("sign", "popcount"):
             raise ModelFileError(f"{where}: output must be 'sign' or 'popcount', not {self.output!r}")
+        if self.thresholds.size and (self.thresholds.min() < 0 or self.thresholds.max() > self.n_inputs + 1):
+            bad = int(np.flatnonzero((self.thresholds < 0) | (self.thresholds > self.n_inputs + 1))[0])
+            raise ModelFileError(f"{where}: thresholds must lie in [0, n_inputs + 1] = [0, {self.n_inputs + 1}]; "
+                                 f"neuron {bad} has {int(self.thresholds[bad])}")
         spare = words_for(self.n_inputs) * WORD - self.n_inputs
         if spare and np.any(self.weights[:, -1] >> np.uint64(WORD - spare)):
             raise ModelFileError(f"{where}: padding bits beyond input {self.n_inputs} are not zero")
@@ -126,7 +156,10 @@ class Network:
 
     def save(self, path):
         """Write the network to ``path`` (.npz) atomically."""
-        path = Path(path)
+        atomic_write(Path(path), self.save_to)
+
+    def save_to(self, f) -> None:
+        """Write the network as .npz into the binary file object ``f``."""
         arrays = {}
         header = {"format": IR_FORMAT, "version": IR_VERSION, "metadata": self.metadata, "layers": []}
         for k, layer in enumerate(self.layers):
@@ -135,29 +168,72 @@ class Network:
             arrays[f"w{k}"] = layer.weights
             arrays[f"t{k}"] = layer.thresholds
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        tmp.replace(path)
+        # as numpy.savez_compressed, but with a fixed member date so equal networks give equal bytes
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, array in arrays.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with zf.open(info, "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
 
     @classmethod
     def load(cls, path) -> "Network":
+        """Read and validate an IR file. Sizes are checked against the header before any array is
+        read, so a corrupt or hostile file cannot make hwgen allocate without bound."""
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model file {path} does not exist")
         try:
+            if path.stat().st_size == 0:
+                raise ModelFileError(f"model file {path} is empty")
+            if not zipfile.is_zipfile(path):
+                raise ModelFileError(f"{path} is corrupt or not an hwgen network file: not an .npz archive "
+                                     f"(a plain .npy or another format renamed?)")
             with np.load(path, allow_pickle=False) as z:
+                members = {info.filename: info.file_size for info in z.zip.infolist()}
+                if members.get("header.npy", MAX_HEADER_BYTES + 1) > MAX_HEADER_BYTES:
+                    raise ModelFileError(f"{path} has no hwgen header (or one over {MAX_HEADER_BYTES} bytes)")
                 header = json.loads(bytes(z["header"]).decode())
+                if not isinstance(header, dict):
+                    raise ModelFileError(f"{path}: its header is not a JSON object")
                 if header.get("format") != IR_FORMAT:
                     raise ModelFileError(f"{path} is not an hwgen network file (format={header.get('format')!r})")
                 if header.get("version") != IR_VERSION:
                     raise ModelFileError(f"{path} has IR version {header.get('version')!r}; "
                                          f"this hwgen reads version {IR_VERSION}")
-                layers = [Layer(n_inputs=d["n_inputs"], n_outputs=d["n_outputs"], weights=z[f"w{k}"],
-                                thresholds=z[f"t{k}"], output=d["output"], name=d.get("name", ""))
-                          for k, d in enumerate(header["layers"])]
+                specs = header.get("layers")
+                if not isinstance(specs, list) or not all(isinstance(d, dict) for d in specs):
+                    raise ModelFileError(f"{path}: its header has no list of layers")
+                if not isinstance(header.get("metadata", {}), dict):
+                    raise ModelFileError(f"{path}: its metadata is not a JSON object")
+                layers = [cls._load_layer(z, members, k, d, path) for k, d in enumerate(specs)]
         except ModelFileError:
             raise
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as e:
-            raise ModelFileError(f"{path} is corrupt or not an hwgen network file: {e}") from e
+        except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile, json.JSONDecodeError,
+                UnicodeDecodeError) as e:
+            raise ModelFileError(f"{path} is corrupt or not an hwgen network file: {type(e).__name__}: {e}") from None
         return cls(layers=layers, metadata=header.get("metadata", {}))
+
+    @staticmethod
+    def _load_layer(z, members: dict, k: int, d: dict, path) -> Layer:
+        where = f"{path}: layer {k}"
+        n_in, n_out = d.get("n_inputs"), d.get("n_outputs")
+        for name, value in (("n_inputs", n_in), ("n_outputs", n_out)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ModelFileError(f"{where}: {name} must be a positive integer, not {value!r}")
+        if n_in * n_out > MAX_LAYER_WEIGHTS:
+            raise ModelFileError(f"{where} declares {n_out} x {n_in} weights, over hwgen's limit of "
+                                 f"{MAX_LAYER_WEIGHTS} per layer")
+        expect = {f"w{k}.npy": n_out * words_for(n_in) * 8, f"t{k}.npy": n_out * 8}
+        for member, size in expect.items():
+            if member not in members:
+                raise ModelFileError(f"{where}: the file has no array {member[:-4]!r}")
+            if members[member] > size + 4096:             # + the .npy header
+                raise ModelFileError(f"{where}: array {member[:-4]!r} is larger than its declared shape")
+        weights, thresholds = z[f"w{k}"], z[f"t{k}"]
+        if weights.dtype != np.dtype("<u8"):
+            raise ModelFileError(f"{where}: packed weights are {weights.dtype}, an hwgen IR stores uint64 words")
+        if thresholds.dtype.kind not in "iu":
+            raise ModelFileError(f"{where}: thresholds are {thresholds.dtype}, an hwgen IR stores integers")
+        return Layer(n_inputs=n_in, n_outputs=n_out, weights=weights, thresholds=thresholds,
+                     output=d.get("output"), name=str(d.get("name", "")))

@@ -1,11 +1,27 @@
 """Result files of the studies and reports: CSV tables and matplotlib figures (Agg backend, for
-headless machines), each written atomically (temporary name, then rename)."""
+headless machines), each written atomically (:func:`hwgen.files.atomic_write`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
+
+from .errors import OutputError
+from .files import atomic_write, describe_os_error
+
+
+def results_folder(out_dir, option: str = "--out") -> Path:
+    """Create (if needed) the folder results go to, or a clear error naming ``option``."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{option} {out_dir}: {describe_os_error(e, out_dir)}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {out_dir}: cannot write there (permission denied)")
+    return out_dir
 
 
 def write_csv(path, rows: list[dict]) -> Path:
@@ -14,10 +30,7 @@ def write_csv(path, rows: list[dict]) -> Path:
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buf.getvalue())
-    tmp.replace(path)
-    return path
+    return atomic_write(path, buf.getvalue())
 
 
 def new_figure(size=(6, 4), **subplots):
@@ -34,8 +47,7 @@ def save_figure(fig, path) -> Path:
 
     path = Path(path)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    try:
+        return atomic_write(path, lambda f: fig.savefig(f, dpi=120, format="png"))
+    finally:
+        plt.close(fig)

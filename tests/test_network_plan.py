@@ -14,7 +14,7 @@ from hwgen.ir import Layer, Network
 from hwgen.mapping import cell_contents, physical_layer
 from hwgen.netplan import network_timing, plan_network
 from hwgen.program import program_records
-from hwgen.rtl.net_harness import KIND_THRESHOLD, KIND_WEIGHT, RecordLayout
+from hwgen.verify.record import RecordKind, field_offsets, image_depth, pack_record, record_layout
 from hwgen.rtl.network import NetworkTop
 
 
@@ -56,11 +56,11 @@ def test_network_top_refuses_layers_that_do_not_chain():
 def test_programming_image_holds_the_mapped_weights_and_the_error_map():
     net = random_network([70, 20, 10], seed=11)
     plans = plan_network(net, 8, ["par2seq", "seq2par"])
-    layout = RecordLayout.for_plans(plans)
+    layout = record_layout(plans)
     maps = network_error_maps(net, 0.05, seed=9)
-    records = program_records(net, plans, layout, maps, seed=9)
-    assert len(records) == layout.depth
-    off = layout.offsets()
+    records = program_records(net, plans, maps, seed=9)
+    assert len(records) == image_depth(plans)
+    off = field_offsets(layout)
     get = lambda r, f: (r >> off[f][0]) & ((1 << off[f][1]) - 1)  # noqa: E731
     k = 4
     for plan, layer, emap in zip(plans, net.layers, maps):
@@ -69,7 +69,7 @@ def test_programming_image_holds_the_mapped_weights_and_the_error_map():
         err = np.zeros_like(phys)
         err[:layer.n_outputs, :layer.n_inputs] = emap
         want_bits, want_err = cell_contents(phys, hw), cell_contents(err, hw)
-        mine = [r for r in records if get(r, "kind") == KIND_WEIGHT
+        mine = [r for r in records if get(r, "kind") == RecordKind.WEIGHT.value
                 and plan.cell_offset <= get(r, "target") < plan.cell_offset + hw.cells]
         assert len(mine) == hw.cells * hw.n
         for r in mine:
@@ -80,17 +80,17 @@ def test_programming_image_holds_the_mapped_weights_and_the_error_map():
             hrs = np.array([(get(r, "hrs") >> (b * k)) & 15 for b in range(hw.n)])
             assert np.array_equal(data, want_bits[i, j, row])
             assert np.array_equal(sensed_bits(data, lrs, hrs), data ^ want_err[i, j, row])
-        thr_rows = [r for r in records if get(r, "kind") == KIND_THRESHOLD and get(r, "target") == plan.index]
+        thr_rows = [r for r in records if get(r, "kind") == RecordKind.THRESHOLD.value and get(r, "target") == plan.index]
         assert len(thr_rows) == hw.threshold_rows
     assert sum(int(m.sum()) for m in maps) > 0
     with pytest.raises(ValueError, match="does not fit"):
-        layout.pack(kind=4)
+        pack_record(layout, kind=4)
 
 
 def test_network_generation_is_deterministic_and_self_contained(tmp_path):
     net = random_network([40, 16, 10])
     plans = plan_network(net, 8)
-    m1 = generate_network(net, plans, tmp_path / "a", views=("sim", "harness"))
+    m1 = generate_network(net, plans, tmp_path / "a", views=("sim", "harness")).to_dict()
     generate_network(net, plans, tmp_path / "b", views=("sim", "harness"))
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir())

@@ -18,8 +18,9 @@ def test_cell(build_component, sim, accumulate, ber):
     built = build_component(sim, name, BasicCell, dict(n=n, accumulate=accumulate))
     seed = 500 + int(ber * 1e4) + accumulate
     print(f"seed={seed} ber={ber}")
-    built.run("tb_cell", f"ber{ber}", HWGEN_N=n, HWGEN_ACCUMULATE=int(accumulate), HWGEN_SEED=seed,
-              HWGEN_BER=ber, HWGEN_READS=150)
+    r = built.run("cell", {"HWGEN_N": n, "HWGEN_ACCUMULATE": int(accumulate), "HWGEN_SEED": seed, "HWGEN_BER": ber,
+                           "HWGEN_READS": 150}, tag=f"ber{ber}")
+    assert r["ok"] and r["reads"] == 150
 
 
 @pytest.mark.parametrize("N", [3, 25])
@@ -28,4 +29,6 @@ def test_tree(build_component, sim, N):
     built = build_component(sim, f"tree_N{N}", PopcountTree, dict(N=N, max_partial=32))
     seed = 900 + N
     print(f"seed={seed}")
-    built.run("tb_tree", "random", HWGEN_TREE_N=N, HWGEN_MAX_PARTIAL=32, HWGEN_SEED=seed, HWGEN_VECTORS=300)
+    r = built.run("tree", {"HWGEN_TREE_N": N, "HWGEN_MAX_PARTIAL": 32, "HWGEN_SEED": seed, "HWGEN_VECTORS": 300},
+                  tag="random")
+    assert r["ok"] and r["vectors"] == 300

@@ -36,7 +36,7 @@ def test_small_network_matches_golden(network_design, sim, configs):
     print(f"seed={seed}")
     design, built = network_design(sim, "-".join(configs), random_network(seed), 32, list(configs))
     for ber in (0.0, 1e-2):
-        r = run_network_regression(design, sim, ber=ber, seed=seed, count=24, built=built)
+        r = run_network_regression(design, sim, ber=ber, seed=seed, count=24, build=built)
         print(r)
         assert r["outputs_checked"] == 24 * 11
         assert (r["injected_errors"] > 0) == (ber > 0)
@@ -48,7 +48,7 @@ def test_mnist_network_on_verilator(network_design):
     design, built = network_design("verilator", "mnist", Network.load(SHIPPED), 32)
     for ber, seed in ((0.0, 1), (1e-3, 2), (1e-2, 3)):
         print(f"seed={seed} ber={ber}")
-        r = run_network_regression(design, "verilator", ber=ber, seed=seed, count=200, built=built)
+        r = run_network_regression(design, "verilator", ber=ber, seed=seed, count=200, build=built)
         print(f"BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on 200 images, {r['injected_errors']} errors, "
               f"{r['cycles_per_inference']} cycles/inference, {r['inferences_per_s']:.0f} inferences/s")
         assert r["outputs_checked"] == 200 * 11
@@ -61,6 +61,6 @@ def test_network_with_device_model_errors(network_design, sim):
     seed = 78
     print(f"seed={seed}")
     design, built = network_design(sim, "par2seq-par2seq", random_network(77), 32, ["par2seq", "par2seq"])
-    r = run_network_regression(design, sim, seed=seed, count=16, built=built, condition="55,2.5,1", cycles=10**6)
+    r = run_network_regression(design, sim, seed=seed, count=16, build=built, condition="55,2.5,1", cycles=10**6)
     print(r)
     assert r["injected_errors"] > 0 and r["outputs_checked"] == 16 * 11

@@ -43,7 +43,7 @@ def test_sweep_cli_writes_csv_and_png(tmp_path, shipped, monkeypatch):
     assert (tmp_path / "res" / "fig9_accuracy_vs_ber.png").stat().st_size > 1000
     assert "shipped 1000-image slice" in r.output
     r = CliRunner().invoke(main, ["sweep", "--bers", "0,x", "--out", str(tmp_path / "bad")])
-    assert r.exit_code == 1 and "--bers must be comma-separated numbers" in r.output
+    assert r.exit_code == 2 and "'--bers': must be a number in [0, 1], not 'x'" in r.output
 
 
 def test_error_aware_training_beats_the_standard_network_at_ber_4e_2():

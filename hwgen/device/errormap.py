@@ -8,7 +8,7 @@ SET (meant to be LRS) ends up more resistive than the device that was RESET.
 The behavioural RTL stores each device's state as a ``level_bits``-wide code that is monotonic
 in log-resistance; :func:`pair_levels` draws the codes so that a pair is inverted exactly where
 the error map says so. The device-physics model (distributions per programming condition) will
-produce such maps from programming conditions; here the map comes from a BER.
+produce such maps from programming conditions (:mod:`.physics`); here the map comes from a BER.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from .. import seeds
 
 
 def check_ber(ber) -> float:
@@ -29,23 +31,24 @@ def check_ber(ber) -> float:
     return value
 
 
-def sample_error_map(shape, ber, seed: int) -> np.ndarray:
+def sample_error_map(shape, ber, seed: int, layer: int = 0) -> np.ndarray:
     """Bernoulli(ber) error mask of ``shape`` (uint8, 1 = this weight reads flipped).
 
-    Same shape, BER and seed give the same map, on any machine (numpy PCG64).
+    Drawn from the ``("errors", layer)`` stream of ``seed`` (:mod:`hwgen.seeds`): same shape,
+    BER, seed and layer give the same map, on any machine (numpy PCG64).
     """
     ber = check_ber(ber)
-    rng = np.random.default_rng(seed)
-    return (rng.random(shape) < ber).astype(np.uint8)
+    return (seeds.rng(seed, "errors", layer).random(shape) < ber).astype(np.uint8)
 
 
-def pair_levels(weight_bits: np.ndarray, error_map: np.ndarray, level_bits: int, seed: int):
+def pair_levels(weight_bits: np.ndarray, error_map: np.ndarray, level_bits: int, seed: int, layer: int = 0):
     """Device codes ``(lrs, hrs)`` reached by the SET and the RESET device of every pair.
 
     Codes are distinct and uniformly spread over ``[0, 2**level_bits)``: a correct pair has
     ``lrs < hrs``, an erroneous pair ``lrs > hrs`` (the SET device ended more resistive).
     ``weight_bits`` only fixes the shape: which physical device was SET depends on the bit, and
     that routing is done by the write driver in the RTL and by :func:`sensed_bits` here.
+    Codes come from the ``("levels", layer)`` stream of ``seed``.
     """
     if level_bits < 1:
         raise ValueError(f"level_bits must be >= 1, not {level_bits!r}")
@@ -53,7 +56,7 @@ def pair_levels(weight_bits: np.ndarray, error_map: np.ndarray, level_bits: int,
     error_map = np.asarray(error_map)
     if error_map.shape != weight_bits.shape:
         raise ValueError(f"error map shape {error_map.shape} differs from weights {weight_bits.shape}")
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng(seed, "levels", layer)
     top = 1 << level_bits
     a = rng.integers(0, top - 1, size=weight_bits.shape)
     b = a + 1 + rng.integers(0, top - 1 - a)       # b in (a, top): a < b always
@@ -78,7 +81,7 @@ def sensed_bits(weight_bits: np.ndarray, lrs: np.ndarray, hrs: np.ndarray) -> np
 def network_error_maps(network, ber, seed: int) -> list[np.ndarray]:
     """One seeded error map per layer, shaped like its logical weights ``(outputs, inputs)``.
 
-    Layer k draws from seed ``seed + 7919*k``, so adding a layer leaves the others' maps alone.
+    Layer k draws from stream ``("errors", k)``, so adding a layer leaves the others' maps alone.
     """
-    return [sample_error_map((layer.n_outputs, layer.n_inputs), ber, seed + 7919 * k)
+    return [sample_error_map((layer.n_outputs, layer.n_inputs), ber, seed, k)
             for k, layer in enumerate(network.layers)]

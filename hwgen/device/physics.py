@@ -148,6 +148,33 @@ class ProgrammingCondition:
         return f"{self.i_set_uA:g} uA / {self.v_reset:g} V / {self.pulse_us:g} us"
 
 
+def parse_condition(text) -> "ProgrammingCondition":
+    """A condition from ``"i_set_uA,v_reset,pulse_us"`` (e.g. ``"55,2.5,1"``), or as given."""
+    if isinstance(text, ProgrammingCondition):
+        return text
+    try:
+        i_set, v_reset, pulse = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise ValueError(f"condition must be 'i_set_uA,v_reset,pulse_us' (e.g. 55,2.5,1), not {text!r}") from None
+    return ProgrammingCondition(i_set_uA=i_set, v_reset=v_reset, pulse_us=pulse)
+
+
+# The conditions the model is anchored to (module docstring): SET currents from the checkerboard
+# (55 uA) to Table 1 (200 uA), RESET 1.5-2.5 V, pulses 0.1-1 us, and 1T1R BER up to Fig. 8's
+# range. Elsewhere in the accepted ranges the model extrapolates.
+CALIBRATED = {"i_set_uA": (55.0, 200.0, "uA"), "v_reset": (1.5, 2.5, "V"), "pulse_us": (0.1, 1.0, "us")}
+CALIBRATED_MAX_BER_1T1R = 0.05
+
+
+def calibration_warnings(cond: "ProgrammingCondition", cycles=0) -> list[str]:
+    """Why the model extrapolates at ``cond`` (empty when it is inside the calibrated range)."""
+    out = [f"{name} = {getattr(cond, name):g} {unit} is outside the calibrated {lo:g}-{hi:g} {unit}"
+           for name, (lo, hi, unit) in CALIBRATED.items() if not lo <= getattr(cond, name) <= hi]
+    if ber_1t1r(cond, cycles) > CALIBRATED_MAX_BER_1T1R:
+        out.append(f"its 1T1R BER {ber_1t1r(cond, cycles):.2g} is above Fig. 8's range ({CALIBRATED_MAX_BER_1T1R:g})")
+    return out
+
+
 # Paper Fig. 4 and Table 1.
 CHECKERBOARD = ProgrammingCondition(55, 2.5, 1)
 TABLE1 = {
@@ -324,5 +351,5 @@ def sample_error_map_from_condition(shape, cond: ProgrammingCondition, cycles, s
 
 
 def network_error_maps_from_condition(network, cond: ProgrammingCondition, cycles, seed: int) -> list[np.ndarray]:
-    """:func:`network_error_maps` at the 2T2R BER of ``cond`` after ``cycles`` (layer k: seed + 7919*k)."""
+    """:func:`network_error_maps` at the 2T2R BER of ``cond`` after ``cycles`` (same streams)."""
     return network_error_maps(network, ber_2t2r(cond, cycles), seed)

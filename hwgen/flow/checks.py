@@ -1,18 +1,19 @@
 """Lint (Verilator) and logic synthesis (Yosys) of a generated design, driven by its manifest.
 
-Both run the external tools in a subprocess and fail with the tool's own message. They are the
-first steps of the flow; the design folder must come from :func:`hwgen.generate.generate_array`.
+Both run the external tools in a subprocess (an argument list, no shell) and fail with the
+tool's own message. File names and the top module come from the validated manifest
+(:class:`hwgen.manifest.Manifest`: plain names inside the design folder, identifier tops) and
+reach the tools as arguments, never as script text.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from ..errors import HwgenError, SimulatorMissing
+from ..manifest import Manifest, check_identifier
 
 YOSYS_HINT = "install Yosys: `apt-get install yosys` (or run `make setup`)"
 
@@ -21,19 +22,10 @@ class FlowError(HwgenError, RuntimeError):
     """An external tool rejected the design."""
 
 
-def load_manifest(design_dir) -> dict:
-    path = Path(design_dir) / "manifest.json"
-    if not path.is_file():
-        raise HwgenError(f"{design_dir} has no manifest.json: generate it with `hwgen rtl ... -o {design_dir}`")
-    return json.loads(path.read_text())
-
-
-def view_files(design_dir, view: str):
-    manifest = load_manifest(design_dir)
-    if view not in manifest["files"]:
-        raise HwgenError(f"{design_dir} has no {view!r} view; it has {sorted(manifest['files'])}")
-    entry = manifest["files"][view]
-    return entry["top"], [Path(design_dir) / f for f in entry["verilog"]]
+def view_files(design, view: str):
+    """``(top, absolute source paths)`` of one view of a design (folder or :class:`Manifest`)."""
+    manifest = design if isinstance(design, Manifest) else Manifest.load(design)
+    return manifest.view(view).top, [p.resolve() for p in manifest.sources(view)]
 
 
 def _run(cmd, what):
@@ -64,8 +56,10 @@ def synth_design(design_dir, view: str = "macro", yosys: str = "yosys") -> dict:
     if exe is None:
         raise SimulatorMissing(f"{yosys} not found on PATH: {YOSYS_HINT}")
     top, files = view_files(design_dir, view)
-    script = "; ".join([*(f"read_verilog -sv {f}" for f in files), f"synth -flatten -top {top}", "stat"])
-    out = _run([exe, "-p", script], f"yosys synth of {top}")
+    # The sources are Yosys's input files (read by extension, .v -> Verilog); only the validated
+    # top name enters the command script.
+    script = f"synth -flatten -top {check_identifier('top', top)}; stat"
+    out = _run([exe, "-p", script, "--", *map(str, files)], f"yosys synth of {top}")
     stat = out[out.rfind("Printing statistics"):]
     cells = re.search(r"Number of cells:\s+(\d+)", stat)
     return {"view": view, "top": top, "cells": int(cells.group(1)) if cells else None,

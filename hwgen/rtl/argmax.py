@@ -8,8 +8,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..errors import ConfigError
-from ..hwconfig import HwConfig, bits_for
+from ..hwconfig import HwConfig, check_int, index_width
 from .signatures import OutputSignature
 
 
@@ -18,7 +17,7 @@ class ClassSignature(wiring.Signature):
     ``popcount`` (class k at bits ``k*width +: width``)."""
 
     def __init__(self, *, classes: int, popcount_width: int):
-        super().__init__({"valid": Out(1), "ready": In(1), "cls": Out(bits_for(classes - 1)),
+        super().__init__({"valid": Out(1), "ready": In(1), "cls": Out(index_width(classes)),
                           "popcount": Out(classes * popcount_width)})
 
 
@@ -36,8 +35,7 @@ class ArgmaxOut(wiring.Component):
     """
 
     def __init__(self, *, classes: int, src: HwConfig):
-        if isinstance(classes, bool) or not isinstance(classes, int) or not 1 <= classes <= src.max_outputs:
-            raise ConfigError(f"classes must be an integer in [1, {src.max_outputs}], not {classes!r}")
+        classes = check_int("classes", classes, 1, src.max_outputs)
         self._classes, self._src = classes, src
         super().__init__({
             "inp": In(OutputSignature(lanes=src.output_lanes, popcount_width=src.popcount_width,
@@ -52,23 +50,22 @@ class ArgmaxOut(wiring.Component):
         pcs = Signal(src.max_outputs * pw, name="pcs")
         take = Signal(name="take")
         m.d.comb += [self.inp.ready.eq(~self.out.valid), take.eq(self.inp.valid & self.inp.ready)]
-        for t in range(src.output_beats):
-            with m.If(take & (self.inp.index == t)):
-                m.d.sync += pcs[t * lanes * pw:(t + 1) * lanes * pw].eq(self.inp.popcount)
+        with m.If(take):
+            m.d.sync += pcs.word_select(self.inp.index, lanes * pw).eq(self.inp.popcount)
         with m.If(take & self.inp.last):
             m.d.sync += self.out.valid.eq(1)
         with m.If(self.out.valid & self.out.ready):
             m.d.sync += self.out.valid.eq(0)
 
         # balanced compare tree of (index, value); the left (lower index) wins ties
-        level = [(k, pcs[k * pw:(k + 1) * pw]) for k in range(classes)]
+        level = [(k, pcs.word_select(k, pw)) for k in range(classes)]
         depth = 0
         while len(level) > 1:
             nxt = []
             for k in range(0, len(level) - 1, 2):
                 (ia, va), (ib, vb) = level[k], level[k + 1]
                 right = Signal(name=f"amax_l{depth}_{k // 2}_right")
-                idx = Signal(bits_for(classes - 1), name=f"amax_l{depth}_{k // 2}_idx")
+                idx = Signal(index_width(classes), name=f"amax_l{depth}_{k // 2}_idx")
                 val = Signal(pw, name=f"amax_l{depth}_{k // 2}_val")
                 m.d.comb += [right.eq(vb > va), idx.eq(Mux(right, ib, ia)), val.eq(Mux(right, vb, va))]
                 nxt.append((idx, val))

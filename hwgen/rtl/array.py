@@ -192,7 +192,7 @@ class Array(wiring.Component):
                 m.d.comb += [
                     cell.rd_en.eq(issue & live),
                     cell.rd_row.eq(issue_row),
-                    cell.x.eq(cell_x[i * n:(i + 1) * n] if par else cell_x),
+                    cell.x.eq(cell_x.word_select(i, n) if par else cell_x),
                     cell.first.eq(issue_row == 0),
                 ]
 
@@ -209,7 +209,7 @@ class Array(wiring.Component):
             counts_valid = self.columns[0].count_valid
 
             def count(i, j):
-                return self.columns[j].count[i * width:(i + 1) * width]
+                return self.columns[j].count.word_select(i, width)
         else:
             counts_valid = self.cells[0][0].count_valid
 

@@ -12,8 +12,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..errors import ConfigError
-from ..hwconfig import bits_for
+from ..hwconfig import bits_for, index_width
 from .adders import balanced_sum
 from .rram import Rram2T2RBlock
 from .signatures import WriteRowSignature
@@ -24,7 +23,7 @@ def cell_signature(n: int, accumulate: bool, storage: str, level_bits: int) -> w
     return wiring.Signature({
         "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
         "rd_en": In(1),
-        "rd_row": In(range(n)),
+        "rd_row": In(index_width(n)),
         "x": In(n),
         "first": In(1),
         "hold": In(1),
@@ -75,8 +74,7 @@ class BasicCell(wiring.Component):
         m = Module()
         n = self._n
         m.submodules.block = block = self.block
-        for name in block.prog.signature.members:
-            m.d.comb += getattr(block.prog, name).eq(getattr(self.prog, name))
+        wiring.connect(m, wiring.flipped(self.prog), block.prog)
         live = ~self.hold
         m.d.comb += [
             block.rd_en.eq(self.rd_en & live),  # sense only when asked; a held port keeps its data

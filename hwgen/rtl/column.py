@@ -17,7 +17,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import CONFIGS, bits_for
+from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, check_int, index_width
 from .cell import BasicCell
 from .signatures import WriteRowSignature
 
@@ -33,7 +33,7 @@ def column_signature(n: int, N: int, config: str, storage: str, level_bits: int)
         "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
         "prog_sel": In(N),                          # which cell(s) of the column take the write
         "rd_en": In(1),
-        "rd_row": In(range(n)),
+        "rd_row": In(index_width(n)),
         "x": In(N * n if config == "par2seq" else n),   # par2seq: cell i gets x[i*n +: n]
         "first": In(1),
         "hold": In(1),
@@ -43,10 +43,8 @@ def column_signature(n: int, N: int, config: str, storage: str, level_bits: int)
 
 
 def _check(n, N, config):
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ConfigError(f"n must be an integer >= 2, not {n!r}")
-    if isinstance(N, bool) or not isinstance(N, int) or N < 1:
-        raise ConfigError(f"N must be a positive integer, not {N!r}")
+    check_int("n", n, *N_BOUNDS)
+    check_int("N", N, *CELLS_BOUNDS)
     if config not in CONFIGS:
         raise ConfigError(f"config must be one of {', '.join(CONFIGS)}, not {config!r}")
 
@@ -75,14 +73,12 @@ class CellColumn(wiring.Component):
         n = self._n
         for i, cell in enumerate(self.cells):
             m.submodules[f"cell_{i}"] = cell
-            for name in cell.prog.signature.members:
-                if name == "en":
-                    m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
-                else:
-                    m.d.comb += getattr(cell.prog, name).eq(getattr(self.prog, name))
+            m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name))
+                         for name in cell.prog.signature.members if name != "en"]
+            m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
             m.d.comb += [cell.rd_en.eq(self.rd_en), cell.rd_row.eq(self.rd_row), cell.first.eq(self.first),
                          cell.hold.eq(self.hold),
-                         cell.x.eq(self.x[i * n:(i + 1) * n] if self._config == "par2seq" else self.x)]
+                         cell.x.eq(self.x.word_select(i, n) if self._config == "par2seq" else self.x)]
         m.d.comb += [self.count.eq(Cat(cell.count for cell in self.cells)),
                      self.count_valid.eq(self.cells[0].count_valid)]
         return m

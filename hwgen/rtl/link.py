@@ -14,7 +14,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import HwConfig
+from ..hwconfig import HwConfig, check_int
 from .signatures import OutputSignature
 
 
@@ -36,8 +36,7 @@ class VectorLink(wiring.Component):
     """
 
     def __init__(self, *, n_valid: int, dst: HwConfig, src: HwConfig | None = None):
-        if isinstance(n_valid, bool) or not isinstance(n_valid, int) or n_valid < 1:
-            raise ConfigError(f"n_valid must be a positive integer, not {n_valid!r}")
+        n_valid = check_int("n_valid", n_valid)
         if n_valid > dst.max_inputs:
             raise ConfigError(f"{n_valid} bits do not fit the next array's {dst.max_inputs} inputs")
         if src is not None and n_valid > src.max_outputs:
@@ -59,9 +58,8 @@ class VectorLink(wiring.Component):
                 m.d.sync += [vec.eq(self.inp.payload), self.full.eq(1)]
         else:
             lanes = src.output_lanes
-            for t in range(src.output_beats):
-                with m.If(take & (self.inp.index == t)):
-                    m.d.sync += vec[t * lanes:(t + 1) * lanes].eq(self.inp.act)
+            with m.If(take):
+                m.d.sync += vec.word_select(self.inp.index, lanes).eq(self.inp.act)
             with m.If(take & self.inp.last):
                 m.d.sync += self.full.eq(1)
 
@@ -75,11 +73,7 @@ class VectorLink(wiring.Component):
                 m.d.sync += self.full.eq(0)
         else:
             beat = Signal(range(dst.input_beats), name="beat")
-            w = dst.input_width
-            with m.Switch(beat):
-                for t in range(dst.input_beats):
-                    with m.Case(t):
-                        m.d.comb += self.out.payload.eq(padded[t * w:(t + 1) * w])
+            m.d.comb += self.out.payload.eq(padded.word_select(beat, dst.input_width))
             with m.If(self.out.valid & self.out.ready):
                 m.d.sync += beat.eq(beat + 1)
                 with m.If(beat == dst.input_beats - 1):

@@ -11,7 +11,9 @@ Ports (Verilog names in brackets; README "Interfaces"):
 - ``inp`` [inp__valid, inp__ready, inp__payload]: one input vector (bit i = input i) per beat.
 - ``out`` [out__valid, out__ready, out__cls, out__popcount]: the class (argmax of the last
   layer's popcounts, lowest index on ties) and every class's popcount.
-- ``busy``: some layer or link still holds work.
+- ``busy``: some layer, link or the output stage still holds work. ``prog`` and ``thr`` writes
+  are ignored while ``busy`` is high (a write in the cycle an image is accepted still lands,
+  before that image reaches any layer).
 """
 
 from amaranth.hdl import Cat, Module, Signal
@@ -19,6 +21,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
+from ..hwconfig import index_width
 from .argmax import ArgmaxOut, ClassSignature
 from .array import Array
 from .link import VectorLink
@@ -62,8 +65,8 @@ class NetworkTop(wiring.Component):
         super().__init__({
             "prog": In(WriteRowSignature(n=first.n, cells=self._total_cells,
                                          level_bits=first.level_bits if behavioural else None)),
-            "thr": In(wiring.Signature({"en": Out(1), "layer": Out(range(len(plans))),
-                                        "row": Out(range(self._thr_rows)), "data": Out(self._thr_width)})),
+            "thr": In(wiring.Signature({"en": Out(1), "layer": Out(index_width(len(plans))),
+                                        "row": Out(index_width(self._thr_rows)), "data": Out(self._thr_width)})),
             "inp": In(stream.Signature(plans[0].n_inputs)),
             "out": Out(ClassSignature(classes=plans[-1].n_outputs, popcount_width=plans[-1].hw.popcount_width)),
             "busy": Out(1),
@@ -93,22 +96,23 @@ class NetworkTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         busy_terms = []
+        # Writes are refused while any layer, link or the output stage holds an image, as an
+        # array refuses them while it computes: a write to an idle layer would otherwise change
+        # the weights under an image that has not reached it yet.
+        prog_en, thr_en = Signal(name="prog_en"), Signal(name="thr_en")
+        m.d.comb += [prog_en.eq(self.prog.en & ~self.busy), thr_en.eq(self.thr.en & ~self.busy)]
         for k, (plan, array, link) in enumerate(zip(self._plans, self.arrays, self.links)):
             m.submodules[f"layer{k}"] = array
             m.submodules[f"link{k}"] = link
             hw = plan.hw
-            local = Signal(range(hw.cells), name=f"prog_cell_l{k}")
+            local = Signal(index_width(hw.cells), name=f"prog_cell_l{k}")
             mine = Signal(name=f"prog_hit_l{k}")
             m.d.comb += [mine.eq((self.prog.cell >= plan.cell_offset) & (self.prog.cell < plan.cell_offset + hw.cells)),
                          local.eq(self.prog.cell - plan.cell_offset)]
-            for name in array.prog.signature.members:
-                if name == "en":
-                    m.d.comb += array.prog.en.eq(self.prog.en & mine)
-                elif name == "cell":
-                    m.d.comb += array.prog.cell.eq(local)
-                else:
-                    m.d.comb += getattr(array.prog, name).eq(getattr(self.prog, name))
-            m.d.comb += [array.thr.en.eq(self.thr.en & (self.thr.layer == k)),
+            m.d.comb += [getattr(array.prog, name).eq(getattr(self.prog, name))
+                         for name in array.prog.signature.members if name not in ("en", "cell")]
+            m.d.comb += [array.prog.en.eq(prog_en & mine), array.prog.cell.eq(local)]
+            m.d.comb += [array.thr.en.eq(thr_en & (self.thr.layer == k)),
                          array.thr.row.eq(self.thr.row),
                          array.thr.data.eq(self.thr.data[:len(array.thr.data)])]
             wiring.connect(m, link.out, array.inp)

@@ -22,7 +22,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import STORAGES
+from ..hwconfig import LEVEL_BITS_BOUNDS, N_BOUNDS, STORAGES, check_int, index_width
 from .signatures import WriteRowSignature
 
 
@@ -60,12 +60,10 @@ class Rram2T2RBlock(wiring.Component):
     """
 
     def __init__(self, *, n: int, storage: str = "behavioural", level_bits: int = 4, init=None):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-            raise ConfigError(f"n must be an integer >= 2, not {n!r}")
+        n = check_int("n", n, *N_BOUNDS)
         if storage not in STORAGES:
             raise ConfigError(f"storage must be one of {', '.join(STORAGES)}, not {storage!r}")
-        if isinstance(level_bits, bool) or not isinstance(level_bits, int) or not 1 <= level_bits <= 16:
-            raise ConfigError(f"level_bits must be an integer in [1, 16], not {level_bits!r}")
+        level_bits = check_int("level_bits", level_bits, *LEVEL_BITS_BOUNDS)
         if init is not None and storage == "macro":
             raise ConfigError("a macro block cannot be given init contents (the macro is a black box)")
         self._n, self._storage, self._level_bits = n, storage, level_bits
@@ -73,7 +71,7 @@ class Rram2T2RBlock(wiring.Component):
         super().__init__({
             "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
             "rd_en": In(1),
-            "rd_row": In(range(n)),
+            "rd_row": In(index_width(n)),
             "x": In(n),
             "xnor_row": Out(n),
         })
@@ -131,7 +129,7 @@ class Rram2T2RBlock(wiring.Component):
                 ports["blb"][0].data.eq((self.prog.lrs & ones) | (self.prog.hrs & ~ones)),
             ]
             bl, blb = ports["bl"][1].data, ports["blb"][1].data
-            m.d.comb += sensed.eq(Cat(bl[b * k:(b + 1) * k] > blb[b * k:(b + 1) * k] for b in range(n)))
+            m.d.comb += sensed.eq(Cat(bl.word_select(b, k) > blb.word_select(b, k) for b in range(n)))
         else:
             m.d.comb += [ports["bits"][0].data.eq(self.prog.data), sensed.eq(ports["bits"][1].data)]
 

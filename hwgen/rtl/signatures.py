@@ -4,7 +4,7 @@
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..hwconfig import bits_for
+from ..hwconfig import index_width
 
 
 class WriteRowSignature(wiring.Signature):
@@ -21,9 +21,9 @@ class WriteRowSignature(wiring.Signature):
     """
 
     def __init__(self, *, n: int, level_bits: int | None = None, cells: int | None = None):
-        members = {"en": Out(1), "row": Out(range(n)), "data": Out(n)}
+        members = {"en": Out(1), "row": Out(index_width(n)), "data": Out(n)}
         if cells is not None:
-            members["cell"] = Out(range(cells))
+            members["cell"] = Out(index_width(cells))
         if level_bits is not None:
             members["lrs"] = Out(n * level_bits)
             members["hrs"] = Out(n * level_bits)
@@ -35,7 +35,7 @@ class ThresholdLoadSignature(wiring.Signature):
     bits ``k*width +: width``)."""
 
     def __init__(self, *, rows: int, lanes: int, width: int):
-        super().__init__({"en": Out(1), "row": Out(range(rows)), "data": Out(lanes * width)})
+        super().__init__({"en": Out(1), "row": Out(index_width(rows)), "data": Out(lanes * width)})
 
 
 class OutputSignature(wiring.Signature):
@@ -51,6 +51,6 @@ class OutputSignature(wiring.Signature):
             "ready": In(1),
             "act": Out(lanes),
             "popcount": Out(lanes * popcount_width),
-            "index": Out(bits_for(beats - 1)),
+            "index": Out(index_width(beats)),
             "last": Out(1),
         })

@@ -10,7 +10,7 @@ from amaranth.hdl import Module, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..errors import ConfigError
+from ..hwconfig import check_int, index_width
 from .signatures import ThresholdLoadSignature
 
 
@@ -34,15 +34,14 @@ class ThresholdBank(wiring.Component):
     """
 
     def __init__(self, *, rows: int, lanes: int, width: int, parallel: bool = False):
-        for name, value in (("rows", rows), ("lanes", lanes), ("width", width)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        rows, lanes, width = (check_int(name, value) for name, value in
+                              (("rows", rows), ("lanes", lanes), ("width", width)))
         self._rows, self._lanes, self._width, self._parallel = rows, lanes, width, bool(parallel)
         members = {"load": In(ThresholdLoadSignature(rows=rows, lanes=lanes, width=width))}
         if parallel:
             members["all_rows"] = Out(rows * lanes * width)
         else:
-            members.update({"rd_en": In(1), "rd_row": In(range(rows)), "rd_data": Out(lanes * width)})
+            members.update({"rd_en": In(1), "rd_row": In(index_width(rows)), "rd_data": Out(lanes * width)})
         super().__init__(members)
 
     rows = property(lambda self: self._rows)
@@ -51,13 +50,13 @@ class ThresholdBank(wiring.Component):
 
     def lane(self, vector, k):
         """Threshold k of a flat vector of thresholds (``rd_data`` or ``all_rows``)."""
-        return vector[k * self._width:(k + 1) * self._width]
+        return vector.word_select(k, self._width)
 
     def elaborate(self, platform):
         m = Module()
         if self._parallel:
             for r in range(self._rows):
-                row_bits = self.all_rows[r * self._lanes * self._width:(r + 1) * self._lanes * self._width]
+                row_bits = self.all_rows.word_select(r, self._lanes * self._width)
                 with m.If(self.load.en & (self.load.row == r)):
                     m.d.sync += row_bits.eq(self.load.data)
             return m

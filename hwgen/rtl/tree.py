@@ -7,8 +7,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..errors import ConfigError
-from ..hwconfig import bits_for
+from ..hwconfig import bits_for, check_int
 from .adders import balanced_sum
 
 
@@ -35,9 +34,7 @@ class PopcountTree(wiring.Component):
     latency = 1
 
     def __init__(self, *, N: int, max_partial: int):
-        for name, value in (("N", N), ("max_partial", max_partial)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        N, max_partial = check_int("N", N), check_int("max_partial", max_partial)
         self._N, self._max_partial = N, max_partial
         super().__init__({
             "partials": In(N * bits_for(max_partial)),
@@ -53,7 +50,7 @@ class PopcountTree(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         w = bits_for(self._max_partial)
-        total, _ = balanced_sum(m, [self.partials[k * w:(k + 1) * w] for k in range(self._N)], name="col_pc",
+        total, _ = balanced_sum(m, [self.partials.word_select(k, w) for k in range(self._N)], name="col_pc",
                                 max_values=[self._max_partial] * self._N)
         with m.If(~self.hold):
             m.d.sync += [self.total.eq(total), self.total_valid.eq(self.valid)]

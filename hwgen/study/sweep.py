@@ -2,8 +2,9 @@
 
 For every BER and repeat, one seeded error map per layer (:func:`network_error_maps`) is
 XOR-ed into the packed weights and the whole test set is classified; there is no float path.
-Seeds: BER point b, repeat r uses ``seed + 1_000_003*r + 10_007*b`` (and the per-layer rule of
-network_error_maps), so any single point can be reproduced alone, e.g. in the RTL regression.
+Seeds: BER point b, repeat r runs with ``seeds.child_seed(seed, "sweep", b, r)`` (recorded in
+the CSV) and the per-layer streams of network_error_maps, so any single point can be
+reproduced alone, e.g. in the RTL regression with that ``--seed``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from .. import seeds
 from ..device import check_ber, network_error_maps
 from ..golden import network_forward
 from ..ir import Network, pack_bits
@@ -23,7 +25,7 @@ PAPER_BERS = (0.0, 1e-5, 1e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 4e-2, 6e-2, 1e-1)
 
 
 def point_seed(seed: int, b: int, r: int) -> int:
-    return seed + 1_000_003 * r + 10_007 * b
+    return seeds.child_seed(seed, "sweep", b, r)
 
 
 def accuracy_vs_ber(network: Network, x_bits: np.ndarray, labels: np.ndarray, bers=PAPER_BERS, repeats: int = 5,
@@ -79,8 +81,9 @@ def plot_accuracy_vs_ber(path, curves: dict, title: str) -> Path:
 
 
 def run_sweep(models: dict, x_bits, labels, out_dir, bers=PAPER_BERS, repeats: int = 5, seed: int = 0,
-              progress: bool = True, log=print) -> dict:
-    """Sweep every network in ``models`` (label -> Network); write CSVs and the Fig. 9 plot."""
+              progress: bool = True, log=print, source: str = "test images") -> dict:
+    """Sweep every network in ``models`` (label -> Network); write CSVs and the Fig. 9 plot.
+    ``source`` names the images (it goes into the plot's title)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     curves, all_rows = {}, []
@@ -95,7 +98,7 @@ def run_sweep(models: dict, x_bits, labels, out_dir, bers=PAPER_BERS, repeats: i
     write_csv(out_dir / "fig9_accuracy_vs_ber_runs.csv", all_rows)
     write_csv(out_dir / "fig9_accuracy_vs_ber.csv", summary)
     plot_accuracy_vs_ber(out_dir / "fig9_accuracy_vs_ber.png", curves,
-                         f"Accuracy vs weight BER ({len(labels)} test images, {repeats} repeats)")
+                         f"Accuracy vs weight BER ({len(labels)} images: {source}, {repeats} repeats)")
     log(f"[sweep] {len(all_rows)} points, {images} image inferences in {seconds:.1f} s "
         f"({images / seconds:.0f} images/s); wrote {out_dir}/fig9_accuracy_vs_ber.csv/.png")
     for row in summary:

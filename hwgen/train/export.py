@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelFileError
+from ..files import atomic_write
 from ..ir import Layer, Network
 from .model import BinaryMLP
 
@@ -69,10 +70,8 @@ def save_checkpoint(model: BinaryMLP, path, extra: dict | None = None) -> Path:
             state[key] = torch.where(value >= 0, 1, -1).to(torch.int8)
         else:
             state[key] = value.clone()
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": "hwgen-bnn-torch", "sizes": model.sizes, "state": state, "extra": extra or {}}, tmp)
-    tmp.replace(path)
-    return path
+    return atomic_write(path, lambda f: torch.save({"format": "hwgen-bnn-torch", "sizes": model.sizes,
+                                                    "state": state, "extra": extra or {}}, f))
 
 
 def load_checkpoint(path) -> BinaryMLP:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
 from ..data import binarize, load_split
+from ..errors import DataError, OutputError
+from ..files import atomic_write, describe_os_error
 from ..golden import network_forward
 from .export import export_network, save_checkpoint
 from .loop import TrainConfig, predict, train
@@ -24,9 +27,21 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the model path must end in .npz (the IR file), not {out.name!r}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(describe_os_error(e, out.parent)) from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {out}: {out.parent} is not writable")
     train_split = load_split("train", data_dir, dataset)
     test_split = load_split("test", data_dir, dataset)
+    if int(max(train_split.labels.max(), test_split.labels.max())) >= cfg.sizes[-1]:
+        raise DataError(f"labels go up to {int(max(train_split.labels.max(), test_split.labels.max()))}, the network "
+                        f"has {cfg.sizes[-1]} outputs")
+    for what, split in (("training", train_split), ("test", test_split)):
+        if not split.official:
+            log(f"[train] note: the {what} files are not an official copy of {dataset} (unknown SHA-256); used as "
+                f"given, their hashes go into the model's metadata")
     log(f"[train] {dataset}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
         f"network {'-'.join(map(str, cfg.sizes))}, seed {cfg.seed}, flip_ber {cfg.flip_ber:g}")
     model, history = train(cfg, train_split, test_split, progress=progress, log=log)
@@ -50,8 +65,8 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     writer = csv.DictWriter(buf, fieldnames=list(history[0]))
     writer.writeheader()
     writer.writerows(history)
-    out.with_name(out.stem + "_history.csv").write_text(buf.getvalue())
-    out.with_suffix(".md").write_text(model_card(out.stem, network, history, cfg))
+    atomic_write(out.with_name(out.stem + "_history.csv"), buf.getvalue())
+    atomic_write(out.with_suffix(".md"), model_card(out.stem, network, history, cfg))
     log(f"[train] test accuracy {100 * accuracy:.2f}%; wrote {out}, {out.with_suffix('.pt').name}, "
         f"{out.with_suffix('.md').name}")
     return {"accuracy": accuracy, "history": history, "path": str(out)}

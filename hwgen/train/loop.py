@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from ..data import Split, binarize
+from ..errors import DataError
 from .model import BinaryMLP
 
 
@@ -65,6 +66,9 @@ def train(cfg: TrainConfig, train_split: Split, test_split: Split, progress: boo
     test_bits = binarize(test_split.images, cfg.input_threshold)
     if x_train.shape[1] != cfg.sizes[0]:
         raise ValueError(f"images have {x_train.shape[1]} pixels, the network takes {cfg.sizes[0]}")
+    if len(x_train) < cfg.batch_size:
+        raise DataError(f"the training set holds {len(x_train)} images, fewer than one batch "
+                        f"(--batch-size {cfg.batch_size})")
     model = BinaryMLP(cfg.sizes, flip_ber=cfg.flip_ber, dropout=cfg.dropout)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     steps = cfg.epochs * (len(x_train) // cfg.batch_size)

@@ -14,10 +14,10 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from drive import compare, start, to_int
-from hwgen import golden
+from hwgen import golden, seeds
 from hwgen.device import pair_levels, sample_error_map
 from hwgen.ir import Layer
+from hwgen.verify.driver import Report, compare, start, to_int
 
 
 @cocotb.test()
@@ -27,11 +27,11 @@ async def cell_matches_golden(dut):
     k = int(os.environ.get("HWGEN_LEVEL_BITS", "4"))
     seed, ber = int(os.environ.get("HWGEN_SEED", "1")), float(os.environ.get("HWGEN_BER", "0"))
     reads = int(os.environ.get("HWGEN_READS", "200"))
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng(seed, "stimulus")
     w = rng.integers(0, 2, size=(n, n), dtype=np.uint8)
     w[0], w[1] = 1, 0                      # all-ones and all-zeros rows
-    err = sample_error_map(w.shape, ber, seed + 1)
-    lrs, hrs = pair_levels(w, err, k, seed + 2)
+    err = sample_error_map(w.shape, ber, seed)
+    lrs, hrs = pair_levels(w, err, k, seed)
     dut._log.info("n=%d accumulate=%s seed=%d ber=%g injected_errors=%d", n, accumulate, seed, ber, int(err.sum()))
     await start(dut, ("prog__en", "prog__row", "prog__data", "prog__lrs", "prog__hrs",
                       "rd_en", "rd_row", "x", "first", "hold"))
@@ -80,5 +80,9 @@ async def cell_matches_golden(dut):
             got_counts.append(int(dut.count.value))
         cycle += 1
         assert cycle < reads * 20, "cell produced too few counts"
-    compare(dut, "xnor rows", np.array(got_xnor, dtype=object)[None, :], np.array(expected_xnor, dtype=object)[None, :])
-    compare(dut, "counts", np.array(got_counts)[None, :], np.array(expected_counts)[None, :], None)
+    report = Report()
+    compare(dut, "xnor rows", np.array(got_xnor, dtype=object)[None, :], np.array(expected_xnor, dtype=object)[None, :],
+            report, row="run", col="read")
+    compare(dut, "counts", np.array(got_counts)[None, :], np.array(expected_counts)[None, :], report, row="run",
+            col="read")
+    report.update(ok=True, reads=reads)

@@ -12,15 +12,16 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, ReadOnly
 
-from drive import compare, start, to_int
+from hwgen import seeds
 from hwgen.hwconfig import bits_for
+from hwgen.verify.driver import Report, compare, start, to_int
 
 
 @cocotb.test()
 async def tree_sums_partials(dut):
     N, top = int(os.environ["HWGEN_TREE_N"]), int(os.environ["HWGEN_MAX_PARTIAL"])
     seed, vectors = int(os.environ.get("HWGEN_SEED", "1")), int(os.environ.get("HWGEN_VECTORS", "300"))
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng(seed, "stimulus")
     w = bits_for(top)
     partials = rng.integers(0, top + 1, size=(vectors, N))
     partials[0], partials[1] = 0, top
@@ -42,4 +43,6 @@ async def tree_sums_partials(dut):
             got.append(int(dut.total.value))
         cycle += 1
         assert cycle < vectors * 20, "tree produced too few totals"
-    compare(dut, "totals", np.array(got)[None, :], expected[None, :])
+    report = Report()
+    compare(dut, "totals", np.array(got)[None, :], expected[None, :], report, row="run", col="vector")
+    report.update(ok=True, vectors=vectors)

@@ -3,49 +3,75 @@ popcount is compared with hwgen's golden model on the same error-injected weight
 pass's cycle count with the manifest.
 
 Two modes (HWGEN_MODE): ``stream`` drives the array's own ports cycle by cycle (and can apply
-random back-pressure); ``batch`` runs the harness view, which streams a preloaded batch with no
-Python in the per-cycle path.
+random back-pressure); ``batch`` runs the harness view with the batch driver (no Python in the
+per-cycle path), in batches of the harness's capacity.
 
-Parameters (environment): HWGEN_MANIFEST (the generator's manifest.json), HWGEN_MODE,
-HWGEN_SEED, HWGEN_BER, HWGEN_PASSES, HWGEN_FILL (full|partial), HWGEN_BACKPRESSURE (0|1),
-HWGEN_REPORT (optional JSON report path).
+Parameters (environment): HWGEN_DESIGN (the design folder), HWGEN_MODE, HWGEN_SEED, HWGEN_BER,
+HWGEN_PASSES, HWGEN_FILL (full|partial), HWGEN_BACKPRESSURE (0|1); HWGEN_REPORT and
+HWGEN_PROGRESS come from the runner.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import cocotb
 import numpy as np
 
-from drive import (ARRAY_INPUTS, HARNESS_INPUTS, compare, load_thresholds, program_array, run_harness, start,
-                   stream_passes)
-from hwgen.hwconfig import HwConfig
-from hwgen.stimulus import array_scenario
+from hwgen import seeds
+from hwgen.manifest import Manifest
+from hwgen.mapping import input_beats, output_neurons
+from hwgen.verify.driver import (ARRAY_INPUTS, HARNESS_INPUTS, PROG_INPUTS, Progress, Report, compare, env_int, field,
+                                 load_thresholds, program_array, run_batches, start, stream_passes, to_int)
+from hwgen.verify.scenario import array_scenario
+
+MODES = ("stream", "batch")
 
 
 def params():
-    with open(os.environ["HWGEN_MANIFEST"]) as f:
-        manifest = json.load(f)
-    hw = HwConfig(**manifest["hw"])
+    manifest = Manifest.load(os.environ["HWGEN_DESIGN"])
     mode = os.environ.get("HWGEN_MODE", "stream")
-    if mode not in ("stream", "batch"):
+    if mode not in MODES:
         raise ValueError(f"HWGEN_MODE must be stream or batch, not {mode!r}")
-    return (manifest, hw, mode, int(os.environ.get("HWGEN_SEED", "1")), float(os.environ.get("HWGEN_BER", "0")),
-            int(os.environ.get("HWGEN_PASSES", "8")), os.environ.get("HWGEN_FILL", "full"),
+    return (manifest, manifest.hw, mode, env_int("HWGEN_SEED", 1), float(os.environ.get("HWGEN_BER", "0")),
+            env_int("HWGEN_PASSES", 8), os.environ.get("HWGEN_FILL", "full"),
             os.environ.get("HWGEN_BACKPRESSURE", "0") == "1")
+
+
+def flipped_note(error_map):
+    return lambda p, o: f" (this neuron has {int(error_map[o].sum())} flipped weights)"
+
+
+async def run_harness(dut, hw, x_phys, capacity: int):
+    """Batch mode: every pass's input beats through the harness; decode the captured beats."""
+    beats = input_beats(x_phys, hw)
+    items = [[to_int(beat) for beat in pass_beats] for pass_beats in beats]
+    batches = await run_batches(dut, items, capacity, hw.output_beats, "passes", Progress())
+    neurons = output_neurons(hw)
+    lanes, pw = hw.output_lanes, hw.popcount_width
+    words = [w for b in batches for w in b.words]
+    acts = np.full((len(items), hw.max_outputs), -1, dtype=np.int64)
+    pcs = np.full((len(items), hw.max_outputs), -1, dtype=np.int64)
+    for addr, word in enumerate(words):
+        p, b = divmod(addr, hw.output_beats)
+        act, pc = field(word, 0, lanes), word >> lanes
+        for lane in range(lanes):
+            acts[p, neurons[b, lane]] = field(act, lane, 1)
+            pcs[p, neurons[b, lane]] = field(pc, lane, pw)
+    cycles = [o - i for b in batches for i, o in zip(b.in_cycles, b.out_cycles)]
+    return acts, pcs, cycles, sum(b.cycles for b in batches), sum(b.wall_s for b in batches)
 
 
 @cocotb.test()
 async def array_matches_golden(dut):
     manifest, hw, mode, seed, ber, passes, fill, backpressure = params()
+    report = Report()
     sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
     dut._log.info("hw=%s mode=%s seed=%d ber=%g fill=%s layer=%dx%d passes=%d injected_errors=%d backpressure=%s",
                   hw.tag(), mode, seed, ber, fill, sc.layer.n_outputs, sc.layer.n_inputs, len(sc.x),
                   int(sc.error_map.sum()), backpressure)
-    await start(dut, HARNESS_INPUTS if mode == "batch" else ARRAY_INPUTS)
+    await start(dut, HARNESS_INPUTS + PROG_INPUTS if mode == "batch" else ARRAY_INPUTS)
     await program_array(dut, hw, sc.phys.weight_bits(), sc.lrs, sc.hrs)
     await load_thresholds(dut, hw, sc.phys.thresholds)
 
@@ -53,12 +79,11 @@ async def array_matches_golden(dut):
     if mode == "batch":
         if backpressure:
             raise ValueError("back-pressure needs HWGEN_MODE=stream (the harness is always ready)")
-        acts, pcs, cycles, simulated, compute = await run_harness(dut, hw, sc.x_phys)
+        acts, pcs, cycles, simulated, compute = await run_harness(dut, hw, sc.x_phys, manifest.view("harness").capacity)
     else:
         ready = None
         if backpressure:
-            rng = np.random.default_rng(seed + 7)
-            pattern = rng.random(100_000) < 0.6
+            pattern = seeds.rng(seed, "backpressure").random(100_000) < 0.6
             ready = lambda cycle: pattern[cycle % len(pattern)]  # noqa: E731
         acts, pcs, accepted, done, _ = await stream_passes(dut, hw, sc.x_phys, ready=ready)
         cycles = [d - a for a, d in zip(accepted, done)]
@@ -68,10 +93,10 @@ async def array_matches_golden(dut):
         compute = wall
 
     exp_acts, exp_pcs = sc.expected()
-    compare(dut, "popcounts", pcs, exp_pcs, sc.error_map)
-    compare(dut, "activations", acts, exp_acts, sc.error_map)
+    compare(dut, "popcounts", pcs, exp_pcs, report, flipped_note(sc.error_map))
+    compare(dut, "activations", acts, exp_acts, report, flipped_note(sc.error_map))
 
-    expected_cycles = manifest["timing"]["cycles_per_pass"]
+    expected_cycles = manifest.timing["cycles_per_pass"]
     dut._log.info("cycles per pass measured %s, manifest %d", sorted(set(cycles)), expected_cycles)
     if backpressure:
         assert min(cycles) >= expected_cycles, f"a stalled pass took {min(cycles)} < {expected_cycles} cycles"
@@ -80,13 +105,11 @@ async def array_matches_golden(dut):
             f"cycles per pass {cycles} differ from the manifest's {expected_cycles}"
     # the edge-case neurons must have exercised both outcomes somewhere
     assert exp_acts.min() == 0 and exp_acts.max() == 1, "stimulus gave no mixed activations"
-    if os.environ.get("HWGEN_REPORT"):
-        with open(os.environ["HWGEN_REPORT"], "w") as f:
-            json.dump({"hw": hw.tag(), "mode": mode, "seed": seed, "ber": ber, "passes": len(sc.x),
-                       "outputs_checked": int(2 * pcs.size), "injected_errors": int(sc.error_map.sum()),
-                       "cycles_per_pass": int(max(cycles)), "simulated_cycles": int(simulated),
-                       "run_wall_s": round(wall, 4), "compute_wall_s": round(compute, 4),
-                       "sim_cycles_per_s": simulated / compute, "passes_per_s": len(sc.x) / wall}, f, indent=2)
+    report.update(ok=True, hw=hw.tag(), mode=mode, seed=seed, ber=ber, passes=len(sc.x),
+                  outputs_checked=int(2 * pcs.size), injected_errors=int(sc.error_map.sum()),
+                  cycles_per_pass=int(max(cycles)), simulated_cycles=int(simulated), run_wall_s=round(wall, 4),
+                  compute_wall_s=round(compute, 4), sim_cycles_per_s=simulated / compute,
+                  passes_per_s=len(sc.x) / wall)
 
 
 @cocotb.test()
@@ -106,9 +129,10 @@ async def array_detects_unmodelled_errors(dut):
     _, pcs, _, _, _ = await stream_passes(dut, hw, sc.x_phys)
     exp_acts, exp_pcs = sc.expected()
     try:
-        compare(dut, "popcounts", pcs, exp_pcs, sc.error_map)
+        compare(dut, "popcounts", pcs, exp_pcs)
     except AssertionError as e:
         dut._log.info("mismatch detected as it must be: %s", str(e).splitlines()[0])
     else:
         raise AssertionError("RTL programmed without errors matched a golden model with errors")
-    compare(dut, "popcounts vs error-free golden", pcs, ideal.expected()[1])
+    compare(dut, "popcounts vs error-free golden", pcs, ideal.expected()[1], Report())
+    Report().update(ok=True, negative_control=True)

@@ -1,8 +1,13 @@
-"""Seeded stimulus for RTL verification: a random layer mapped onto an array, its inputs, a
-sampled error map and the device states that realise it, and the golden model's answer.
+"""Seeded verification scenarios: what a regression runs, rebuilt identically on both sides of
+the simulator (the runner writes the programming image from it, the testbench computes the
+golden model's answer from it), so they agree without exchanging anything but parameters.
 
-The cocotb testbench rebuilds the same scenario from (hardware config, seed, BER), so pytest
-and the simulator agree on it without files; the seed is logged by every test.
+- :func:`array_scenario`: a random layer mapped onto one array, its inputs, a sampled error
+  map and the device states that realise it.
+- :func:`network_scenario`: a generated network design, its images, one sampled error map per
+  layer (from a BER or from a programming condition of the device model).
+
+Random streams follow :mod:`hwgen.seeds` (stimulus, errors, levels); every test logs its seed.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import golden
-from .device import pair_levels, sample_error_map
-from .hwconfig import HwConfig
-from .ir import Layer
-from .mapping import pad_inputs, physical_layer
+from .. import golden, seeds
+from ..device import check_ber, network_error_maps, pair_levels, sample_error_map
+from ..hwconfig import HwConfig
+from ..ir import Layer
+from ..manifest import Manifest
+from ..mapping import pad_inputs, physical_layer
+
+FILLS = ("full", "partial")
 
 
 @dataclass
@@ -61,9 +69,9 @@ def array_scenario(hw: HwConfig, seed: int, ber: float, passes: int = 8, fill: s
     ``fill="full"`` uses the array's whole capacity; ``"partial"`` draws a smaller layer, so
     inputs and neurons are padded. Inputs 0 and 1 are all ones and all zeros.
     """
-    if fill not in ("full", "partial"):
+    if fill not in FILLS:
         raise ValueError(f"fill must be 'full' or 'partial', not {fill!r}")
-    rng = np.random.default_rng(seed)
+    rng = seeds.rng(seed, "stimulus")
     if fill == "full":
         n_out, n_in = hw.max_outputs, hw.max_inputs
     else:
@@ -73,80 +81,79 @@ def array_scenario(hw: HwConfig, seed: int, ber: float, passes: int = 8, fill: s
     x = rng.integers(0, 2, size=(max(passes, 2), n_in), dtype=np.uint8)
     x[0], x[1] = 1, 0
     phys = physical_layer(layer, hw)
-    error_map = sample_error_map((hw.max_outputs, hw.max_inputs), ber, seed + 1_000_003)
-    lrs, hrs = pair_levels(phys.weight_bits(), error_map, hw.level_bits, seed + 2_000_003)
+    error_map = sample_error_map((hw.max_outputs, hw.max_inputs), ber, seed)
+    lrs, hrs = pair_levels(phys.weight_bits(), error_map, hw.level_bits, seed)
     return ArrayScenario(hw=hw, seed=seed, ber=ber, layer=layer, phys=phys, error_map=error_map,
                          lrs=lrs, hrs=hrs, x=x, x_phys=pad_inputs(x, hw))
 
 
 @dataclass
 class NetworkScenario:
-    """A whole-network regression: the design's network and plans, images, a sampled error map
-    per layer, and the golden model's answer on the erroneous weights."""
+    """A whole-network regression: the design's manifest and network, images, a sampled error
+    map per layer, and the golden model's answer on the erroneous weights."""
 
-    manifest: dict
+    manifest: Manifest
     network: object
-    plans: list
     ber: float
     seed: int
     error_maps: list
     x_bits: np.ndarray      # (images, inputs)
     labels: np.ndarray
+    images: str             # where the images came from
+
+    @property
+    def plans(self):
+        return list(self.manifest.layers)
 
     def expected(self):
         """Golden ``(classes, last-layer popcounts)`` for every image."""
         pred, pcs, _ = golden.network_forward(self.network, self.x_bits, self.error_maps)
         return pred, pcs
 
-    def program(self):
+    def program(self) -> list[int]:
         """The programming image (records) realising this error map in the devices."""
-        from .program import program_records
-        from .rtl.net_harness import RecordLayout
-        layout = RecordLayout.for_plans(self.plans)
-        return program_records(self.network, self.plans, layout, self.error_maps, self.seed), layout
+        from ..program import program_records
+        return program_records(self.network, self.plans, self.error_maps, self.seed)
+
+    @property
+    def injected_errors(self) -> int:
+        return int(sum(int(e.sum()) for e in self.error_maps))
 
 
-def network_scenario(design_dir, ber: float, seed: int, images=None, count: int = 200, condition=None,
-                     cycles: int = 0) -> NetworkScenario:
-    """Rebuild the same scenario from a generated network design folder, on either side of the
-    simulator. ``images`` is an npz with ``images``/``labels`` (default: the shipped fixture).
+def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images=None, count: int = 200,
+                     condition=None, cycles=0) -> NetworkScenario:
+    """The scenario of a generated network design (``manifest``, or its folder).
 
-    With ``condition`` (a :class:`hwgen.device.physics.ProgrammingCondition`, or its
-    ``"i_set_uA,v_reset,pulse_us"`` string) the error maps come from the device model at that
-    programming condition after ``cycles`` programming cycles, and ``ber`` is ignored."""
-    import json
-    from pathlib import Path
+    ``images`` is an image set (.npz, :func:`hwgen.data.load_images`); by default the shipped
+    test slice of the dataset the network was trained on. With ``condition`` (a
+    :class:`hwgen.device.physics.ProgrammingCondition`, or its ``"i_set_uA,v_reset,pulse_us"``
+    text) the error maps come from the device model at that condition after ``cycles``
+    programming cycles, and ``ber`` is ignored.
+    """
+    from ..data import binarize, load_fixture, load_images
+    from ..ir import Network
 
-    from .data import binarize, load_fixture
-    from .device import check_ber, network_error_maps
-    from .ir import Network
-    from .netplan import LayerPlan
-
-    design_dir = Path(design_dir)
-    manifest = json.loads((design_dir / "manifest.json").read_text())
-    if manifest.get("kind") != "network":
-        raise ValueError(f"{design_dir} holds a {manifest.get('kind')!r} design, not a network")
-    network = Network.load(design_dir / manifest["network"]["ir"])
-    plans = [LayerPlan.from_dict(d) for d in manifest["network"]["layers"]]
-    split = load_fixture(images) if images else load_fixture()
+    if not isinstance(manifest, Manifest):
+        manifest = Manifest.load(manifest)
+    if manifest.kind != "network":
+        raise ValueError(f"{manifest.folder} holds an {manifest.kind} design, not a network")
+    network = Network.load(manifest.path(manifest.ir_file))
+    split = load_images(images) if images is not None else load_fixture(dataset=manifest.dataset)
+    source = str(images) if images is not None else f"the shipped {manifest.dataset} test slice"
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive number of images, not {count!r}")
     if count > len(split.labels):
-        raise ValueError(f"{count} images asked for, {images or 'the fixture'} holds {len(split.labels)}")
-    threshold = network.metadata.get("input_threshold", 127)
-    x = binarize(split.images[:count], threshold)
+        raise ValueError(f"{count} images asked for, {source} holds {len(split.labels)}")
+    x = binarize(split.images[:count], network.metadata.get("input_threshold", 127))
     if x.shape[1] != network.layers[0].n_inputs:
         raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.layers[0].n_inputs}")
     if condition is not None:
-        from .device.physics import ProgrammingCondition, ber_2t2r, network_error_maps_from_condition
+        from ..device.physics import ber_2t2r, network_error_maps_from_condition, parse_condition
 
-        if isinstance(condition, str):
-            try:
-                i_set, v_reset, pulse = (float(v) for v in condition.split(","))
-            except ValueError:
-                raise ValueError(f"condition must be 'i_set_uA,v_reset,pulse_us', not {condition!r}") from None
-            condition = ProgrammingCondition(i_set_uA=i_set, v_reset=v_reset, pulse_us=pulse)
+        condition = parse_condition(condition)
         maps = network_error_maps_from_condition(network, condition, cycles, seed)
         ber = float(ber_2t2r(condition, cycles))
     else:
         ber = check_ber(ber)
         maps = network_error_maps(network, ber, seed)
-    return NetworkScenario(manifest, network, plans, ber, seed, maps, x, split.labels[:count])
+    return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels[:count], source)

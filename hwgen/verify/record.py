@@ -1,0 +1,79 @@
+"""The boot record: one word of a network's programming image (``program.hex``).
+
+The record format is an Amaranth :class:`~amaranth.lib.data.StructLayout`, shared by the boot
+loader that decodes it in hardware (:mod:`.boot`) and the image writer that packs it in Python
+(:mod:`hwgen.program`): one definition, so the two cannot drift apart. Fields, LSB first:
+
+- ``kind`` (:class:`RecordKind`): a weight row, a threshold row, or the end of the image;
+- ``target``: the global cell index (weights) or the layer index (thresholds);
+- ``row``: memory row, or threshold row;
+- ``data``: the row's n weight bits, or the layer's threshold row (its M thresholds, low bits);
+- ``lrs``, ``hrs`` (behavioural storage only): the device-state codes reached by the SET and the
+  RESET device of each pair of the row, ``level_bits`` each; this is where sampled errors live.
+"""
+
+from __future__ import annotations
+
+from amaranth.lib import data, enum
+
+from ..hwconfig import index_width
+
+
+class RecordKind(enum.Enum, shape=2):
+    END = 0
+    WEIGHT = 1
+    THRESHOLD = 2
+
+
+def record_layout(plans) -> data.StructLayout:
+    """The record layout of a network's layer plans (sized as :class:`NetworkTop` sizes its ports)."""
+    from ..rtl.network import NetworkTop
+
+    first = plans[0].hw
+    fields = {
+        "kind": RecordKind,
+        "target": index_width(max(NetworkTop.cells_for(plans), len(plans))),
+        "row": index_width(max(first.n, max(p.hw.threshold_rows for p in plans))),
+        "data": max(first.n, NetworkTop.threshold_width_for(plans)),
+    }
+    if first.storage == "behavioural":
+        fields["lrs"] = fields["hrs"] = first.n * first.level_bits
+    return data.StructLayout(fields)
+
+
+def image_depth(plans) -> int:
+    """Records in a network's programming image: a weight row per cell row, a threshold row per
+    layer threshold row, and the end marker."""
+    return sum(p.hw.cells * p.hw.n + p.hw.threshold_rows for p in plans) + 1
+
+
+def field_offsets(layout: data.StructLayout) -> dict[str, tuple[int, int]]:
+    """``{field: (offset, width)}`` of a record layout."""
+    return {name: (f.offset, f.width) for name, f in layout}
+
+
+def pack_record(layout: data.StructLayout, **values) -> int:
+    """One record as an integer (what ``$readmemh`` loads); unnamed fields are 0."""
+    word = 0
+    for name, (at, width) in field_offsets(layout).items():
+        v = values.get(name, 0)
+        v = int(v.value if isinstance(v, RecordKind) else v)
+        if v < 0 or v >> width:
+            raise ValueError(f"record field {name}={v} does not fit {width} bits")
+        word |= v << at
+    unknown = set(values) - set(field_offsets(layout))
+    if unknown:
+        raise ValueError(f"unknown record field(s) {sorted(unknown)}")
+    return word
+
+
+def unpack_field(layout: data.StructLayout, word: int, name: str) -> int:
+    at, width = field_offsets(layout)[name]
+    return (word >> at) & ((1 << width) - 1)
+
+
+def describe(layout: data.StructLayout, depth: int) -> dict:
+    """The layout as the manifest records it (for readers of the image outside hwgen)."""
+    return {"fields": [[name, width] for name, (_, width) in field_offsets(layout).items()],
+            "width": layout.size, "depth": depth,
+            "kinds": {k.name.lower(): k.value for k in RecordKind}}
