@@ -402,6 +402,10 @@ def images(dataset, data_dir, split, count, offset, out):
 @_fail_cleanly
 def train(dataset, data_dir, out, hidden, epochs, batch_size, lr, seed, flip_ber, dropout, input_threshold):
     """Train a binarized MLP on DATASET, export it to the network IR, and write its model card."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise click.ClickException("hwgen train needs torch: pip install 'hwgen[train]' (torch 2.13.0, CPU)") from None
     from .train.job import train_and_export
     from .train.loop import TrainConfig
 

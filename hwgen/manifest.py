@@ -183,6 +183,16 @@ class Manifest:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
+    def save(self, folder=None) -> Path:
+        """Write ``manifest.json`` into ``folder`` (default: the folder it was loaded from),
+        atomically. The generator writes it with the rest of a design (:mod:`hwgen.generate`)."""
+        from .files import atomic_write
+
+        folder = Path(folder) if folder is not None else self.folder
+        if folder is None:
+            raise ManifestError("no design folder to save the manifest into")
+        return atomic_write(folder / FILE_NAME, self.to_json())
+
     @classmethod
     def from_dict(cls, d, folder: Path | None = None) -> "Manifest":
         where = f"{folder / FILE_NAME}" if folder is not None else "manifest"

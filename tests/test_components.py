@@ -111,3 +111,20 @@ def test_manifest_ports_match_the_verilog_and_none_is_zero_wide(tmp_path, config
     ports = {p["name"]: p["width"] for p in manifest.ports["sim"]}
     assert ports["prog__cell"] == 1 and ports["thr__row"] == (2 if config == "par2seq" else 1)
     assert ports["out__index"] == (2 if config == "par2seq" else 1)    # max(1, ceil(log2 beats)): README
+
+
+def test_manifest_round_trips_and_refuses_other_versions(tmp_path):
+    from hwgen.errors import ManifestError
+    from hwgen.manifest import Manifest
+
+    m = generate_array(HwConfig(n=4, N=1, M=2), tmp_path / "d", views=("sim", "harness"))
+    back = Manifest.load(tmp_path / "d")
+    assert back == m and back.to_json() == (tmp_path / "d" / "manifest.json").read_text()
+    assert back.written_files() == {"manifest.json", "hwgen_array.v", "hwgen_array_harness.v"}
+    d = back.to_dict()
+    d["version"] = 1
+    (tmp_path / "d" / "manifest.json").write_text(json.dumps(d))
+    with pytest.raises(ManifestError, match="manifest version 1; this hwgen reads version 2"):
+        Manifest.load(tmp_path / "d")
+    back.save()
+    assert Manifest.load(tmp_path / "d") == m

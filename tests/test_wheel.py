@@ -98,6 +98,7 @@ def test_installed_demo_from_an_empty_folder(installed, shared_builds):
     assert len(lines) <= 8, r.stdout                          # quiet: the summary only (issue 10, section 3)
     assert sum("every class and output popcount equal to the golden model" in line for line in lines) == 2
     assert "mnist" in lines[0] and "RTL accuracy" in r.stdout
+    assert "boot:" in r.stderr and "images:" in r.stderr        # the progress bars (boot, then images)
 
 
 def test_installed_fashion_model_goes_through_sweep_loop_demo_and_sim(installed, shared_builds, tmp_path):

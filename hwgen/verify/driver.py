@@ -71,7 +71,8 @@ class Report:
 
 
 class Progress:
-    """``phase done total`` in ``HWGEN_PROGRESS``, for the runner's progress bar."""
+    """``phase done total`` in ``HWGEN_PROGRESS``, for the runner's progress bar (``phase`` is one
+    word: boot, images, passes)."""
 
     def __init__(self):
         self.path = os.environ.get("HWGEN_PROGRESS")
@@ -130,7 +131,7 @@ async def _wait(dut, signal, counter, phase: str, total: int, progress: Progress
 
 async def wait_booted(dut, records: int, progress: Progress) -> int:
     """Wait for a network harness to finish booting; returns the records it applied."""
-    await _wait(dut, dut.booted, dut.boot_records, "boot records", records, progress)
+    await _wait(dut, dut.booted, dut.boot_records, "boot", records, progress)
     return int(dut.boot_records.value)
 
 
