@@ -28,51 +28,28 @@ DATASET_NAMES = ("mnist", "fashion-mnist")
 
 
 # -- option types ------------------------------------------------------------------------------
-class BerType(click.ParamType):
-    """A bit error rate: a finite number in [0, 1]."""
+class FiniteFloat(click.ParamType):
+    """A finite number (NaN and infinities are refused) in an interval: bit error rates,
+    tolerances, dropout, learning rates."""
 
-    name = "ber"
-
-    def convert(self, value, param, ctx):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"must be a number in [0, 1], not {value!r}", param, ctx)
-        if not (math.isfinite(number) and 0.0 <= number <= 1.0):
-            self.fail(f"must be a number in [0, 1], not {value!r}", param, ctx)
-        return number
-
-
-class FractionType(click.ParamType):
-    """A finite number in [lo, hi] (tolerances, dropout)."""
-
-    name = "fraction"
-
-    def __init__(self, lo: float = 0.0, hi: float = 1.0, hi_open: bool = False):
-        self.lo, self.hi, self.hi_open = lo, hi, hi_open
-
-    def convert(self, value, param, ctx):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        top_ok = number < self.hi if self.hi_open else number <= self.hi
-        if not (math.isfinite(number) and self.lo <= number and top_ok):
-            bound = f"[{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
-            self.fail(f"must be a number in {bound}, not {value!r}", param, ctx)
-        return number
-
-
-class PositiveFloat(click.ParamType):
     name = "number"
 
+    def __init__(self, lo: float = 0.0, hi: float = math.inf, *, lo_open: bool = False, hi_open: bool = False):
+        self.lo, self.hi, self.lo_open, self.hi_open = lo, hi, lo_open, hi_open
+
     def convert(self, value, param, ctx):
         try:
             number = float(value)
         except (TypeError, ValueError):
             number = math.nan
-        if not (math.isfinite(number) and number > 0):
-            self.fail(f"must be a positive number, not {value!r}", param, ctx)
+        above = number > self.lo if self.lo_open else number >= self.lo
+        below = number < self.hi if self.hi_open else number <= self.hi
+        if not (math.isfinite(number) and above and below):
+            if self.hi == math.inf and self.lo == 0 and self.lo_open:
+                bound = "a positive number"
+            else:
+                bound = f"a number in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+            self.fail(f"must be {bound}, not {value!r}", param, ctx)
         return number
 
 
@@ -81,8 +58,8 @@ class CountType(click.ParamType):
 
     name = "integer"
 
-    def __init__(self, minimum: int = 0, maximum: int | None = None):
-        self.minimum, self.maximum = minimum, maximum
+    def __init__(self, minimum: int = 0):
+        self.minimum = minimum
 
     def convert(self, value, param, ctx):
         text = str(value).strip()
@@ -98,9 +75,8 @@ class CountType(click.ParamType):
             if not math.isfinite(f) or f != math.floor(f):
                 self.fail(f"must be a whole number, not {value!r}", param, ctx)
             number = int(f)
-        if number < self.minimum or (self.maximum is not None and number > self.maximum):
-            bound = f">= {self.minimum}" if self.maximum is None else f"in [{self.minimum}, {self.maximum}]"
-            self.fail(f"must be a whole number {bound}, not {value!r}", param, ctx)
+        if number < self.minimum:
+            self.fail(f"must be a whole number >= {self.minimum}, not {value!r}", param, ctx)
         return number
 
 
@@ -142,15 +118,14 @@ class IdentifierType(click.ParamType):
     name = "identifier"
 
     def convert(self, value, param, ctx):
-        from .manifest import check_identifier
+        from .manifest import IDENTIFIER_RULE, is_identifier
 
-        try:
-            return check_identifier("it", value)
-        except HwgenError as e:
-            self.fail(str(e).replace("it must", "must"), param, ctx)
+        if not is_identifier(value):
+            self.fail(f"must be {IDENTIFIER_RULE}, not {value!r}", param, ctx)
+        return value
 
 
-BER = BerType()
+BER = FiniteFloat(0.0, 1.0)
 SEED = click.IntRange(0, 2**63 - 1)
 VERBOSE = click.option("-v", "--verbose", is_flag=True, help="Show the simulators' and cocotb's whole output.")
 
@@ -391,11 +366,11 @@ def images(dataset, data_dir, split, count, offset, out):
               show_default=True, help="Hidden layer sizes.")
 @click.option("--epochs", type=click.IntRange(min=1), default=25, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--lr", type=PositiveFloat(), default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
+@click.option("--lr", type=FiniteFloat(0.0, lo_open=True), default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
 @click.option("--seed", type=SEED, default=1, show_default=True)
 @click.option("--flip-ber", type=BER, default=0.0, show_default=True,
               help="Error-aware training: flip each binarized weight with this probability while training.")
-@click.option("--dropout", type=FractionType(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
+@click.option("--dropout", type=FiniteFloat(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
               help="Dropout on every layer input while training.")
 @click.option("--input-threshold", type=click.IntRange(0, 255), default=127, show_default=True,
               help="Pixels above it are +1.")
@@ -454,10 +429,10 @@ def _load_study(models, dataset, data_dir, count, tag):
 @_fail_cleanly
 def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count):
     """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG."""
-    from .outputs import results_folder
+    from .files import writable_folder
     from .study.sweep import run_sweep
 
-    out_dir = results_folder(out_dir)
+    out_dir = writable_folder(out_dir)
     inputs = _load_study(models, dataset, data_dir, count, "sweep")
     run_sweep(inputs.networks, inputs.x_bits, inputs.labels, out_dir, bers, repeats, seed, log=click.echo,
               source=inputs.source)
@@ -470,9 +445,9 @@ def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count):
 def device(out_dir):
     """RRAM device model report: 2T2R vs 1T1R BER with ECC (Fig. 8), Table 1, aging: CSV + PNG."""
     from .device.report import device_report
-    from .outputs import results_folder
+    from .files import writable_folder
 
-    written = device_report(results_folder(out_dir))
+    written = device_report(writable_folder(out_dir))
     click.echo(f"[device] wrote {', '.join(str(p) for p in written)}")
 
 
@@ -483,15 +458,15 @@ def device(out_dir):
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--cycles", type=CountType(0), default=0, show_default=True,
               help="Programming cycles already endured (aging), e.g. 1e9.")
-@click.option("--tolerance", type=FractionType(0.0, 1.0), default=0.005, show_default=True,
+@click.option("--tolerance", type=FiniteFloat(0.0, 1.0), default=0.005, show_default=True,
               help="Accepted accuracy loss (fraction).")
 @_fail_cleanly
 def loop(models, dataset, data_dir, seed, out_dir, count, repeats, cycles, tolerance):
     """Closed loop: programming condition -> BER -> accuracy -> programming energy (CSV + PNG)."""
-    from .outputs import results_folder
+    from .files import writable_folder
     from .study.closedloop import closed_loop
 
-    out_dir = results_folder(out_dir)
+    out_dir = writable_folder(out_dir)
     inputs = _load_study(models, dataset, data_dir, count, "loop")
     closed_loop(inputs.networks, inputs.x_bits, inputs.labels, out_dir, repeats, seed, tolerance, cycles,
                 log=click.echo)

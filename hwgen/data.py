@@ -69,14 +69,11 @@ def shipped_slice(dataset: str) -> Path:
     return shipped(f"{check_dataset(dataset).replace('-', '_')}_test_slice.npz")
 
 
-FIXTURE = shipped_slice("mnist")
-
-
-def _read_raw(path: Path) -> bytes:
+def _read_file(path: Path) -> tuple[bytes, bytes]:
+    """``(file bytes, IDX bytes)`` of an IDX file, gunzipped when it ends in .gz; one read."""
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            return f.read()
+        stored = path.read_bytes()
+        return stored, gzip.decompress(stored) if path.suffix == ".gz" else stored
     except (OSError, EOFError, zlib.error) as e:
         reason = "it ends early (truncated)" if isinstance(e, EOFError) else (getattr(e, "strerror", None) or str(e))
         raise DataError(f"cannot read IDX file {path}: {reason}") from None
@@ -85,7 +82,7 @@ def _read_raw(path: Path) -> bytes:
 def read_idx(path, raw: bytes | None = None) -> np.ndarray:
     """Read one IDX file (optionally gzipped) into a numpy array, checking its header."""
     path = Path(path)
-    raw = _read_raw(path) if raw is None else raw
+    raw = _read_file(path)[1] if raw is None else raw
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
         raise DataError(f"{path} is not an IDX file (bad magic {raw[:4].hex()})")
     ndim = raw[3]
@@ -132,10 +129,6 @@ class Split:
     official: bool = True       # the files are an official copy of ``dataset``
 
 
-def sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def check_split(split: Split, where) -> Split:
     """Refuse image sets a network cannot use: wrong shapes or types, labels out of range."""
     images, labels = np.asarray(split.images), np.asarray(split.labels)
@@ -165,7 +158,7 @@ def load_split(split: str, data_dir=None, dataset: str = "mnist") -> Split:
     arrays, sources, official = [], {}, True
     for stem in SPLIT_FILES[split]:
         path = _find(data_dir, stem)
-        raw = _read_raw(path)
+        stored, raw = _read_file(path)
         known = KNOWN_CONTENT.get(hashlib.sha256(raw).hexdigest())
         if known is not None and known[0] != dataset:
             raise DataError(f"{path} is the {known[0]} file {known[1]}, not {dataset}'s: point --data-dir at the "
@@ -173,7 +166,7 @@ def load_split(split: str, data_dir=None, dataset: str = "mnist") -> Split:
                             f"$HWGEN_DATA/{DATASETS[dataset][0]})")
         official &= known is not None
         arrays.append(read_idx(path, raw))
-        sources[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        sources[path.name] = hashlib.sha256(stored).hexdigest()
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise DataError(f"{data_dir}: {split} images {images.shape} and labels {labels.shape} do not pair up")
@@ -240,9 +233,10 @@ def test_images(dataset: str, data_dir=None, count: int | None = None) -> tuple[
     """Test images of ``dataset``: its whole test set when a data folder is given or found, else
     the shipped slice. Returns the split (first ``count`` images) and a description for logs."""
     check_dataset(dataset)
-    if data_dir is not None or default_data_dir(dataset) is not None:
-        split = load_split("test", data_dir, dataset)
-        where = f"{dataset} test set ({Path(data_dir) if data_dir else default_data_dir(dataset)})"
+    folder = Path(data_dir) if data_dir is not None else default_data_dir(dataset)
+    if folder is not None:
+        split = load_split("test", folder, dataset)
+        where = f"{dataset} test set ({folder})"
     elif shipped_slice(dataset).is_file():
         split = load_fixture(dataset=dataset)
         where = f"shipped {len(split.labels)}-image slice of the {dataset} test set"

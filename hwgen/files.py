@@ -33,6 +33,14 @@ def describe_os_error(e: OSError, path=None) -> str:
     return f"cannot write {where}: {reason}" if where else reason
 
 
+def _write_content(f, content) -> None:
+    """Write ``content`` (text, bytes, or a callable given the binary file) into the open file ``f``."""
+    if callable(content):
+        content(f)
+    else:
+        f.write(content.encode() if isinstance(content, str) else content)
+
+
 def atomic_write(path, content) -> Path:
     """Write ``content`` to ``path`` atomically.
 
@@ -49,10 +57,7 @@ def atomic_write(path, content) -> Path:
         raise OutputError(describe_os_error(e, path)) from None
     try:
         with os.fdopen(fd, "wb") as f:
-            if callable(content):
-                content(f)
-            else:
-                f.write(content.encode() if isinstance(content, str) else content)
+            _write_content(f, content)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o644 & ~umask)
@@ -132,15 +137,34 @@ def check_output_folder(out_dir, written_files, what: str = "-o") -> None:
                           f"choose another folder (hwgen never deletes what it did not write)")
 
 
+def writable_folder(folder, option: str = "--out") -> Path:
+    """Create ``folder`` if needed and check it can be written, or a clear error naming ``option``."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{option} {folder}: {describe_os_error(e, folder)}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {folder}: cannot write there (permission denied)")
+    return folder
+
+
+def prepare_folder(out_dir, written_files, what: str = "-o") -> Path:
+    """:func:`check_output_folder`, then create its parent: what :func:`write_folder` does first,
+    and what a generator calls before long work, so a bad ``-o`` fails at once."""
+    out_dir = Path(out_dir)
+    check_output_folder(out_dir, written_files, what)
+    writable_folder(out_dir.parent, what)
+    return out_dir
+
+
 def write_folder(out_dir, files: dict, written_files, what: str = "-o") -> Path:
     """Write ``files`` (relative name -> content as for :func:`atomic_write`) as the whole content
     of ``out_dir``, atomically; see :func:`check_output_folder` for when an existing folder is
     replaced."""
-    out_dir = Path(out_dir)
-    check_output_folder(out_dir, written_files, what)
+    out_dir = prepare_folder(out_dir, written_files, what)
     parent = out_dir.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
         clean_stale(parent, out_dir.name)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     except OSError as e:
@@ -152,10 +176,7 @@ def write_folder(out_dir, files: dict, written_files, what: str = "-o") -> Path:
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as f:
-                if callable(content):
-                    content(f)
-                else:
-                    f.write(content.encode() if isinstance(content, str) else content)
+                _write_content(f, content)
         (tmp / MARKER).unlink()
         old = None
         if out_dir.exists():

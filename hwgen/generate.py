@@ -17,7 +17,7 @@ from amaranth.lib import wiring
 
 from . import __version__
 from .errors import ConfigError, ManifestError
-from .files import write_folder
+from .files import atomic_write, prepare_folder, write_folder
 from .hwconfig import MAX_ARRAY_BITS, MAX_NETWORK_BITS, HwConfig
 from .manifest import FILE_NAME, Manifest, View, check_identifier
 from .rtl import Array
@@ -112,8 +112,6 @@ def check_array_size(hw: HwConfig) -> None:
 def generate_component(component: wiring.Component, out_dir, name: str, params: dict) -> Path:
     """Emit one component (a cell, a tree, ...) as ``out_dir/<name>.v`` (a test fixture: the folder
     has no manifest, so it is written with :func:`hwgen.files.atomic_write`)."""
-    from .files import atomic_write
-
     check_identifier("module name", name)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     return atomic_write(Path(out_dir) / f"{name}.v", to_verilog(component, name, type(component).__name__, params))
@@ -132,6 +130,7 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
     views = check_views(views, VIEWS)
     check_identifier("--top", name)
     check_array_size(hw)
+    prepare_folder(out_dir, _previous_output)
     texts, files, ports = {}, {}, {}
     latency = cycles = None
     for view in views:
@@ -195,6 +194,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     if total > MAX_NETWORK_BITS:
         raise ConfigError(f"the network's arrays hold {total} weight bits, over hwgen's limit of {MAX_NETWORK_BITS} "
                           f"(the programming image and the simulator's boot ROM grow with it)")
+    prepare_folder(out_dir, _previous_output)
     texts, files, ports = {}, {}, {}
     params = {"layers": "-".join(str(p.n_inputs) for p in plans) + f"-{plans[-1].n_outputs}",
               "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() for p in plans)}

@@ -54,11 +54,10 @@ def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low \
             or (high is not None and value > high):
         if high is not None:
-            bound = f"in [{low}, {high}]"
+            bound = f"an integer in [{low}, {high}]"
         else:
             bound = "a positive integer" if low == 1 else f"an integer >= {low}"
-            raise ConfigError(f"{name} must be {bound}, not {value!r}")
-        raise ConfigError(f"{name} must be an integer {bound}, not {value!r}")
+        raise ConfigError(f"{name} must be {bound}, not {value!r}")
     return int(value)
 
 

@@ -29,12 +29,18 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 
 
-def check_identifier(what: str, value) -> str:
+IDENTIFIER_RULE = "an identifier of letters, digits and _ (not starting with a digit, at most 128 characters)"
+
+
+def is_identifier(value) -> bool:
     """A Verilog module name hwgen writes or hands to a tool: letters, digits and ``_``, not
     starting with a digit (no escaped identifiers, no paths)."""
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ConfigError(f"{what} must be an identifier of letters, digits and _ (not starting with a digit, "
-                          f"at most 128 characters), not {value!r}")
+    return isinstance(value, str) and _IDENTIFIER.fullmatch(value) is not None
+
+
+def check_identifier(what: str, value) -> str:
+    if not is_identifier(value):
+        raise ConfigError(f"{what} must be {IDENTIFIER_RULE}, not {value!r}")
     return value
 
 
@@ -257,11 +263,3 @@ class Manifest:
         except OSError as e:
             raise ManifestError(f"cannot read {path}: {e.strerror or e}") from None
         return cls.from_dict(d, folder)
-
-    @classmethod
-    def is_design_folder(cls, folder) -> bool:
-        try:
-            cls.load(folder)
-        except ManifestError:
-            return False
-        return True

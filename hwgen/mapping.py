@@ -83,3 +83,28 @@ def output_neurons(hw: HwConfig) -> np.ndarray:
     if hw.config == "par2seq":
         return np.arange(hw.n * hw.M).reshape(hw.n, hw.M)
     return np.arange(hw.N * hw.M).reshape(1, hw.N * hw.M)
+
+
+def pack_rows(values, width: int) -> list[int]:
+    """Rows of small unsigned ints ``(R, k)`` -> one int per row, element ``c`` at bits
+    ``[c*width +: width]``: the flat-vector layout of every multi-field port and record field.
+    Raises ValueError for a value that does not fit ``width`` bits."""
+    values = np.asarray(values)
+    if values.ndim != 2:
+        raise ValueError(f"pack_rows takes a 2-D array of rows, not shape {values.shape}")
+    if values.size and (values.min() < 0 or values.max() >> width):
+        raise ValueError(f"values {values.min()}..{values.max()} do not fit {width} bits")
+    values = values.astype(np.uint64)
+    bits = ((values[..., None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    packed = np.packbits(bits.reshape(values.shape[0], -1), axis=1, bitorder="little")
+    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+
+
+def to_int(values, width: int = 1) -> int:
+    """A vector of ``width``-bit values as one integer (element k at bits ``[k*width +: width]``)."""
+    return pack_rows(np.asarray(values).reshape(1, -1), width)[0]
+
+
+def field(value: int, k: int, width: int) -> int:
+    """Element ``k`` of a flat vector of ``width``-bit elements (the inverse of :func:`to_int`)."""
+    return (value >> (k * width)) & ((1 << width) - 1)

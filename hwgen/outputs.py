@@ -5,23 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
-from .errors import OutputError
-from .files import atomic_write, describe_os_error
-
-
-def results_folder(out_dir, option: str = "--out") -> Path:
-    """Create (if needed) the folder results go to, or a clear error naming ``option``."""
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{option} {out_dir}: {describe_os_error(e, out_dir)}") from None
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {out_dir}: cannot write there (permission denied)")
-    return out_dir
+from .files import atomic_write
 
 
 def write_csv(path, rows: list[dict]) -> Path:

@@ -16,45 +16,32 @@ import numpy as np
 
 from .device import pair_levels
 from .files import atomic_write
-from .mapping import cell_contents, physical_layer
-from .verify.record import RecordKind, field_offsets, image_depth, pack_record, record_layout
-
-
-def _row_ints(values: np.ndarray, bits_each: int) -> list[int]:
-    """Rows of small unsigned ints ``(R, n)`` -> one int per row, column b at bits ``b*bits_each``."""
-    values = np.asarray(values, dtype=np.uint64)
-    bits = ((values[..., None] >> np.arange(bits_each, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
-    packed = np.packbits(bits.reshape(values.shape[0], -1), axis=1, bitorder="little")
-    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+from .mapping import cell_contents, pack_rows, physical_layer
+from .verify.record import RecordKind, field_offsets, image_depth, pack_record, pack_records, record_layout
 
 
 def program_records(network, plans, error_maps=None, seed: int = 0) -> list[int]:
     """Every record of the image, in boot order, ending with the end marker."""
     layout = record_layout(plans)
-    at = {name: offset for name, (offset, _) in field_offsets(layout).items()}
-    weight_kind = RecordKind.WEIGHT.value << at["kind"]
     records = []
     for plan, layer in zip(plans, network.layers):
         hw = plan.hw
         phys = physical_layer(layer, hw)
         bits = phys.weight_bits()
-        cells_bits = cell_contents(bits, hw).reshape(-1, hw.n)            # (cells*n rows, n)
-        words = [weight_kind | ((plan.cell_offset + r // hw.n) << at["target"]) | ((r % hw.n) << at["row"])
-                 for r in range(len(cells_bits))]
-        fields = {"data": _row_ints(cells_bits, 1)}
-        if "lrs" in at:
+        rows = cell_contents(bits, hw).reshape(-1, hw.n)             # (cells*n rows, n)
+        r = np.arange(len(rows))
+        fields = {"target": plan.cell_offset + r // hw.n, "row": r % hw.n, "data": pack_rows(rows, 1)}
+        if "lrs" in field_offsets(layout):
             err = np.zeros_like(bits)
             if error_maps is not None and error_maps[plan.index] is not None:
                 err[:layer.n_outputs, :layer.n_inputs] = np.asarray(error_maps[plan.index], dtype=np.uint8)
             lrs, hrs = pair_levels(bits, err, hw.level_bits, seed, plan.index)
-            fields["lrs"] = _row_ints(cell_contents(lrs, hw).reshape(-1, hw.n), hw.level_bits)
-            fields["hrs"] = _row_ints(cell_contents(hrs, hw).reshape(-1, hw.n), hw.level_bits)
-        for name, values in fields.items():
-            words = [w | (v << at[name]) for w, v in zip(words, values)]
-        records += words
-        thr = np.clip(phys.thresholds, 0, (1 << hw.threshold_width) - 1)
-        for r, value in enumerate(_row_ints(thr.reshape(hw.threshold_rows, hw.M), hw.threshold_width)):
-            records.append(pack_record(layout, kind=RecordKind.THRESHOLD, target=plan.index, row=r, data=value))
+            fields["lrs"] = pack_rows(cell_contents(lrs, hw).reshape(-1, hw.n), hw.level_bits)
+            fields["hrs"] = pack_rows(cell_contents(hrs, hw).reshape(-1, hw.n), hw.level_bits)
+        records += pack_records(layout, len(rows), kind=RecordKind.WEIGHT, **fields)
+        thr = np.clip(phys.thresholds, 0, (1 << hw.threshold_width) - 1).reshape(hw.threshold_rows, hw.M)
+        records += pack_records(layout, hw.threshold_rows, kind=RecordKind.THRESHOLD, target=plan.index,
+                                row=range(hw.threshold_rows), data=pack_rows(thr, hw.threshold_width))
     records.append(pack_record(layout, kind=RecordKind.END))
     if len(records) != image_depth(plans):
         raise AssertionError(f"image has {len(records)} records, the boot ROM holds {image_depth(plans)}")

@@ -17,7 +17,8 @@ from cocotb.triggers import FallingEdge, ReadOnly
 from hwgen import golden, seeds
 from hwgen.device import pair_levels, sample_error_map
 from hwgen.ir import Layer
-from hwgen.verify.driver import Report, compare, start, to_int
+from hwgen.mapping import to_int
+from hwgen.verify.driver import Report, compare, start
 
 
 @cocotb.test()

@@ -14,7 +14,8 @@ from cocotb.triggers import FallingEdge, ReadOnly
 
 from hwgen import seeds
 from hwgen.hwconfig import bits_for
-from hwgen.verify.driver import Report, compare, start, to_int
+from hwgen.mapping import to_int
+from hwgen.verify.driver import Report, compare, start
 
 
 @cocotb.test()

@@ -384,6 +384,26 @@ def test_plain_image_sets_are_accepted(tmp_path, network_design):
     assert "hwgen fixture" not in r.output
 
 
+def test_images_command_refuses_bad_ranges_and_outputs(tmp_path):
+    data = idx_dataset(tmp_path / "d", n_test=30)
+    one_line_error(invoke("images", "--data-dir", data, "--offset", 28, "--count", 5, "-o", tmp_path / "a.npz"),
+                   "images 28..33 asked for", "holds 30")
+    one_line_error(invoke("images", "--data-dir", data, "--offset", -1, "-o", tmp_path / "a.npz"), "--offset", code=2)
+    one_line_error(invoke("images", "--data-dir", data, "-o", tmp_path / "a.txt"), "-o/--out", ".npz", code=2)
+    (tmp_path / "dir.npz").mkdir()
+    one_line_error(invoke("images", "--data-dir", data, "-o", tmp_path / "dir.npz"), "is a directory", code=2)
+    one_line_error(invoke("images", "--data-dir", tmp_path / "missing", "-o", tmp_path / "a.npz"), "--data-dir",
+                   code=2)
+    assert not (tmp_path / "a.npz").exists() and not (tmp_path / "a.txt").exists()
+
+
+def test_build_folder_not_writable(array_design, tmp_path):
+    r = invoke("sim", array_design, "--sim", "icarus", "--mode", "stream", "--build-dir", unwritable(tmp_path))
+    one_line_error(r, "cannot write")
+    r = invoke("demo", "--sim", "icarus", "--count", 1, "--out", unwritable(tmp_path))
+    one_line_error(r, "cannot write")
+
+
 def test_images_command_writes_an_image_set(tmp_path):
     data = idx_dataset(tmp_path / "d", n_test=30)
     r = invoke("images", "--data-dir", data, "--count", 12, "--offset", 3, "-o", tmp_path / "s.npz")

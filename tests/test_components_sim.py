@@ -21,7 +21,7 @@ from hwgen import golden
 from hwgen.device import pair_levels, sample_error_map, sensed_bits
 from hwgen.hwconfig import HwConfig, bits_for
 from hwgen.ir import Layer
-from hwgen.mapping import input_beats, pad_inputs
+from hwgen.mapping import input_beats, pad_inputs, to_int
 from hwgen.rtl.argmax import ArgmaxOut
 from hwgen.rtl.cell import BasicCell
 from hwgen.rtl.link import VectorLink
@@ -36,15 +36,6 @@ def make_seed(*params) -> int:
     seed = zlib.crc32(repr(params).encode()) % 100_000
     print(f"seed={seed}")
     return seed
-
-
-def to_int(values, width: int = 1) -> int:
-    """Little-endian pack of ``width``-bit values into one integer (element k at bits k*width)."""
-    out = 0
-    for k, v in enumerate(np.asarray(values).ravel()):
-        assert 0 <= int(v) < 1 << width, f"{v} does not fit {width} bits"
-        out |= int(v) << (k * width)
-    return out
 
 
 def noise(rng, width: int) -> int:

@@ -13,6 +13,7 @@ from amaranth.sim import Simulator
 
 from hwgen import golden
 from hwgen.ir import Layer, Network
+from hwgen.mapping import field, to_int
 from hwgen.netplan import plan_network
 from hwgen.program import program_records
 from hwgen.rtl.network import NetworkTop
@@ -68,7 +69,7 @@ def run(plans, program, images, during_first=(), after_first=()):
             await write(ctx, top, kind, fields)
         ctx.set(top.out.ready, 1)
         for k, x in enumerate(images):
-            ctx.set(top.inp.payload, int("".join(str(int(b)) for b in x[::-1]), 2))
+            ctx.set(top.inp.payload, to_int(x))
             ctx.set(top.inp.valid, 1)
             await ctx.tick().until(top.inp.ready)
             ctx.set(top.inp.valid, 0)
@@ -80,8 +81,7 @@ def run(plans, program, images, during_first=(), after_first=()):
             if not ctx.get(top.out.valid):
                 await ctx.tick().until(top.out.valid)
             pcs = ctx.get(top.out.popcount)
-            w = plans[-1].hw.popcount_width
-            results.append([(pcs >> (c * w)) & ((1 << w) - 1) for c in range(plans[-1].n_outputs)])
+            results.append([field(pcs, c, plans[-1].hw.popcount_width) for c in range(plans[-1].n_outputs)])
             await ctx.tick()
             while ctx.get(top.busy):
                 await ctx.tick()

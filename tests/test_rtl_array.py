@@ -74,13 +74,14 @@ def test_array_batch_harness(build_array, sim, config):
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_batch_harness_runs_more_passes_than_it_holds(tmp_path, config):
-    """Passes beyond the harness's capacity run in several batches, each checked (Icarus)."""
+@pytest.mark.parametrize("sim", SIMS)
+def test_batch_harness_runs_more_passes_than_it_holds(tmp_path, sim, config):
+    """Passes beyond the harness's capacity run in several batches, each checked."""
     manifest = generate_array(HwConfig(n=4, N=2, M=1, config=config), tmp_path / "d", views=("harness",),
                               harness_passes=8)
     seed = 12
     print(f"seed={seed}")
-    r = run_array_regression(manifest, "icarus", ber=0.05, seed=seed, passes=21, build_dir=tmp_path / "b")
+    r = run_array_regression(manifest, sim, ber=0.05, seed=seed, passes=21, build_dir=tmp_path / "b")
     assert r["ok"] and r["passes"] == 21 and r["outputs_checked"] == 2 * 21 * manifest.hw.max_outputs
 
 

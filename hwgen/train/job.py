@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
 from ..data import binarize, load_split
-from ..errors import DataError, OutputError
-from ..files import atomic_write, describe_os_error
+from ..errors import DataError
+from ..files import atomic_write, writable_folder
 from ..golden import network_forward
 from .export import export_network, save_checkpoint
 from .loop import TrainConfig, predict, train
@@ -27,12 +26,7 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the model path must end in .npz (the IR file), not {out.name!r}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(describe_os_error(e, out.parent)) from None
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {out}: {out.parent} is not writable")
+    writable_folder(out.parent, "-o")
     train_split = load_split("train", data_dir, dataset)
     test_split = load_split("test", data_dir, dataset)
     if int(max(train_split.labels.max(), test_split.labels.max())) >= cfg.sizes[-1]:

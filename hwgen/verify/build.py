@@ -23,7 +23,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SimulatorMissing, VerificationError
@@ -107,11 +107,11 @@ class Build:
     build_s: float = 0.0
     reused: bool = False
     verbose: bool = False
-    runs: list = field(default_factory=list)
 
     def run(self, testbench: str, env: dict, *, testcase=None, tag: str = "run", plusargs=(),
             progress: str | None = None, waves: bool = False) -> dict:
-        """Run testbench ``hwgen.tb.<testbench>`` and return its JSON report (``{}`` if it wrote none).
+        """Run testbench ``hwgen.tb.<testbench>`` and return its JSON report, plus ``log`` (the run's
+        log file, None with ``verbose``).
 
         ``progress`` names what the testbench counts (e.g. "images"); a bar is shown when set.
         Raises :class:`VerificationError` on a failed run.
@@ -155,8 +155,7 @@ class Build:
             where = f"; full log: {log}" if log is not None else ""
             raise VerificationError(f"{testbench} on {self.sim} failed ({failure}){where}"
                                     + "".join(f"\n  {line}" for line in lines[:10]))
-        self.runs.append({"testbench": testbench, "tag": tag, "log": str(log) if log else None})
-        return data
+        return {**data, "log": str(log) if log else None}
 
 
 def _first_errors(log) -> list[str]:

@@ -19,21 +19,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 from ..hwconfig import HwConfig
-from ..mapping import cell_contents, input_beats, output_neurons
+from ..mapping import cell_contents, field, input_beats, output_neurons, to_int
 
 CLOCK_NS = 10
-
-
-def to_int(values, width: int = 1) -> int:
-    """Little-endian pack of a vector of ``width``-bit values into one integer."""
-    out = 0
-    for k, v in enumerate(np.asarray(values).ravel()):
-        out |= int(v) << (k * width)
-    return out
-
-
-def field(value: int, k: int, width: int) -> int:
-    return (value >> (k * width)) & ((1 << width) - 1)
 
 
 def env_int(name: str, default: int) -> int:
@@ -83,6 +71,14 @@ class Progress:
             with os.fdopen(fd, "w") as f:
                 f.write(f"{phase} {done} {total}\n")
             os.replace(tmp, self.path)
+
+
+def expect(report: Report | None, ok: bool, message: str) -> None:
+    """Assert ``ok``; a failure also goes into the report, so the runner shows it."""
+    if not ok:
+        if report is not None:
+            report.update(ok=False, mismatches=[message])
+        raise AssertionError(message)
 
 
 def compare(dut, what, got, expected, report: Report | None = None, note=None, row="pass", col="neuron"):

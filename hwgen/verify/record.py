@@ -52,19 +52,29 @@ def field_offsets(layout: data.StructLayout) -> dict[str, tuple[int, int]]:
     return {name: (f.offset, f.width) for name, f in layout}
 
 
-def pack_record(layout: data.StructLayout, **values) -> int:
-    """One record as an integer (what ``$readmemh`` loads); unnamed fields are 0."""
-    word = 0
-    for name, (at, width) in field_offsets(layout).items():
-        v = values.get(name, 0)
-        v = int(v.value if isinstance(v, RecordKind) else v)
-        if v < 0 or v >> width:
-            raise ValueError(f"record field {name}={v} does not fit {width} bits")
-        word |= v << at
-    unknown = set(values) - set(field_offsets(layout))
+def pack_records(layout: data.StructLayout, count: int, **columns) -> list[int]:
+    """``count`` records as integers (what ``$readmemh`` loads). Each field is one value for all
+    records or a sequence of ``count`` values; unnamed fields are 0."""
+    offsets = field_offsets(layout)
+    unknown = set(columns) - set(offsets)
     if unknown:
         raise ValueError(f"unknown record field(s) {sorted(unknown)}")
-    return word
+    words = [0] * count
+    for name, values in columns.items():
+        at, width = offsets[name]
+        if isinstance(values, (int, RecordKind)):
+            values = [values] * count
+        for k, v in enumerate(values):
+            v = int(v.value if isinstance(v, RecordKind) else v)
+            if v < 0 or v >> width:
+                raise ValueError(f"record field {name}={v} does not fit {width} bits")
+            words[k] |= v << at
+    return words
+
+
+def pack_record(layout: data.StructLayout, **values) -> int:
+    """One record as an integer; unnamed fields are 0."""
+    return pack_records(layout, 1, **values)[0]
 
 
 def unpack_field(layout: data.StructLayout, word: int, name: str) -> int:
