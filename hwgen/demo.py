@@ -27,7 +27,7 @@ def run_demo(*, sim: str = "verilator", out_root="rtl_out", model=None, count: i
     :class:`hwgen.errors.VerificationError` if the RTL and the golden model ever disagree."""
     model = Path(model) if model is not None else shipped("mnist_bnn.npz")
     network = Network.load(model)
-    dataset = network.metadata.get("dataset") or "mnist"
+    dataset = network.dataset
     plans = plan_network(network, 32)
     out_dir = Path(out_root) / f"{model.stem}_n32"
     t0 = time.perf_counter()
@@ -51,7 +51,7 @@ def run_demo(*, sim: str = "verilator", out_root="rtl_out", model=None, count: i
     from .golden import network_forward
 
     fixture = load_fixture(dataset=dataset)
-    pred, _, _ = network_forward(network, binarize(fixture.images, network.metadata.get("input_threshold", 127)))
+    pred, _, _ = network_forward(network, binarize(fixture.images, network.input_threshold))
     log(f"[demo] for scale, the golden model: {100 * float((pred[:count] == fixture.labels[:count]).mean()):.2f}% on "
         f"these {count}, {100 * float((pred == fixture.labels).mean()):.2f}% on all {len(pred)} shipped {dataset} "
         f"test images" + (f", {100 * acc:.2f}% on the full test set" if acc is not None else ""))

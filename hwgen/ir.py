@@ -134,6 +134,11 @@ class Layer:
             raise ModelFileError(f"{where}: padding bits beyond input {self.n_inputs} are not zero")
 
 
+def dataset_of(metadata: dict) -> str:
+    """The dataset a network was trained on, from its metadata (``mnist`` if it names none)."""
+    return str((metadata or {}).get("dataset") or "mnist")
+
+
 @dataclass
 class Network:
     """An ordered list of layers plus free-form metadata (dataset, accuracy, seed, ...)."""
@@ -143,6 +148,15 @@ class Network:
 
     def __post_init__(self):
         self.validate()
+
+    @property
+    def dataset(self) -> str:
+        return dataset_of(self.metadata)
+
+    @property
+    def input_threshold(self) -> int:
+        """Pixels above it are +1 (the binarization the network was trained with; 127 if unnamed)."""
+        return int(self.metadata.get("input_threshold", 127))
 
     def validate(self):
         if not self.layers:

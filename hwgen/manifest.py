@@ -163,8 +163,9 @@ class Manifest:
     @property
     def dataset(self) -> str:
         """The dataset the network was trained on (its IR metadata), ``mnist`` if it names none."""
-        meta = (self.network or {}).get("metadata") or {}
-        return str(meta.get("dataset") or "mnist")
+        from .ir import dataset_of
+
+        return dataset_of((self.network or {}).get("metadata"))
 
     # -- (de)serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -20,10 +20,6 @@ from ..ir import Network
 SHIPPED = {"mnist": ("mnist_bnn", "mnist_bnn_plain", "mnist_bnn_adapted"), "fashion-mnist": ("fashion_mnist_bnn",)}
 
 
-def network_dataset(network: Network) -> str:
-    return str(network.metadata.get("dataset") or "mnist")
-
-
 @dataclass
 class StudyInputs:
     networks: dict              # label -> Network
@@ -44,7 +40,7 @@ def study_inputs(models=(), dataset: str | None = None, data_dir=None, count: in
         if not models:
             raise DataError(f"no shipped network for {dataset}; pass --model")
     networks = {Path(p).stem: Network.load(p) for p in models}
-    trained_on = {label: network_dataset(n) for label, n in networks.items()}
+    trained_on = {label: n.dataset for label, n in networks.items()}
     if dataset is None:
         if len(set(trained_on.values())) != 1:
             raise DataError("the networks were trained on different datasets ("
@@ -52,7 +48,7 @@ def study_inputs(models=(), dataset: str | None = None, data_dir=None, count: in
         dataset = next(iter(trained_on.values()))
         if dataset not in DATASETS:
             raise DataError(f"the networks were trained on {dataset!r}, which hwgen cannot load; pass --dataset")
-    thresholds = {n.metadata.get("input_threshold", 127) for n in networks.values()}
+    thresholds = {n.input_threshold for n in networks.values()}
     if len(thresholds) != 1:
         raise DataError(f"the networks binarize their inputs differently ({sorted(thresholds)})")
     split, source = test_images(dataset, data_dir, count)

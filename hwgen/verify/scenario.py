@@ -144,7 +144,7 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
         raise ValueError(f"count must be a positive number of images, not {count!r}")
     if count > len(split.labels):
         raise ValueError(f"{count} images asked for, {source} holds {len(split.labels)}")
-    x = binarize(split.images[:count], network.metadata.get("input_threshold", 127))
+    x = binarize(split.images[:count], network.input_threshold)
     if x.shape[1] != network.layers[0].n_inputs:
         raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.layers[0].n_inputs}")
     if condition is not None:
