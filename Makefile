@@ -10,10 +10,11 @@ STAMP_PIP := $(VENV)/.pip-stamp
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 # dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), so the
 # studies of the shipped Fashion-MNIST network use the whole test set.
-APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist
+# qflow (graywolf, qrouter), its osu018 tech (only a Recommends) and klayout: `hwgen pnr`.
+APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist qflow qflow-tech-osu018 klayout
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check
+.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10
 
 setup: $(STAMP_PIP)
 
@@ -59,6 +60,22 @@ wheel-check: setup
 	mkdir "$$tmp/empty"; cd "$$tmp/empty"; export PATH="$$tmp/venv/bin:$$PATH"; \
 	hwgen rtl --n 4 --N 2 --M 1 --views sim,harness -o tiny && hwgen sim tiny --sim icarus --passes 5 && \
 	hwgen demo --count 20
+
+# The cost of the shipped MNIST network (macro view) on sky130hd: synthesis, STA, energy per image,
+# the Verilator regression and report.md (about 8 min on 2 cores: Yosys maps 0.36 M cells in 4);
+# results in rtl_out/mnist_flow/flow/sky130hd_macro/.
+FLOW_DESIGN ?= rtl_out/mnist_flow
+FLOW_PLATFORM ?= sky130hd
+flow: setup
+	$(VENV)/bin/hwgen rtl --model models/mnist_bnn.npz --views macro,harness -o $(FLOW_DESIGN)
+	$(VENV)/bin/hwgen flow $(FLOW_DESIGN) --platform $(FLOW_PLATFORM) --sim verilator --count 200
+	@echo "report: $(FLOW_DESIGN)/flow/$(FLOW_PLATFORM)_macro/report.md"
+
+# Fig. 10: accuracy vs energy per inference, BNN on this hardware vs 8-bit arithmetic, for 28 trained
+# MLPs (1 and 2 hidden layers of 16..1024): about 20-35 min of CPU training the first time (models
+# cached in results/fig10/models), seconds after; results/fig10/fig10.csv and .png.
+fig10: setup
+	$(VENV)/bin/hwgen fig10 --out results/fig10
 
 bench: setup
 	$(PY) bench/bench_sim.py

@@ -6,6 +6,8 @@ The library API that the ``hwgen`` command calls (imported lazily, so ``import h
 - generation: :class:`HwConfig`, :func:`plan_network`, :func:`generate_array`, :func:`generate_network`;
 - golden model: :func:`network_forward`;
 - verification: :func:`run_array_regression`, :func:`run_network_regression` (cocotb on Icarus or Verilator);
+- cost: :func:`get_platform`, :func:`synthesize`, :func:`run_sta`, :func:`run_energy`,
+  :func:`export_orfs` (:mod:`hwgen.flow`);
 - studies: :func:`run_sweep` (Fig. 9), :func:`run_demo`.
 """
 
@@ -20,6 +22,8 @@ _API = {
     "generate_array": "hwgen.generate", "generate_network": "hwgen.generate",
     "network_forward": "hwgen.golden",
     "run_array_regression": "hwgen.verify", "run_network_regression": "hwgen.verify",
+    "get_platform": "hwgen.flow.platform", "synthesize": "hwgen.flow.synth", "run_sta": "hwgen.flow.sta",
+    "run_energy": "hwgen.flow.energy", "export_orfs": "hwgen.flow.orfs",
     "run_sweep": "hwgen.study.sweep",
     "run_demo": "hwgen.demo",
 }

@@ -331,6 +331,201 @@ def check(design, views, synth):
         click.echo(f"synth {view:7s} ok  {report['cells']} cells")
 
 
+# -- flow: synthesis, timing, energy, export ---------------------------------------------------
+def platform_options(fn):
+    fn = click.option("--pdk-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+                      help="Folder of the platform's Liberty and LEF files (default: $HWGEN_PDK/<platform>, "
+                           "$HWGEN_DATA/liberty/<platform>, ../shared/data/liberty/<platform>).")(fn)
+    fn = click.option("--lib", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                      help="A Liberty file (.lib or .lib.gz) instead of a named platform (synthesis, STA, energy).")(fn)
+    fn = click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default=None,
+                      help="Technology platform (default sky130hd unless --lib is given).")(fn)
+    return fn
+
+
+def _platform(platform, lib, pdk_dir):
+    from .flow.platform import get_platform
+
+    if platform is None and lib is None:
+        platform = "sky130hd"
+    return get_platform(platform, lib, pdk_dir)
+
+
+PERIOD = click.option("--period", type=FiniteFloat(0.05, 1e6), default=None,
+                      help="Clock period in ns (default 10; sta and energy: the synthesis run's).")
+FLOW_VIEW = click.option("--view", type=click.Choice(["macro", "synth"]), default="macro", show_default=True,
+                         help="macro: 2T2R + PCSA as the black-box macro; synth: the memory as flip-flops (arrays).")
+
+
+def _synth_folder(design, plat, view):
+    from .flow.steps import flow_folder
+    from .manifest import Manifest
+
+    return flow_folder(Manifest.load(design), plat.name, view) / "synth"
+
+
+def _ensure_synth(design, plat, view, period):
+    """The synthesis results of DESIGN on the platform, made now if absent or of another period."""
+    from .flow.steps import read_step
+    from .flow.synth import synthesize
+
+    folder = _synth_folder(design, plat, view)
+    try:
+        done = read_step(folder, "synth")
+        if period is None or done["period_ns"] == period:
+            return folder
+    except HwgenError:
+        pass
+    synthesize(design, plat, view, 10.0 if period is None else period, log=click.echo)
+    return folder
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@_fail_cleanly
+def synth(design, platform, lib, pdk_dir, view, period):
+    """Synthesize a generated DESIGN onto standard cells (Yosys): area per block and in total."""
+    from .flow.synth import synthesize
+
+    r = synthesize(design, _platform(platform, lib, pdk_dir), view, 10.0 if period is None else period,
+                   log=click.echo)
+    click.echo(f"area {r['area_um2']:,.1f} um2, {r['cells']:,} cells, {r['flops']:,} flip-flops "
+               f"({r['seconds']:.1f} s); per block: " + ", ".join(
+                   f"{b} {v['area_um2']:,.0f}" for b, v in r["blocks"].items() if v["cells"]))
+    click.echo(f"results in {r['folder']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@_fail_cleanly
+def sta(design, platform, lib, pdk_dir, view, period):
+    """Static timing (OpenSTA) of a synthesized DESIGN: slack, critical path, fmax (synthesizes first if needed)."""
+    from .flow.sta import run_sta
+
+    plat = _platform(platform, lib, pdk_dir)
+    r = run_sta(_ensure_synth(design, plat, view, period), plat, period, log=click.echo)
+    click.echo(f"setup slack {r['setup_slack_ns']:.3f} ns, hold slack {r['hold_slack_ns']:.3f} ns, "
+               f"fmax {r['fmax_mhz']} MHz; critical path {r['setup_path']['start']} -> {r['setup_path']['end']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@click.option("--count", type=click.IntRange(2, 256), default=16, show_default=True,
+              help="Test images (or array passes) in the gate-level run.")
+@click.option("--flat/--no-flat", default=None,
+              help="Also run the whole design at gate level (default: when it has at most 20k cells).")
+@PERIOD
+@_fail_cleanly
+def energy(design, platform, lib, pdk_dir, count, flat, period):
+    """Energy per inference (macro view) from real activity: block-scaled, and flat gate-level for small designs."""
+    from .flow.energy import run_energy
+
+    plat = _platform(platform, lib, pdk_dir)
+    _ensure_synth(design, plat, "macro", period)
+    r = run_energy(design, plat, "macro", count, flat, log=click.echo)
+    click.echo(f"results in {r['folder']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@PERIOD
+@click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus", "none"]), default="verilator",
+              show_default=True, help="Simulator of the RTL regression that measures accuracy (none: skip).")
+@click.option("--count", type=click.IntRange(1, 10000), default=200, show_default=True,
+              help="Test images of the regression (networks).")
+@click.option("--energy-count", type=click.IntRange(2, 256), default=16, show_default=True,
+              help="Test images (or passes) in the gate-level energy run.")
+@VERBOSE
+@_fail_cleanly
+def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, verbose):
+    """The whole cost flow of DESIGN (macro view): synth, STA, energy, regression, and report.md."""
+    from .flow.energy import run_energy
+    from .flow.report import write_report
+    from .flow.sta import run_sta
+    from .flow.synth import synthesize
+    from .manifest import Manifest
+
+    plat = _platform(platform, lib, pdk_dir)
+    manifest = Manifest.load(design)
+    synth_result = synthesize(manifest, plat, "macro", 10.0 if period is None else period, log=click.echo)
+    run_sta(synth_result["folder"], plat, log=click.echo)
+    run_energy(manifest, plat, "macro", energy_count, None, log=click.echo)
+    regression = None
+    if simulator != "none" and "harness" in manifest.views:
+        from .verify import run_array_regression, run_network_regression
+
+        if manifest.kind == "network":
+            regression = run_network_regression(manifest, simulator, count=count, verbose=verbose, progress=True,
+                                                log=click.echo)
+        else:
+            regression = run_array_regression(manifest, simulator, verbose=verbose, log=click.echo)
+    elif simulator != "none":
+        click.echo("[flow] no harness view: regression skipped (regenerate with --views macro,harness)")
+    path = write_report(Path(synth_result["folder"]).parent, regression)
+    click.echo(f"report: {path}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--tech", type=click.Choice(["osu018", "sky130hd"]), default="osu018", show_default=True,
+              help="qflow technology: osu018 places and routes; sky130hd places only (sky130 numbers: hwgen export orfs).")
+@PERIOD
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Result folder (default DESIGN/flow/<tech>_synth/pnr).")
+@_fail_cleanly
+def pnr(design, tech, period, out):
+    """Place and route DESIGN (synth view) with qflow: die area, wirelength, post-route timing, layout PNG."""
+    from .flow.pnr import TECHS, place_and_route
+
+    r = place_and_route(design, tech, "synth", out, 10.0 if period is None else period, log=click.echo)
+    click.echo(f"die {r.die_width_um:.1f} x {r.die_height_um:.1f} um ({r.die_area_um2:,.0f} um2), {r.cells:,} cells, "
+               f"utilisation {r.utilisation:.0%}")
+    if r.status == "routed":
+        t = r.timing
+        click.echo(f"wirelength {r.wirelength_um:,.0f} um, {r.vias:,} vias, no failed routes; setup slack "
+                   f"{t.setup_slack_ns:.2f} ns at {t.period_ns:g} ns ({t.startpoint} -> {t.endpoint})")
+    else:
+        click.echo(f"not routed: {r.reason}")
+    click.echo(f"layout {r.folder}/{r.png}")
+    if r.status != "routed" and TECHS[tech]["routes"]:
+        raise click.ClickException(f"qflow did not route the design on {tech}; logs in {r.folder}")
+
+
+@main.group()
+def export():
+    """Export a generated design to another flow."""
+
+
+@export.command("orfs")
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@click.option("--utilization", type=FiniteFloat(1.0, 95.0), default=None,
+              help="CORE_UTILIZATION in percent (default: 30 macro view, 40 synth view; lowered until the macros fit).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write designs/<platform>/<design>/ into (an ORFS flow/ folder, or a new one).")
+@_fail_cleanly
+def orfs(design, platform, lib, pdk_dir, view, period, utilization, out_dir):
+    """A drop-in OpenROAD-flow-scripts design folder (config.mk, constraint.sdc, sources, macro abstracts)."""
+    from .flow.orfs import export_orfs
+    from .flow.platform import get_platform
+
+    plat = get_platform(None, lib) if lib is not None and platform is None else (platform or "sky130hd")
+    folder = export_orfs(design, plat, out_dir, view=view, period_ns=10.0 if period is None else period,
+                         utilization=utilization, pdk_dir=pdk_dir)
+    click.echo(f"wrote {folder}")
+    click.echo(f"run it from ORFS's flow/ folder: make DESIGN_CONFIG=./designs/{folder.parent.name}/{folder.name}/config.mk")
+
+
 # -- data --------------------------------------------------------------------------------------
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASET_NAMES), default="mnist", show_default=True)
@@ -436,6 +631,56 @@ def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count):
     inputs = _load_study(models, dataset, data_dir, count, "sweep")
     run_sweep(inputs.networks, inputs.x_bits, inputs.labels, out_dir, bers, repeats, seed, log=click.echo,
               source=inputs.source)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Folder for fig10.csv and fig10.png.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Trained models (default OUT/models); reused when shape, recipe and data match.")
+@click.option("--widths", type=ListType(click.IntRange(1, 4096), "widths"), default="16,32,64,128,256,512,1024",
+              show_default=True)
+@click.option("--hidden-layers", type=ListType(click.IntRange(1, 8), "depths"), default="1,2", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder of the MNIST IDX files (default: $HWGEN_DATA/mnist, ../shared/data/mnist).")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads per training.")
+@click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default="sky130hd", show_default=True)
+@click.option("--pdk-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None)
+@click.option("--n", "n", type=click.IntRange(*N_BOUNDS), default=32, show_default=True, help="Cell size of the arrays.")
+@click.option("--int8-node", type=click.Choice(["platform", "horowitz"]), default="platform", show_default=True,
+              help="8-bit energies at the platform's node and supply (E ~ C V^2 from Horowitz's 45 nm / 0.9 V), "
+                   "or Horowitz's raw 45 nm figures.")
+@PERIOD
+@_fail_cleanly
+def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, threads, platform, pdk_dir, n, int8_node,
+          period):
+    """Accuracy vs energy per inference, BNN on hwgen hardware vs 8-bit arithmetic (paper Fig. 10): CSV + PNG."""
+    from .files import writable_folder
+    from .flow.energy import estimate_network_energy
+    from .flow.platform import get_platform
+    from .study.fig10 import run_fig10
+
+    plat = get_platform(platform, None, pdk_dir)
+    clock = 10.0 if period is None else period
+
+    def energy(network):
+        return estimate_network_energy(network, n, plat, clock, log=click.echo)["total_j"]
+
+    from .flow.liberty import load_library
+
+    node = None
+    if int8_node == "platform":
+        node = (plat.process_nm, load_library(plat.prepared_liberty()).voltage_v)
+    rows = run_fig10(writable_folder(out_dir, "--out"), energy, widths=widths, hidden_layers=hidden_layers,
+                     epochs=epochs, seed=seed, data_dir=data_dir, cache_dir=cache_dir, threads=threads,
+                     int8_node=node, log=click.echo)
+    for r in rows:
+        if r["kind"] == "bnn":
+            click.echo(f"{r['sizes']:>18}  BNN {r['accuracy']:.2%} {r['energy_j'] * 1e9:8.2f} nJ   "
+                       f"8-bit arithmetic x{r['energy_ratio']:.2f}, at equal accuracy x{r['iso_accuracy_ratio']:.2f}")
+    click.echo(f"wrote {out_dir / 'fig10.csv'} and {out_dir / 'fig10.png'}")
 
 
 @main.command()

@@ -147,8 +147,10 @@ class Manifest:
         return None if not self.network else self.network.get("ir")
 
     def written_files(self) -> set[str]:
-        """Every file hwgen wrote into the design folder (what a regeneration may replace)."""
-        names = {FILE_NAME}
+        """Every file hwgen wrote into the design folder (what a regeneration may replace), and
+        ``flow``: the flow's results of this design (:mod:`hwgen.flow.steps`), stale once the
+        Verilog is regenerated."""
+        names = {FILE_NAME, "flow"}
         for v in self.views.values():
             names.update(v.verilog)
             names.update(v.blackbox)

@@ -17,7 +17,8 @@ import numpy as np
 from .device import pair_levels
 from .files import atomic_write
 from .mapping import cell_contents, pack_rows, physical_layer
-from .verify.record import RecordKind, field_offsets, image_depth, pack_record, pack_records, record_layout
+from .verify.record import (RecordKind, field_offsets, image_depth, pack_record, pack_records, record_layout,
+                            unpack_field)
 
 
 def program_records(network, plans, error_maps=None, seed: int = 0) -> list[int]:
@@ -46,6 +47,18 @@ def program_records(network, plans, error_maps=None, seed: int = 0) -> list[int]
     if len(records) != image_depth(plans):
         raise AssertionError(f"image has {len(records)} records, the boot ROM holds {image_depth(plans)}")
     return records
+
+
+def program_writes(network, plans) -> list[tuple]:
+    """The programming image decoded into port writes ``(kind, {target, row, data})``, in boot
+    order (what the boot loader does, for drivers of the bare network top)."""
+    layout = record_layout(plans)
+    writes = []
+    for word in program_records(network, plans):
+        kind = RecordKind(unpack_field(layout, word, "kind"))
+        if kind is not RecordKind.END:
+            writes.append((kind, {f: unpack_field(layout, word, f) for f in ("target", "row", "data")}))
+    return writes
 
 
 def program_text(records, plans) -> str:

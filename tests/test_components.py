@@ -120,7 +120,7 @@ def test_manifest_round_trips_and_refuses_other_versions(tmp_path):
     m = generate_array(HwConfig(n=4, N=1, M=2), tmp_path / "d", views=("sim", "harness"))
     back = Manifest.load(tmp_path / "d")
     assert back == m and back.to_json() == (tmp_path / "d" / "manifest.json").read_text()
-    assert back.written_files() == {"manifest.json", "hwgen_array.v", "hwgen_array_harness.v"}
+    assert back.written_files() == {"manifest.json", "hwgen_array.v", "hwgen_array_harness.v", "flow"}
     d = back.to_dict()
     d["version"] = 1
     (tmp_path / "d" / "manifest.json").write_text(json.dumps(d))

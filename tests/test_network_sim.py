@@ -15,9 +15,9 @@ from hwgen import golden
 from hwgen.ir import Layer, Network
 from hwgen.mapping import field, to_int
 from hwgen.netplan import plan_network
-from hwgen.program import program_records
+from hwgen.program import program_writes
 from hwgen.rtl.network import NetworkTop
-from hwgen.verify.record import RecordKind, record_layout, unpack_field
+from hwgen.verify.record import RecordKind
 
 SEED = 21
 
@@ -29,17 +29,6 @@ def small_network(seed):
                               output="popcount" if k == len(sizes) - 2 else "sign", name=f"fc{k + 1}")
               for k, (a, b) in enumerate(zip(sizes, sizes[1:]))]
     return Network(layers, {"input_threshold": 127})
-
-
-def records_as_writes(network, plans):
-    """The programming image, decoded into port writes ``(kind, fields)``."""
-    layout = record_layout(plans)
-    writes = []
-    for word in program_records(network, plans):
-        kind = RecordKind(unpack_field(layout, word, "kind"))
-        if kind is not RecordKind.END:
-            writes.append((kind, {f: unpack_field(layout, word, f) for f in ("target", "row", "data")}))
-    return writes
 
 
 async def write(ctx, top, kind, fields):
@@ -104,11 +93,11 @@ def test_writes_while_busy_are_ignored_and_land_when_idle(configs):
     # the same network with layer 2 (not yet computing while image 0 is in layer 1) overwritten
     other = Network([net.layers[0], Layer.from_bits(1 - net.layers[1].weight_bits(), net.layers[1].thresholds,
                                                     output="popcount", name="fc2")], net.metadata)
-    rewrite = [(k, f) for k, f in records_as_writes(other, plans) if k is RecordKind.WEIGHT
+    rewrite = [(k, f) for k, f in program_writes(other, plans) if k is RecordKind.WEIGHT
                and f["target"] >= plans[1].cell_offset]
     images = rng.integers(0, 2, (2, 16), dtype=np.uint8)
 
-    got, busy = run(plans, records_as_writes(net, plans), images, during_first=rewrite, after_first=rewrite)
+    got, busy = run(plans, program_writes(net, plans), images, during_first=rewrite, after_first=rewrite)
     assert all(busy), "the writes were meant to come while the network is busy"
     _, want_before, _ = golden.network_forward(net, images[:1])
     _, want_after, _ = golden.network_forward(other, images[1:])

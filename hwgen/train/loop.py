@@ -56,23 +56,12 @@ def predict(model: BinaryMLP, bits: np.ndarray, batch: int = 2000):
     return logits.argmax(1).numpy(), logits.numpy()
 
 
-def train(cfg: TrainConfig, train_split: Split, test_split: Split, progress: bool = True, log=print):
-    """Train; returns ``(model, history)`` where history lists per-epoch loss and accuracies."""
-    torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
-    rng = np.random.default_rng(cfg.seed)
-    x_train = to_pm1(binarize(train_split.images, cfg.input_threshold))
-    y_train = torch.from_numpy(train_split.labels.astype(np.int64))
-    test_bits = binarize(test_split.images, cfg.input_threshold)
-    if x_train.shape[1] != cfg.sizes[0]:
-        raise ValueError(f"images have {x_train.shape[1]} pixels, the network takes {cfg.sizes[0]}")
-    if len(x_train) < cfg.batch_size:
-        raise DataError(f"the training set holds {len(x_train)} images, fewer than one batch "
-                        f"(--batch-size {cfg.batch_size})")
-    model = BinaryMLP(cfg.sizes, flip_ber=cfg.flip_ber, dropout=cfg.dropout)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    steps = cfg.epochs * (len(x_train) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=cfg.lr_end)
+def fit(model, opt, sched, cfg: TrainConfig, x_train, y_train, rng, evaluate, after_step=None, progress=True,
+        log=print, label="[train]") -> list[dict]:
+    """The epoch loop every training here shares: ``cfg.epochs`` passes over shuffled batches
+    (``rng``), cross-entropy, ``opt`` and a per-step ``sched``, ``after_step()`` after each update
+    (e.g. clipping latent weights); ``evaluate()`` gives the test accuracy after each epoch.
+    Returns the per-epoch history."""
     loss_fn = torch.nn.CrossEntropyLoss()
     history = []
     for epoch in range(cfg.epochs):
@@ -90,12 +79,36 @@ def train(cfg: TrainConfig, train_split: Split, test_split: Split, progress: boo
             loss.backward()
             opt.step()
             sched.step()
-            model.clip_()
+            if after_step is not None:
+                after_step()
             total += loss.item()
-        pred, _ = predict(model, test_bits)
-        acc = float((pred == test_split.labels).mean())
+        model.eval()
+        acc = evaluate()
         history.append({"epoch": epoch + 1, "loss": total / len(batches), "test_accuracy": acc,
                         "seconds": round(time.perf_counter() - t0, 1)})
-        log(f"[train] epoch {epoch + 1}/{cfg.epochs}: loss {total / len(batches):.4f}, "
+        log(f"{label} epoch {epoch + 1}/{cfg.epochs}: loss {total / len(batches):.4f}, "
             f"test accuracy {100 * acc:.2f}% ({history[-1]['seconds']} s)")
+    return history
+
+
+def train(cfg: TrainConfig, train_split: Split, test_split: Split, progress: bool = True, log=print):
+    """Train; returns ``(model, history)`` where history lists per-epoch loss and accuracies."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    x_train = to_pm1(binarize(train_split.images, cfg.input_threshold))
+    y_train = torch.from_numpy(train_split.labels.astype(np.int64))
+    test_bits = binarize(test_split.images, cfg.input_threshold)
+    if x_train.shape[1] != cfg.sizes[0]:
+        raise ValueError(f"images have {x_train.shape[1]} pixels, the network takes {cfg.sizes[0]}")
+    if len(x_train) < cfg.batch_size:
+        raise DataError(f"the training set holds {len(x_train)} images, fewer than one batch "
+                        f"(--batch-size {cfg.batch_size})")
+    model = BinaryMLP(cfg.sizes, flip_ber=cfg.flip_ber, dropout=cfg.dropout)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    steps = cfg.epochs * (len(x_train) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=cfg.lr_end)
+    history = fit(model, opt, sched, cfg, x_train, y_train, rng,
+                  lambda: float((predict(model, test_bits)[0] == test_split.labels).mean()),
+                  after_step=model.clip_, progress=progress, log=log, label="[train]")
     return model.eval(), history

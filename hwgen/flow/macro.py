@@ -1,0 +1,633 @@
+"""The abstract of the 2T2R RRAM macro: a documented model of its area, timing and energy, and
+the Liberty and LEF views that let synthesis, STA and place and route treat it as a hard block.
+
+The macro ``hwgen_rram2t2r_xnor_n{n}`` (:func:`hwgen.rtl.rram.macro_name`) is the n x n array
+of 2T2R bit cells with its n XNOR precharge sense amplifiers (PCSAs), row decoders and write
+drivers. Nobody has laid it out in sky130 or FreePDK45, so its abstract is a *model*: every
+number below is either read from the platform's own files (units, supply, pitches, site, the
+platform buffer's drive and leakage) or is a parameter of :class:`MacroParams`, which says
+where it comes from. The model is deliberately simple and errs on the large side; it is what
+the flow and the energy model (``sense_energy_j`` per bit sensed) use, and it is printed in
+every generated file's header so a result can be traced to it.
+
+Geometry (in F, the feature size, at the paper's 130 nm process, then drawn at the platform's
+node, i.e. areas scale by (node/130)^2):
+
+- 2T2R bit cell = two 1T1R cells side by side, each 5F x 5F = 25 F^2 (assumption). The paper
+  (Hirtzlin et al. 2019, section 2.1) gives no cell area. Its access transistor must pass the
+  200 uA forming compliance from a 3.3 V word line, which in 130 nm takes a gate about 3F wide;
+  with contacted poly pitch and the RRAM via stack up to metal 4 this is ~5F a side. Scaling it
+  to 45 nm by F^2 is optimistic: the compliance current does not shrink with the node.
+- Column periphery, under the array: 1800 F^2 per column, half for the XNOR-PCSA (the 7
+  transistors of Zhao et al. 2009 plus 4 for the XNOR, about a standard-cell latch: sky130 hd
+  ``dlxtp_1`` is 15.0 um^2 = 890 F^2 at F = 130 nm), half for the BL/BLb write drivers, which
+  must source and sink the programming currents.
+- Row periphery, left of the array: 1500 F^2 per row: a read and a write decoder slice (the
+  macro has separate read and write row addresses) and a word-line driver with a level shifter
+  for the 3.3 V programming word line.
+- The macro is the enclosing rectangle, widened if its pins need more edge than that, and
+  snapped up to the platform's placement site.
+
+Timing (clk -> xnor_row, a read issued in cycle c answers in cycle c+1, see hwgen/rtl/rram.py):
+sense + logic + word line.
+
+- Sense: the paper measured ~10 ns on its test chip, set by the probe-card load; without it the
+  PCSA "can be as fast as 100 ps in a scaled technology" (Zhao et al. 2014, paper section 2.2),
+  "hundreds of picoseconds in advanced CMOS nodes" (section 4.2). We take 100 ps at 28 nm, the
+  paper's own scaled node (Methods), and scale it linearly with the node (gate delay ~ L).
+- Logic: (6 + address bits) FO4 delays, FO4 = 360 ps per um of drawn gate length (Ho, Mai and
+  Horowitz, "The future of wires", Proc. IEEE 2001): 2 for clock buffering, one per address bit
+  for the decoder, 2 for the word-line driver, 2 for the output buffer.
+- Word line: distributed RC, 0.38 R C, of a metal-1 word line (1 ohm/um at 130 nm, ~1/F^2:
+  sky130 met1 is 0.125 ohm/sq at 0.14 um) loaded by its 2n access gates.
+- Inputs are captured on the rising clock edge: setup 2 FO4, hold 1 FO4. The minimum period is
+  read + precharge (one more sense time).
+- Writes: the RTL writes one row per clock, the Liberty checks only the capture of ``we``,
+  ``wrow`` and ``wdata``. The programming pulse itself takes 0.1 to 1 us (paper Table 1), so
+  programming runs at a slow clock or behind a handshake; inference timing is the read path.
+
+Energy of one sense, i.e. one 2T2R pair read and XNORed by its PCSA, at the platform's supply
+V (from its Liberty): C V^2 with C = 2 C_BL + C_latch + 2 C_gate + 2 C_wire(column pitch), where
+C_BL = n C_junction + C_wire(column height) is one bit line. Both branches are precharged and
+discharged every read (paper section 2.2), so counting both full swings is an upper bound.
+Capacitances at 130 nm, scaling with F: junction 0.5 fF per cell on a bit line, access gate
+0.6 fF, latch and XNOR nodes 4 fF, wire 0.2 fF/um (the usual figure for minimum-pitch
+intermediate metal). Cross-check: at the paper's 28 nm and 0.9 V a sense of a 32-row array
+costs ~8 fJ, within the paper's "fourteen femtojoules" for a read and its addition (section 4.2)
+and its 25 nJ per MNIST digit (1.86 M synapses: 13 fJ each). ``row_read_energy_j`` is n senses.
+
+Leakage: the RRAM is non-volatile and the PCSA has no static path (section 2.2), so only the
+periphery leaks; it is charged at the platform buffer's leakage per um^2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import math
+import re
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError, DataError
+from ..hwconfig import N_BOUNDS, check_int, index_width
+from ..rtl.rram import macro_name
+from .platform import Platform, get_platform
+
+
+@dataclass(frozen=True)
+class MacroParams:
+    """Parameters of the macro model; the module docstring gives each one's source."""
+
+    feature_nm: float = 130.0           # the paper's CMOS process (section 2.1)
+    cell_w_f: float = 5.0               # 1T1R cell width, in F (assumption: 5F x 5F = 25 F^2)
+    cell_h_f: float = 5.0               # 1T1R cell height, in F
+    column_periphery_f2: float = 1800.0  # XNOR-PCSA ~900 F^2 + BL/BLb write drivers ~900 F^2
+    row_periphery_f2: float = 1500.0    # read + write decoder slices, level-shifting WL driver
+    sense_delay_ns: float = 0.1         # PCSA resolution "as fast as 100 ps" (Zhao et al. 2014) ...
+    sense_node_nm: float = 28.0         # ... read at the paper's scaled node (28 nm, Methods)
+    fo4_ps_per_um: float = 360.0        # FO4 = 360 ps x L_drawn[um] (Ho, Mai, Horowitz 2001)
+    logic_fo4: float = 6.0              # clock buffer 2 + WL driver 2 + output buffer 2 (+ address bits)
+    setup_fo4: float = 2.0
+    hold_fo4: float = 1.0
+    wl_ohm_per_um: float = 1.0          # metal-1 word line at 130 nm (sky130 met1: 0.9 ohm/um)
+    wire_f_per_um: float = 0.2e-15      # minimum-pitch wire capacitance
+    junction_f: float = 0.5e-15         # one cell's access-transistor drain on a bit line, 130 nm
+    gate_f: float = 0.6e-15             # one access-transistor gate on the word line, 130 nm
+    latch_f: float = 4e-15              # PCSA latch and XNOR nodes, 130 nm
+    power_pair_rows: int = 20           # one power/ground stripe pair per 20 placement rows of width
+
+
+DEFAULT_PARAMS = MacroParams()
+
+# Pin and power layers of the abstract, per platform. sky130hd: ORFS places I/O pins on met2
+# (vertical) and met3 (horizontal) (IO_PLACER_V/H in flow/platforms/sky130hd/config.mk) and its
+# PDN connects macro power pins on met4 to met5 (pdn.tcl); nangate45: as the fakeram45 macros
+# ORFS ships (signal pins on metal3, power on metal4; pdn connects metal4 to metal5/6), with
+# metal2 (ORFS's MIN_ROUTING_LAYER) for the column pins. Power pin names are those the
+# platforms' pdn.tcl connects (add_global_connection).
+LAYOUT = {
+    "sky130hd": dict(bottom="met2", side="met3", power="met4", vdd="VPWR", vss="VGND"),
+    "nangate45": dict(bottom="metal2", side="metal3", power="metal4", vdd="VDD", vss="VSS"),
+}
+
+
+def macro_pins(n: int) -> list[tuple[str, str, int]]:
+    """``(name, direction, width)`` of the macro's signal pins, as the Verilog stub declares them
+    (:func:`hwgen.generate.macro_stub`)."""
+    aw = index_width(n)
+    return [("clk", "input", 1), ("we", "input", 1), ("wrow", "input", aw), ("wdata", "input", n),
+            ("re", "input", 1), ("rrow", "input", aw), ("x", "input", n), ("xnor_row", "output", n)]
+
+
+# -- reading the platform's files ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LibertyInfo:
+    """What the macro's Liberty copies from the platform's: units, conditions, thresholds, and
+    the platform buffer's input capacitance, output tables and leakage density."""
+
+    header: dict              # attribute -> text, copied verbatim (units, thresholds)
+    time_s: float             # seconds per time unit
+    cap_f: float              # farads per capacitance unit
+    leakage_w: float          # watts per leakage power unit
+    volt_v: float             # volts per voltage unit
+    voltage: float            # supply, in volts
+    temperature: float
+    buffer_cap: float         # buffer input capacitance, in library units
+    load_index: tuple         # buffer output load index, library units
+    rise: tuple               # buffer cell_rise / cell_fall / transitions at that load, lowest input slew
+    fall: tuple
+    rise_tr: tuple
+    fall_tr: tuple
+    max_cap: float
+    leakage_per_um2_w: float
+
+
+_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15,
+         "w": 1.0, "mw": 1e-3, "uw": 1e-6, "nw": 1e-9, "pw": 1e-12, "fw": 1e-15,
+         "v": 1.0, "mv": 1e-3, "f": 1.0, "pf": 1e-12, "ff": 1e-15, "nf": 1e-9, "uf": 1e-6}
+_HEADER_ATTRS = ("time_unit", "voltage_unit", "current_unit", "leakage_power_unit", "pulling_resistance_unit",
+                 "slew_derate_from_library", "slew_lower_threshold_pct_fall", "slew_lower_threshold_pct_rise",
+                 "slew_upper_threshold_pct_fall", "slew_upper_threshold_pct_rise", "input_threshold_pct_fall",
+                 "input_threshold_pct_rise", "output_threshold_pct_fall", "output_threshold_pct_rise")
+
+
+def _unit(text: str, what: str, where) -> float:
+    m = re.fullmatch(r'\s*"?\s*([0-9.eE+-]+)\s*([a-zA-Z]+)\s*"?\s*', text)
+    if not m or m.group(2).lower() not in _UNIT:
+        raise DataError(f"{where}: cannot read {what} {text!r}")
+    return float(m.group(1)) * _UNIT[m.group(2).lower()]
+
+
+def _group(text: str, head: str, where, what: str) -> str:
+    """The body of the first Liberty group whose head matches regex ``head`` (braces matched)."""
+    m = re.search(head + r"\s*\{", text)
+    if not m:
+        raise DataError(f"{where}: no {what}")
+    depth, i = 1, m.end()
+    while depth:
+        j = text.find("}", i)
+        k = text.find("{", i)
+        if j < 0:
+            raise DataError(f"{where}: unbalanced braces in {what}")
+        if 0 <= k < j:
+            depth, i = depth + 1, k + 1
+        else:
+            depth, i = depth - 1, j + 1
+    return text[m.end():i - 1]
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text)]
+
+
+def _table(cell: str, kind: str, templates: dict, where) -> tuple[tuple, tuple]:
+    """``(loads, values)`` of table ``kind`` (cell_rise, ...) at the lowest input slew."""
+    m = re.search(kind + r'\s*\(\s*"?([\w.]+)"?\s*\)\s*\{', cell)
+    if not m:
+        raise DataError(f"{where}: platform buffer has no {kind} table")
+    body = _group(cell[m.start():], re.escape(m.group(0)[:-1]), where, kind)
+    idx = {k: _numbers(v) for k, v in re.findall(r'(index_\d)\s*\(\s*"([^"]*)"', body)}
+    for k, v in templates.get(m.group(1), {}).items():
+        idx.setdefault(k, v)
+    rows = [_numbers(r) for r in re.findall(r'"([^"]*)"', re.search(r"values\s*\((.*?)\)\s*;", body, re.S).group(1))]
+    load_axis = next((k for k, v in templates.get(m.group(1), {}).get("vars", {}).items()
+                      if v == "total_output_net_capacitance"), "index_2")
+    if load_axis == "index_1":
+        return tuple(idx["index_1"]), tuple(r[0] for r in rows)
+    return tuple(idx["index_2"]), tuple(rows[0])
+
+
+@functools.lru_cache(maxsize=8)
+def _liberty_info(path: str, stamp, buffer: tuple) -> LibertyInfo:
+    where = Path(path).name
+    try:
+        raw = Path(path).read_bytes()
+        text = (gzip.decompress(raw) if path.endswith(".gz") else raw).decode("utf-8", "replace")
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"cannot read Liberty file {path}: {getattr(e, 'strerror', None) or e}") from None
+    first_cell = re.search(r"^\s*cell\s*\(", text, re.M)
+    head = text[:first_cell.start() if first_cell else len(text)]
+    header = {}
+    for attr in _HEADER_ATTRS:
+        m = re.search(rf"^\s*{attr}\s*:\s*([^;]+);", head, re.M)
+        if m:
+            header[attr] = m.group(1).strip()
+    cap = re.search(r"capacitive_load_unit\s*\(\s*([0-9.eE+-]+)\s*,\s*\"?(\w+)\"?\s*\)", head)
+    if not cap or cap.group(2).lower() not in _UNIT or "time_unit" not in header:
+        raise DataError(f"{where}: no time_unit or capacitive_load_unit in the library header")
+    header["capacitive_load_unit"] = f"{float(cap.group(1)):g}, {cap.group(2).lower()}"
+    cond = _group(head, r"operating_conditions\s*\([^)]*\)", where, "operating_conditions")
+    volt = re.search(r"voltage\s*:\s*([0-9.eE+-]+)", cond)
+    temp = re.search(r"temperature\s*:\s*([0-9.eE+-]+)", cond)
+    nom = re.search(r"nom_voltage\s*:\s*([0-9.eE+-]+)", head)
+    templates = {}
+    for name, body in re.findall(r'lu_table_template\s*\(\s*"?([\w.]+)"?\s*\)\s*\{([^}]*)\}', head):
+        t = {k: _numbers(v) for k, v in re.findall(r'(index_\d)\s*\(\s*"([^"]*)"', body)}
+        t["vars"] = dict(re.findall(r"variable_(\d)\s*:\s*\"?(\w+)\"?", body))
+        t["vars"] = {f"index_{k}": v for k, v in t["vars"].items()}
+        templates[name] = t
+    name, pin_in, pin_out = buffer
+    cell = _group(text, rf'cell\s*\(\s*"?{re.escape(name)}"?\s*\)', where, f"buffer cell {name}")
+    pin_a = _group(cell, rf'pin\s*\(\s*"?{re.escape(pin_in)}"?\s*\)', where, f"pin {pin_in} of {name}")
+    pin_z = _group(cell, rf'pin\s*\(\s*"?{re.escape(pin_out)}"?\s*\)', where, f"pin {pin_out} of {name}")
+    timing = _group(pin_z, r"timing\s*\(\s*\)", where, f"timing of {name}/{pin_out}")
+    loads, rise = _table(timing, "cell_rise", templates, where)
+    _, fall = _table(timing, "cell_fall", templates, where)
+    _, rise_tr = _table(timing, "rise_transition", templates, where)
+    _, fall_tr = _table(timing, "fall_transition", templates, where)
+    area = re.search(r"\barea\s*:\s*([0-9.eE+-]+)", cell)
+    leak = re.search(r"cell_leakage_power\s*:\s*([0-9.eE+-]+)", cell)
+    cin = re.search(r"\bcapacitance\s*:\s*([0-9.eE+-]+)", pin_a)
+    maxc = re.search(r"max_capacitance\s*:\s*([0-9.eE+-]+)", pin_z)
+    if not (area and leak and cin):
+        raise DataError(f"{where}: buffer {name} lacks area, cell_leakage_power or input capacitance")
+    leakage_w = _unit(header.get("leakage_power_unit", "1nW"), "leakage_power_unit", where)
+    return LibertyInfo(
+        header=header, time_s=_unit(header["time_unit"], "time_unit", where),
+        cap_f=float(cap.group(1)) * _UNIT[cap.group(2).lower()], leakage_w=leakage_w,
+        volt_v=_unit(header.get("voltage_unit", "1V"), "voltage_unit", where),
+        voltage=float((nom or volt).group(1)), temperature=float(temp.group(1)) if temp else 25.0,
+        buffer_cap=float(cin.group(1)), load_index=loads, rise=rise, fall=fall, rise_tr=rise_tr, fall_tr=fall_tr,
+        max_cap=float(maxc.group(1)) if maxc else loads[-1],
+        leakage_per_um2_w=float(leak.group(1)) * leakage_w / float(area.group(1)))
+
+
+@dataclass(frozen=True)
+class RoutingLayer:
+    name: str
+    vertical: bool
+    pitch: int                # nm
+    offset: int               # nm, along the layer's track axis
+    width: int                # nm
+    min_area: float           # um^2
+
+
+@dataclass(frozen=True)
+class TechInfo:
+    layers: tuple             # RoutingLayer, bottom up
+    site: tuple               # (width, height) in nm
+    grid: int                 # manufacturing grid, nm
+
+    def layer(self, name: str) -> RoutingLayer:
+        for lay in self.layers:
+            if lay.name == name:
+                return lay
+        raise DataError(f"the technology LEF has no routing layer {name}")
+
+
+def _nm(value: float) -> int:
+    return int(round(value * 1000))
+
+
+@functools.lru_cache(maxsize=8)
+def _tech_info(path: str, stamp, site: str) -> TechInfo:
+    try:
+        text = re.sub(r"#[^\n]*", "", Path(path).read_text(errors="replace"))
+    except OSError as e:
+        raise DataError(f"cannot read technology LEF {path}: {e.strerror or e}") from None
+    layers = []
+    for m in re.finditer(r"^\s*LAYER\s+(\S+)\s*\n(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
+        stmts = [s.split() for s in m.group(2).split(";")]
+        get = {s[0]: s[1:] for s in reversed(stmts) if s}            # first statement of each kind wins
+        if get.get("TYPE") != ["ROUTING"]:
+            continue
+        vertical = get.get("DIRECTION") == ["VERTICAL"]
+        width = next((s[1] for s in stmts if len(s) == 2 and s[0] == "WIDTH"), None)
+        pitch, offset = get.get("PITCH", []), get.get("OFFSET", ["0"])
+        if width is None or not pitch:
+            continue
+        # PITCH/OFFSET give x then y when two values; tracks of a vertical layer sit on x.
+        axis = 0 if vertical else -1
+        layers.append(RoutingLayer(m.group(1), vertical, _nm(float(pitch[axis])), _nm(float(offset[axis])),
+                                   _nm(float(width)), float(get.get("AREA", ["0"])[0])))
+    s = re.search(rf"^\s*SITE\s+{re.escape(site)}\b(.*?)^\s*END\s+{re.escape(site)}", text, re.S | re.M)
+    size = re.search(r"SIZE\s+([0-9.]+)\s+BY\s+([0-9.]+)", s.group(1)) if s else None
+    if not layers or size is None:
+        raise DataError(f"{Path(path).name}: no routing layers or no SITE {site}")
+    grid = re.search(r"MANUFACTURINGGRID\s+([0-9.]+)", text)
+    return TechInfo(tuple(layers), (_nm(float(size.group(1))), _nm(float(size.group(2)))),
+                    _nm(float(grid.group(1))) if grid else 5)
+
+
+def _stamp(path: Path):
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns)
+
+
+def tech_info(platform: Platform) -> TechInfo:
+    """Routing layers, placement site and manufacturing grid of ``platform``'s technology LEF."""
+    return _tech_info(str(platform.tech_lef), _stamp(platform.tech_lef), platform.site)
+
+
+# -- the model --------------------------------------------------------------------------------
+
+def _ceil_to(value: float, step: int) -> int:
+    return int(math.ceil(value / step - 1e-9)) * step
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _um(nm: int) -> str:
+    return f"{nm / 1000:.3f}"
+
+
+@dataclass(frozen=True)
+class MacroModel:
+    """The model of one macro on one platform. Lengths in um, times in ns, energies in J."""
+
+    name: str
+    n: int
+    platform: Platform
+    params: MacroParams
+    width_um: float
+    height_um: float
+    read_delay_ns: float
+    setup_ns: float
+    hold_ns: float
+    min_period_ns: float
+    sense_energy_j: float         # one 2T2R pair sensed and XNORed by its PCSA
+    leakage_w: float
+    periphery_um2: float
+    supply_v: float
+    _lib: LibertyInfo = field(repr=False, compare=False)
+    _pins: tuple = field(repr=False, compare=False)         # (name, dir, layer, (x0, y0, x1, y1) nm)
+    _power: tuple = field(repr=False, compare=False)        # (name, use, layer, rect nm)
+    _obs: tuple = field(repr=False, compare=False)          # (layer, rect nm)
+
+    @property
+    def area_um2(self) -> float:
+        return self.width_um * self.height_um
+
+    @property
+    def row_read_energy_j(self) -> float:
+        """One read: all n columns of a row sensed."""
+        return self.n * self.sense_energy_j
+
+    def summary(self) -> dict:
+        return {"macro": self.name, "n": self.n, "platform": self.platform.name,
+                "node_nm": self.platform.process_nm, "supply_v": self.supply_v,
+                "width_um": self.width_um, "height_um": self.height_um, "area_um2": round(self.area_um2, 4),
+                "read_delay_ns": round(self.read_delay_ns, 6), "setup_ns": round(self.setup_ns, 6),
+                "hold_ns": round(self.hold_ns, 6), "min_period_ns": round(self.min_period_ns, 6),
+                "sense_energy_fj": round(self.sense_energy_j * 1e15, 6),
+                "row_read_energy_fj": round(self.row_read_energy_j * 1e15, 6),
+                "leakage_nw": round(self.leakage_w * 1e9, 6)}
+
+    def _header_lines(self) -> list[str]:
+        s = self.summary()
+        model = ", ".join(f"{k}={v:g}" for k, v in asdict(self.params).items())
+        return [f"Generated by hwgen {__version__}: abstract of {self.name}, the {self.n}x{self.n} 2T2R RRAM "
+                f"array with {self.n} XNOR precharge sense amplifiers,",
+                f"for platform {self.platform.name} ({self.platform.process_nm} nm, {self.supply_v:g} V). A documented "
+                f"model, not a characterised macro: see hwgen/flow/macro.py.",
+                f"Size {s['width_um']:.3f} x {s['height_um']:.3f} um; clk->xnor_row {s['read_delay_ns']:.4g} ns; "
+                f"setup {s['setup_ns']:.4g} ns, hold {s['hold_ns']:.4g} ns; "
+                f"{s['sense_energy_fj']:.4g} fJ per bit sensed; leakage {s['leakage_nw']:.4g} nW.",
+                f"Model parameters: {model}"]
+
+    # -- Liberty ------------------------------------------------------------------------------
+    def liberty_text(self) -> str:
+        lib, name = self.lib_info, self.name
+        t = 1e-9 / lib.time_s                       # ns -> library time units
+        energy_unit = lib.cap_f * lib.volt_v ** 2   # OpenSTA: internal power in cap x voltage^2 units
+        aw = index_width(self.n)
+        out = ["/*"] + [f" * {line}" for line in self._header_lines()] + [" */", f"library ({name}) {{",
+               "  technology (cmos);", "  delay_model : table_lookup;"]
+        for attr in ("time_unit", "voltage_unit", "current_unit", "leakage_power_unit", "pulling_resistance_unit"):
+            if attr in lib.header:
+                out.append(f"  {attr} : {lib.header[attr]};")
+        out += [f"  capacitive_load_unit ({lib.header['capacitive_load_unit']});",
+                "  nom_process : 1;", f"  nom_temperature : {_fmt(lib.temperature)};",
+                f"  nom_voltage : {_fmt(lib.voltage)};",
+                f"  operating_conditions (hwgen_nominal) {{ process : 1; temperature : {_fmt(lib.temperature)}; "
+                f"voltage : {_fmt(lib.voltage)}; tree_type : balanced_tree; }}",
+                "  default_operating_conditions : hwgen_nominal;",
+                "  default_cell_leakage_power : 0;", "  default_fanout_load : 1;",
+                "  default_input_pin_cap : 0;", "  default_output_pin_cap : 0;", "  default_inout_pin_cap : 0;"]
+        for attr in _HEADER_ATTRS[5:]:
+            if attr in lib.header:
+                out.append(f"  {attr} : {lib.header[attr]};")
+        index = ", ".join(_fmt(v) for v in lib.load_index)
+        out += [f"  lu_table_template ({name}_load) {{", "    variable_1 : total_output_net_capacitance;",
+                f'    index_1 ("{index}");', "  }"]
+        for width in sorted({aw, self.n}):
+            out += [f"  type ({name}_bus{width}) {{", "    base_type : array;", "    data_type : bit;",
+                    f"    bit_width : {width};", f"    bit_from : {width - 1};", "    bit_to : 0;",
+                    "    downto : true;", "  }"]
+        e_read = self.row_read_energy_j / energy_unit
+        out += [f"  cell ({name}) {{", f"    area : {_fmt(self.area_um2)};", "    interface_timing : true;",
+                f"    cell_leakage_power : {_fmt(self.leakage_w / lib.leakage_w)};"]
+        cap = _fmt(lib.buffer_cap)
+
+        def scalar(kind, value):
+            return [f"        {kind} (scalar) {{ values (\"{_fmt(value)}\"); }}"]
+
+        def constraint(kind, value):
+            return (["      timing () {", '        related_pin : "clk";', f"        timing_type : {kind};"]
+                    + scalar("rise_constraint", value) + scalar("fall_constraint", value) + ["      }"])
+
+        def table(kind, base, values):
+            vals = ", ".join(_fmt(base + v) for v in values)
+            return [f"        {kind} ({name}_load) {{", f'          index_1 ("{index}");',
+                    f'          values ("{vals}");', "        }"]
+
+        for pin, direction, width in macro_pins(self.n):
+            group = f"pin ({pin})" if width == 1 else f"bus ({pin})"
+            out.append(f"    {group} {{")
+            if width > 1:
+                out.append(f"      bus_type : {name}_bus{width};")
+            out.append(f"      direction : {direction};")
+            if pin == "clk":
+                out += [f"      capacitance : {cap};", "      clock : true;",
+                        f"      min_period : {_fmt(self.min_period_ns * t)};",
+                        # A read (re high at the edge) precharges and senses n columns; the
+                        # energy of the whole read is booked on the clock edge that starts it.
+                        "      internal_power () {", '        when : "re";']
+                out += scalar("rise_power", e_read) + scalar("fall_power", 0) + ["      }"]
+            elif direction == "input":
+                out.append(f"      capacitance : {cap};")
+                out += constraint("setup_rising", self.setup_ns * t) + constraint("hold_rising", self.hold_ns * t)
+            else:
+                base = self.read_delay_ns * t
+                out += [f"      max_capacitance : {_fmt(lib.max_cap)};", "      timing () {",
+                        '        related_pin : "clk";', "        timing_type : rising_edge;",
+                        "        timing_sense : non_unate;"]
+                # The output stage is the platform buffer: its load-dependent delay on top of the
+                # read delay, and its transitions.
+                out += table("cell_rise", base - lib.rise[0], lib.rise)
+                out += table("cell_fall", base - lib.fall[0], lib.fall)
+                out += table("rise_transition", 0, lib.rise_tr) + table("fall_transition", 0, lib.fall_tr)
+                out.append("      }")
+            out.append("    }")
+        out += ["  }", "}", ""]
+        return "\n".join(out)
+
+    # -- LEF ----------------------------------------------------------------------------------
+    def lef_text(self) -> str:
+        w, h = _nm(self.width_um), _nm(self.height_um)
+        out = [f"# {line}" for line in self._header_lines()]
+        out += ["VERSION 5.7 ;", 'BUSBITCHARS "[]" ;', 'DIVIDERCHAR "/" ;', "",
+                f"MACRO {self.name}", "  CLASS BLOCK ;", f"  FOREIGN {self.name} 0 0 ;", "  ORIGIN 0 0 ;",
+                f"  SIZE {_um(w)} BY {_um(h)} ;", "  SYMMETRY X Y ;"]
+        for pin, direction, layer, rect in self._pins:
+            out += [f"  PIN {pin}", f"    DIRECTION {direction.upper()} ;", "    USE SIGNAL ;", "    PORT",
+                    f"      LAYER {layer} ;", f"        RECT {' '.join(map(_um, rect))} ;", "    END",
+                    f"  END {pin}"]
+        for pin, use in ((self.layout["vdd"], "POWER"), (self.layout["vss"], "GROUND")):
+            out += [f"  PIN {pin}", "    DIRECTION INOUT ;", f"    USE {use} ;", "    PORT",
+                    f"      LAYER {self.layout['power']} ;"]
+            out += [f"        RECT {' '.join(map(_um, r))} ;" for name, _, _, r in self._power if name == pin]
+            out += ["    END", f"  END {pin}"]
+        out.append("  OBS")
+        layer = None
+        for lay, rect in self._obs:
+            if lay != layer:
+                out.append(f"    LAYER {lay} ;")
+                layer = lay
+            out.append(f"      RECT {' '.join(map(_um, rect))} ;")
+        out += ["  END", f"END {self.name}", "", "END LIBRARY", ""]
+        return "\n".join(out)
+
+    @property
+    def lib_info(self) -> LibertyInfo:
+        return self._lib
+
+    @property
+    def layout(self) -> dict:
+        return LAYOUT[self.platform.name]
+
+
+def _bits(n: int):
+    """Pin bits in LEF order: the column pins (bottom edge) and the row/control pins (left edge)."""
+    widths = {p: w for p, _, w in macro_pins(n)}
+    bit = lambda p, i: p if widths[p] == 1 else f"{p}[{i}]"  # noqa: E731
+    bottom = [(bit(p, i), d) for i in range(n) for p, d in (("x", "input"), ("wdata", "input"), ("xnor_row", "output"))]
+    side = [(bit(p, i), "input") for p in ("clk", "re", "rrow", "we", "wrow") for i in range(widths[p])]
+    return bottom, side
+
+
+def _tracks(lay: RoutingLayer, low: int, high: int) -> list[int]:
+    """Centres of the layer's tracks whose wire lies within [low, high]."""
+    half = lay.width // 2
+    k0 = max(0, math.ceil((low + half - lay.offset) / lay.pitch))
+    out = []
+    c = lay.offset + k0 * lay.pitch
+    while c + half <= high:
+        out.append(c)
+        c += lay.pitch
+    return out
+
+
+def _spread(count: int, tracks: list[int]) -> list[int]:
+    return [tracks[(2 * j + 1) * len(tracks) // (2 * count)] for j in range(count)]
+
+
+def _pin_depth(lay: RoutingLayer, grid: int) -> int:
+    return max(2 * lay.pitch, _ceil_to(lay.min_area * 1e6 / lay.width, grid))
+
+
+def macro_model(n: int, platform, params: MacroParams = DEFAULT_PARAMS) -> MacroModel:
+    """The macro model of an n x n block on ``platform`` (a :class:`Platform` or its name)."""
+    n = check_int("n", n, *N_BOUNDS)
+    if isinstance(platform, str):
+        platform = get_platform(platform)
+    if platform.name not in LAYOUT or not platform.has_layout or platform.process_nm is None or not platform.buffer:
+        raise ConfigError(f"the RRAM macro model needs a named platform ({', '.join(LAYOUT)}), "
+                          f"not {platform.name!r}: it scales with the platform's node and uses its LEF")
+    lib = _liberty_info(str(platform.liberty), _stamp(platform.liberty), tuple(platform.buffer))
+    tech = tech_info(platform)
+    p, node = params, float(platform.process_nm)
+    f_um = node / 1000.0                      # F at the platform's node, in um
+    k = node / p.feature_nm                   # capacitances per device scale with F
+
+    # -- geometry (um), then pins (nm) -----------------------------------------------------
+    cell_w, cell_h = 2 * p.cell_w_f * f_um, p.cell_h_f * f_um          # one 2T2R pair
+    row_band = p.row_periphery_f2 / p.cell_h_f * f_um
+    col_band = p.column_periphery_f2 / (2 * p.cell_w_f) * f_um
+    width, height = row_band + n * cell_w, n * cell_h + col_band
+    periphery = width * height - n * n * cell_w * cell_h
+
+    lay = LAYOUT[platform.name]
+    bottom_l, side_l, power_l = (tech.layer(lay[k_]) for k_ in ("bottom", "side", "power"))
+    if not bottom_l.vertical or side_l.vertical or not power_l.vertical:
+        raise DataError(f"{platform.tech_lef.name}: expected {bottom_l.name}/{power_l.name} vertical and "
+                        f"{side_l.name} horizontal")
+    grid = tech.grid
+    d_bottom, d_side = _pin_depth(bottom_l, grid), _pin_depth(side_l, grid)
+    keep = max(d_bottom, d_side) + max(bottom_l.pitch, side_l.pitch)
+    bottom, side = _bits(n)
+    sw, sh = tech.site
+    w_nm, h_nm = _ceil_to(_nm(width), sw), _ceil_to(_nm(height), sh)
+    # Widen or heighten the block until its pins fit on one track each along their edge.
+    while len(_tracks(bottom_l, keep, w_nm - bottom_l.pitch)) < len(bottom):
+        w_nm += sw
+    while len(_tracks(side_l, keep, h_nm - side_l.pitch)) < len(side):
+        h_nm += sh
+    pins = []
+    for (bit, d), x in zip(bottom, _spread(len(bottom), _tracks(bottom_l, keep, w_nm - bottom_l.pitch))):
+        half = bottom_l.width // 2
+        pins.append((bit, d, bottom_l.name, (x - half, 0, x + half, d_bottom)))
+    for (bit, d), y in zip(side, _spread(len(side), _tracks(side_l, keep, h_nm - side_l.pitch))):
+        half = side_l.width // 2
+        pins.append((bit, d, side_l.name, (0, y - half, d_side, y + half)))
+    # Power: alternating VDD/VSS stripes on the power layer, centred on its tracks, full height.
+    pairs = max(1, int(w_nm // (p.power_pair_rows * sh)))
+    stripe = 4 * power_l.width
+    gap = power_l.pitch - power_l.width
+    centres = _tracks(dataclasses.replace(power_l, width=stripe), keep, w_nm)
+    power = []
+    for j, x in enumerate(_spread(2 * pairs, centres)):
+        name, use = (lay["vdd"], "POWER") if j % 2 == 0 else (lay["vss"], "GROUND")
+        power.append((name, use, power_l.name, (x - stripe // 2, 0, x + stripe // 2, h_nm)))
+    obs = []
+    for layer in tech.layers:
+        if layer.name == bottom_l.name:
+            obs.append((layer.name, (0, d_bottom + bottom_l.pitch, w_nm, h_nm)))
+        elif layer.name == side_l.name:
+            obs.append((layer.name, (d_side + side_l.pitch, 0, w_nm, h_nm)))
+        elif layer.name == power_l.name:
+            x = 0
+            for _, _, _, (x0, _, x1, _) in power:
+                if x0 - gap > x:
+                    obs.append((layer.name, (x, 0, x0 - gap, h_nm)))
+                x = x1 + gap
+            if x < w_nm:
+                obs.append((layer.name, (x, 0, w_nm, h_nm)))
+        else:
+            obs.append((layer.name, (0, 0, w_nm, h_nm)))
+        if layer.name == power_l.name:
+            break                             # the layers above stay free for the power grid
+
+    # -- timing (ns) -------------------------------------------------------------------------
+    fo4_ns = p.fo4_ps_per_um * node / 1000.0 / 1000.0
+    sense = p.sense_delay_ns * node / p.sense_node_nm
+    wl_len = n * cell_w
+    wl_r = p.wl_ohm_per_um * (p.feature_nm / node) ** 2 * wl_len
+    wl_c = p.wire_f_per_um * wl_len + 2 * n * p.gate_f * k
+    read = sense + (p.logic_fo4 + index_width(n)) * fo4_ns + 0.38 * wl_r * wl_c * 1e9
+
+    # -- energy (J) and leakage (W) -------------------------------------------------------------
+    vdd = lib.voltage * lib.volt_v
+    w_um, h_um = w_nm / 1000, h_nm / 1000
+    periphery += w_um * h_um - width * height                  # snapping and pin room add periphery
+    return MacroModel(name=macro_name(n), n=n, platform=platform, params=params, width_um=w_um, height_um=h_um,
+                      read_delay_ns=read, setup_ns=p.setup_fo4 * fo4_ns, hold_ns=p.hold_fo4 * fo4_ns,
+                      min_period_ns=read + sense, sense_energy_j=sense_energy_at(n, node, vdd, p),
+                      leakage_w=periphery * lib.leakage_per_um2_w, periphery_um2=periphery, supply_v=vdd,
+                      _lib=lib, _pins=tuple(pins), _power=tuple(power), _obs=tuple(obs))
+
+
+def sense_energy_at(n: int, node_nm: float, vdd: float, params: MacroParams = DEFAULT_PARAMS) -> float:
+    """Energy of one sense (J) for an n-row array at any node and supply: the model's formula
+    without a platform, e.g. for the cross-check against the paper's 28 nm figure."""
+    p, k, f_um = params, node_nm / params.feature_nm, node_nm / 1000.0
+    cell_w, cell_h = 2 * p.cell_w_f * f_um, p.cell_h_f * f_um
+    c_bl = n * p.junction_f * k + n * cell_h * p.wire_f_per_um
+    return (2 * c_bl + p.latch_f * k + 2 * p.gate_f * k + 2 * cell_w * p.wire_f_per_um) * vdd ** 2

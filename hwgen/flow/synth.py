@@ -1,0 +1,170 @@
+"""Logic synthesis of a generated design onto a platform's standard cells with Yosys, with the
+area per block.
+
+Views: ``synth`` (arrays only: the 2T2R memory as flip-flops, so the whole design is CMOS) and
+``macro`` (the 2T2R array + XNOR-PCSAs as a black-box macro whose Liberty abstract comes from
+:mod:`hwgen.flow.macro`, so the macro's area counts and STA times its read).
+
+The script follows what ORFS does for Yosys 0.23 on sky130hd, with what the prototype measured:
+``read_liberty -lib`` first; ``abc -D <period> -constr`` with a driving cell and a load (without
+the constraints one X1 gate drove 7 pF and setup slack was -197 ns; with them +5.3 ns); the
+dont-use cells marked in the Liberty copy (:meth:`Platform.prepared_liberty`); ``hilomap`` for
+constants and ``insbuf``. Synthesis keeps the hierarchy so that ``stat -liberty`` reports every
+module's area; the netlist is flattened afterwards for STA and gate-level simulation.
+
+Area per block: every cell of the flattened netlist belongs to one block by its hierarchical
+name (see :data:`BLOCKS`), at its Liberty area; the blocks add up to Yosys's ``stat -liberty``
+total, which the report gives as the design's area.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..manifest import Manifest, check_identifier
+from .platform import Platform
+from .sdc import DEFAULT_PERIOD_NS, check_period
+from .steps import flow_folder, link, work_folder, write_step
+from .tools import FlowError, run_tool
+
+VIEWS = ("macro", "synth")
+# Block of a module or cell instance: the deepest path component that names one wins.
+BLOCKS = (("block", "memory"), ("cell_", "cells"), ("col_", "cells"), ("tree_", "tree"),
+          ("thresholds", "thresholds"), ("link", "links"), ("argmax", "argmax"))
+BLOCK_ORDER = ("memory", "cells", "tree", "thresholds", "links", "argmax", "control")
+ABC_LOAD_F = {"sky130hd": 5e-15, "nangate45": 3.898e-15}   # ORFS ABC_LOAD_IN_FF
+ABC_DRIVER = {"sky130hd": "sky130_fd_sc_hd__buf_1", "nangate45": "BUF_X1"}   # ORFS ABC_DRIVER_CELL
+
+
+def block_of(path: str) -> str:
+    """The block a hierarchical name belongs to: ``layer0.col_1.cell_0.block.macro`` -> memory."""
+    parts = [p for p in re.sub(r"\$flatten|\\", "", path).split(".") if p]
+    for part in reversed(parts):
+        for prefix, block in BLOCKS:
+            if part == prefix or (prefix.endswith("_") and part.startswith(prefix)) or \
+                    (prefix == "link" and re.fullmatch(r"link\d*", part)):
+                return block
+    return "control"
+
+
+def _script(top: str, period_ps: int, platform: Platform, macro: bool) -> str:
+    """The Yosys script: only the validated top, numbers and the platform's cell names enter it;
+    files have fixed names in the work folder."""
+    top = check_identifier("top", top)
+    libs = "read_liberty -lib cells.lib; " + ("read_liberty -lib macros.lib; " if macro else "")
+    stat_libs = "-liberty cells.lib" + (" -liberty macros.lib" if macro else "")
+    tie = ""
+    if platform.tie_hi and platform.tie_lo:
+        tie = (f"hilomap -singleton -hicell {platform.tie_hi[0]} {platform.tie_hi[1]} "
+               f"-locell {platform.tie_lo[0]} {platform.tie_lo[1]}; ")
+    buf = f"insbuf -buf {' '.join(platform.buffer)}; " if platform.buffer else ""
+    return (f"{libs}read_verilog -defer sources.v; hierarchy -check -top {top}; "
+            f"synth -top {top}; opt_clean -purge; "
+            f"dfflibmap -liberty cells.lib; abc -D {period_ps} -constr abc.constr -liberty cells.lib; opt_clean; "
+            f"{tie}setundef -zero; splitnets; {buf}opt_clean -purge; "
+            f"flatten; opt_clean -purge; tee -o stat_flat.txt stat {stat_libs}; "
+            f"write_verilog -noattr -noexpr -nohex -nodec -norename netlist.v; write_json netlist.json")
+
+
+def parse_stat(flat: str, netlist: dict, top: str, library) -> dict:
+    """Area and cells per block (from the flat netlist's cell names and the Liberty areas), and
+    the total area, cells and flip-flops that Yosys's ``stat -liberty`` printed."""
+    total = re.search(r"Chip area for (?:top )?module '[^']*':\s+([0-9.eE+-]+)", flat)
+    n_cells = re.search(r"Number of cells:\s+(\d+)", flat)
+    if not total or not n_cells:
+        raise FlowError("Yosys printed no area: is the Liberty file the platform's?")
+    blocks = {b: {"area_um2": 0.0, "cells": 0} for b in BLOCK_ORDER}
+    by_type, flops = {}, 0
+    for name, cell in netlist["modules"][top]["cells"].items():
+        lib_cell = library.cell(cell["type"])
+        block = blocks[block_of(name)]
+        block["area_um2"] += lib_cell.area_um2
+        block["cells"] += 1
+        by_type[cell["type"]] = by_type.get(cell["type"], 0) + 1
+        flops += lib_cell.sequential
+    return {"area_um2": float(total.group(1)), "cells": int(n_cells.group(1)), "flops": flops,
+            "blocks": {b: {"area_um2": round(v["area_um2"], 3), "cells": v["cells"]} for b, v in blocks.items()},
+            "cell_types": dict(sorted(by_type.items()))}
+
+
+def synthesize(design, platform: Platform, view: str = "macro", period_ns: float = DEFAULT_PERIOD_NS,
+               out_dir=None, log=print) -> dict:
+    """Map one view of ``design`` onto ``platform``; write netlist, statistics and ``step.json``
+    into ``out_dir`` (default ``<design>/flow/<platform>_<view>/synth``); return the result."""
+    from .liberty import load_library
+
+    manifest = design if isinstance(design, Manifest) else Manifest.load(design)
+    if view not in VIEWS:
+        raise ConfigError(f"--view must be one of {', '.join(VIEWS)}, not {view!r}")
+    if view not in manifest.views:
+        raise ConfigError(f"{manifest.folder} has no {view} view (it has {', '.join(manifest.views)}); "
+                          f"regenerate it with --views including {view}" + (
+                              " (networks have no synth view: use --view macro)" if manifest.kind == "network" else ""))
+    period = check_period(period_ns)
+    out_dir = Path(out_dir) if out_dir else flow_folder(manifest, platform.name, view) / "synth"
+    v = manifest.view(view)
+    sources = [manifest.path(f) for f in v.verilog if f not in v.blackbox]
+    macro_ns = sorted({p.hw.n for p in manifest.layers} if manifest.kind == "network" else {manifest.hw.n}) \
+        if view == "macro" else []
+    lib = platform.prepared_liberty()
+    library = load_library(lib)
+    t0 = time.perf_counter()
+    with work_folder(out_dir) as work:
+        link(work, "cells.lib", lib)
+        (work / "sources.v").write_text("".join(p.read_text() for p in sources))
+        driver = ABC_DRIVER.get(platform.name)
+        (work / "abc.constr").write_text((f"set_driving_cell {driver}\n" if driver else "")
+                                         + f"set_load {ABC_LOAD_F.get(platform.name, 5e-15) / library.cap_unit_f:g}\n")
+        files = {}
+        if macro_ns:
+            from .macro import macro_model
+
+            models = [macro_model(n, platform) for n in macro_ns]
+            files["macros.lib"] = _merge_liberty([m.liberty_text() for m in models])
+            (work / "macros.lib").write_text(files["macros.lib"])
+        log(f"[synth] yosys: {v.top} ({view} view) on {platform.name}, clock {period:g} ns")
+        run_tool(["yosys", "-q", "-l", "yosys.log", "-p", _script(v.top, int(round(period * 1000)), platform,
+                                                                    bool(macro_ns))],
+                 f"yosys synthesis of {v.top}", cwd=work)
+        if macro_ns:
+            library.cells.update(load_library(work / "macros.lib").cells)
+        result = parse_stat((work / "stat_flat.txt").read_text(), json.loads((work / "netlist.json").read_text()),
+                            v.top, library)
+        if macro_ns:
+            result["macros"] = {m.name: {"n": m.n, "area_um2": m.area_um2} for m in models}
+            result["macro_instances"] = sum(k for t, k in result["cell_types"].items() if t in result["macros"])
+        result.update({"design": str(manifest.folder), "kind": manifest.kind, "view": view, "top": v.top,
+                       "platform": platform.name, "liberty": str(platform.liberty), "period_ns": period,
+                       "seconds": round(time.perf_counter() - t0, 2)})
+        for name in ("netlist.v", "netlist.json", "stat_flat.txt", "yosys.log"):
+            files[name] = (work / name).read_bytes()
+    write_step(out_dir, "synth", files, result)
+    result["folder"] = str(out_dir)
+    return result
+
+
+def _merge_liberty(texts: list) -> str:
+    """One Liberty library holding every macro cell (Yosys reads one file per ``read_liberty``)."""
+    if len(texts) == 1:
+        return texts[0]
+    first = texts[0]
+    head, _, _ = first.rpartition("}")
+    cells = []
+    for t in texts[1:]:
+        body = t[t.index("cell", t.index("library")):]      # from the first cell group
+        cells.append(body[:body.rindex("}")])
+    return head + "\n".join(cells) + "\n}\n"
+
+
+def load_synth(folder) -> dict:
+    from .steps import read_step
+
+    return read_step(folder, "synth")
+
+
+def netlist_json(folder) -> dict:
+    return json.loads((Path(folder) / "netlist.json").read_text())
