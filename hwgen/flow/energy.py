@@ -345,18 +345,32 @@ def characterisation_network(n: int, seed: int = 0):
     return Network(layers, {"input_threshold": 127, "dataset": "mnist", "purpose": "energy characterisation"})
 
 
+def _code_digest() -> str:
+    """SHA-256 (16 hex digits) of the sources a characterisation depends on."""
+    import hashlib
+
+    from .. import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("rtl", "flow"):
+        for path in sorted((root / folder).glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, log=print) -> dict:
     """Data energy per operation of every block for arrays of n x n cells on ``platform``, from a
     flat gate-level run of :func:`characterisation_network` (macro view). Cached in the cache
-    folder by hwgen version, n, platform Liberty, period and image count."""
-    from .. import __version__
+    folder by n, platform Liberty, period, image count and a digest of the code that makes it (the
+    RTL components and the flow), so a changed design or model is characterised afresh."""
     from ..generate import generate_network
     from ..netplan import plan_network
     from .platform import cache_dir
     from .synth import synthesize
 
     lib = platform.prepared_liberty()
-    key = f"v4_{__version__}_{platform.name}_{lib.stem}_n{n}_{period_ns:g}ns_{count}"
+    key = f"{platform.name}_{lib.stem}_n{n}_{period_ns:g}ns_{count}_{_code_digest()}"
     cache = cache_dir() / "energy" / f"characterisation_{key}.json"
     if cache.is_file():
         try:
