@@ -265,6 +265,18 @@ def test_missing_tool_names_its_package(tmp_path, monkeypatch):
         require("sta")
 
 
+def test_vcd_toggles_count_a_net_once_whatever_its_names(tmp_path):
+    """Two names of one net bit (an alias, its own VCD code) toggle it once; a 2-bit vector's bits
+    count apart; X to 1 is no toggle; the first value is the baseline."""
+    vcd = tmp_path / "a.vcd"
+    vcd.write_text("$timescale 1ps $end\n$scope module dut $end\n$var wire 1 ! a $end\n$var wire 1 \" a_alias $end\n"
+                   "$var wire 2 # v [1:0] $end\n$upscope $end\n$enddefinitions $end\n"
+                   "#0\n$dumpvars\n0!\n0\"\nbx0 #\n$end\n#10\n1!\n1\"\nb11 #\n#20\n0!\n0\"\nb01 #\n#30\n1!\n1\"\n")
+    toggles = E.vcd_toggles(vcd, {"a": [7], "a_alias": [7], "v": [3, 4]})
+    print(toggles)
+    assert toggles == {7: 3, 3: 1, 4: 1}
+
+
 def test_characterisation_network_fits_the_array_size():
     for n in (8, 32):
         net = E.characterisation_network(n)

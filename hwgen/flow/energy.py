@@ -169,8 +169,7 @@ def vcd_toggles(path, names: dict) -> dict:
         raise SimulatorMissing("the energy model reads VCD files with pyvcd: `pip install 'hwgen[flow]'` "
                                "(or run `make setup`)") from None
 
-    var_bits, last = {}, {}
-    toggles = defaultdict(int)
+    var_bits, last, counts = {}, {}, {}
     with open(path, "rb") as f:
         for tok in tokenize(f):
             kind = tok.kind
@@ -188,19 +187,26 @@ def vcd_toggles(path, names: dict) -> dict:
                 else:
                     v = tok.vector_change.value
                     value = format(v, "b") if isinstance(v, int) else str(v)
-                for bits in var_bits[code]:
-                    width = len(bits)
-                    text = value.rjust(width, "0" if value[:1] in "01" else value[:1])[-width:]
-                    prev = last.get((code, width))
-                    if prev is not None:
-                        for k, (a, b) in enumerate(zip(prev, text)):
-                            if a != b and a in "01" and b in "01":
-                                bit = bits[width - 1 - k]
-                                if isinstance(bit, int):
-                                    toggles[bit] += 1
-                    last[(code, width)] = text
-    # one net may carry several names: count each bit once (the largest count seen)
-    return dict(toggles)
+                width = len(var_bits[code][0])
+                text = value.rjust(width, "0" if value[:1] in "01" else value[:1])[-width:]
+                prev = last.get(code)
+                if prev is not None:
+                    count = counts.setdefault(code, [0] * width)
+                    for k, (a, b) in enumerate(zip(prev, text)):
+                        if a != b and a in "01" and b in "01":
+                            count[k] += 1
+                last[code] = text
+    # A net bit may appear under several names (aliases, possibly with their own VCD codes): it
+    # toggles once however many names carry it, so take the largest count, never the sum.
+    toggles = {}
+    for code, count in counts.items():
+        for bits in var_bits[code]:
+            width = len(bits)
+            for k, c in enumerate(count[:width]):
+                bit = bits[width - 1 - k]
+                if isinstance(bit, int) and c > toggles.get(bit, 0):
+                    toggles[bit] = c
+    return toggles
 
 
 # -- flat energy --------------------------------------------------------------------------------------
