@@ -71,8 +71,9 @@ def block_operations(manifest: Manifest) -> dict:
 
 
 def plan_operations(plans) -> dict:
-    """Operations per image of a network of ``plans`` (see :func:`layer_operations`): and the link
-    bits (every layer's input vector and the output popcounts) and the classes argmax compares."""
+    """Operations per image of a network of ``plans``: every layer's (:func:`layer_operations`),
+    the bits the links move (every layer's input vector and the output popcounts) and the classes
+    argmax compares."""
     ops = defaultdict(float)
     for p in plans:
         for k, v in layer_operations(p.hw).items():
@@ -135,9 +136,6 @@ class Netlist:
         for name, net in module["netnames"].items():
             self.names[name] = [b for b in net["bits"]]
         self.clock_bits = set(b for b in module["ports"].get("clk", {}).get("bits", []) if isinstance(b, int))
-
-    def load_f(self, bit: int) -> float:
-        return sum(self.library.cell(self.cells[c][0]).pins[p].capacitance_f for c, p in self.sinks.get(bit, ()))
 
     def clock_energy_per_cycle(self, macros=()) -> dict:
         """Energy per cycle on the clock net, per block (two toggles a cycle)."""
