@@ -41,7 +41,6 @@ class Trace:
     """Per-cycle port values: ``inputs``/``outputs`` are lists of ``(name, width)``; ``stim`` and
     ``want`` are ``(cycles, len(ports))`` integer arrays (object dtype: ports may be wide)."""
 
-    top_ports: list
     inputs: list
     outputs: list
     stim: np.ndarray
@@ -66,19 +65,19 @@ def _ports(dut):
     return ins, outs
 
 
-def _record(dut, bench_factory) -> Trace:
+def _record(dut, bench_factory, items: int) -> Trace:
     """Run ``bench_factory(ctx, mark)`` on ``dut`` while a process samples every port at every
-    clock edge; ``mark()`` records the start of the compute window."""
+    clock edge; ``mark()`` records the start of the compute window, which holds ``items``."""
     ins, outs = _ports(dut)
-    rows, marks = [], {}
+    rows, window = [], []
     signals = [v for _, v in ins + outs]
 
     async def recorder(ctx):
         async for _, _, *values in ctx.tick().sample(*signals):
             rows.append(values)
 
-    def mark(key):
-        marks[key] = len(rows)
+    def mark():
+        window.append(len(rows))
 
     async def bench(ctx):
         await bench_factory(ctx, mark)
@@ -90,8 +89,8 @@ def _record(dut, bench_factory) -> Trace:
     sim.run()
     data = np.array([[int(v) for v in r] for r in rows], dtype=object)
     k = len(ins)
-    return Trace(top_ports=[], inputs=[(n, len(v)) for n, v in ins], outputs=[(n, len(v)) for n, v in outs],
-                 stim=data[:, :k], want=data[:, k:], window=marks.get("window", 0), items=marks.get("items", 0))
+    return Trace(inputs=[(n, len(v)) for n, v in ins], outputs=[(n, len(v)) for n, v in outs],
+                 stim=data[:, :k], want=data[:, k:], window=window[0] if window else 0, items=items)
 
 
 async def _stream(ctx, dut, words):
@@ -148,12 +147,10 @@ def record_array(hw: HwConfig, count: int = TRACE_IMAGES) -> Trace:
         ctx.set(dut.thr.en, 0)
         ctx.set(dut.out.ready, 1)
         await ctx.tick()
-        mark("window")
+        mark()
         await _stream(ctx, dut, [to_int(beat) for beat in beats.reshape(-1, beats.shape[-1])])
 
-    trace = _record(dut, bench)
-    trace.items = len(beats)
-    return trace
+    return _record(dut, bench, len(beats))
 
 
 def network_workload(network: Network, count: int = TRACE_IMAGES) -> np.ndarray:
@@ -197,9 +194,7 @@ def record_network(network: Network, plans, count: int = TRACE_IMAGES) -> Trace:
             ctx.set(port.en, 0)
         ctx.set(dut.out.ready, 1)
         await ctx.tick()
-        mark("window")
+        mark()
         await _stream(ctx, dut, [to_int(v) for v in x])
 
-    trace = _record(dut, bench)
-    trace.items = len(x)
-    return trace
+    return _record(dut, bench, len(x))

@@ -248,23 +248,34 @@ def _library(platform: Platform, synth_folder: Path) -> tuple[CellLibrary, set]:
     return lib, macros
 
 
-def _sense_energy(manifest: Manifest, platform: Platform) -> float:
-    from .macro import macro_model
-
+def design_n(manifest: Manifest) -> int:
+    """The cell size n of a design (the energy model takes one n per design)."""
     ns = {p.hw.n for p in manifest.layers} if manifest.kind == "network" else {manifest.hw.n}
     if len(ns) != 1:
         raise ConfigError("layers of different n: the energy model takes one n per design")
-    return macro_model(ns.pop(), platform).sense_energy_j
+    return ns.pop()
+
+
+def _sense_energy(manifest: Manifest, platform: Platform) -> float:
+    from .macro import macro_model
+
+    return macro_model(design_n(manifest), platform).sense_energy_j
+
+
+def load_netlist(synth_folder: Path, platform: Platform, synth: dict) -> tuple["Netlist", set]:
+    """The flat netlist a synthesis run wrote, with its cell library, and the macro cell names."""
+    library, macros = _library(platform, synth_folder)
+    return Netlist(json.loads((synth_folder / "netlist.json").read_text()), synth["top"], library), macros
 
 
 def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, count: int, work: Path,
-                   log=print) -> dict:
-    """Record a trace, replay it at gate level, and return the flat energy over the window."""
+                   log=print, netlist=None) -> dict:
+    """Record a trace, replay it at gate level, and return the flat energy over the window.
+    ``netlist`` is :func:`load_netlist`'s result when the caller already has it."""
     from .activity import record_array, record_network
     from .gatesim import simulate
 
     synth = read_step(synth_folder, "synth")
-    library, macros = _library(platform, synth_folder)
     t0 = time.perf_counter()
     if manifest.kind == "array":
         trace = record_array(manifest.hw, count)
@@ -281,7 +292,7 @@ def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, c
     link(work, "netlist.v", synth_folder / "netlist.v")
     simulate(work, synth["top"], trace, macro_ns)
     t2 = time.perf_counter()
-    net = Netlist(json.loads((synth_folder / "netlist.json").read_text()), synth["top"], library)
+    net, macros = netlist or load_netlist(synth_folder, platform, synth)
     toggles = vcd_toggles(work / "activity.vcd", net.names)
     period_s = synth["period_ns"] * 1e-9
     energy = flat_energy(net, toggles, trace.window_cycles, period_s, macros)
@@ -430,14 +441,10 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     synth_folder = flow_folder(manifest, platform.name, view) / "synth"
     synth = read_step(synth_folder, "synth")
     out_dir = Path(out_dir) if out_dir else synth_folder.parent / "energy"
-    ns = {p.hw.n for p in manifest.layers} if manifest.kind == "network" else {manifest.hw.n}
-    if len(ns) != 1:
-        raise ConfigError("layers of different n: the energy model takes one n per design")
-    n = ns.pop()
+    n = design_n(manifest)
     t0 = time.perf_counter()
     char = characterise(n, platform, synth["period_ns"], count, log)
-    library, macros = _library(platform, synth_folder)
-    net = Netlist(json.loads((synth_folder / "netlist.json").read_text()), synth["top"], library)
+    net, macros = load_netlist(synth_folder, platform, synth)
     period_s = synth["period_ns"] * 1e-9
     e_sense = _sense_energy(manifest, platform)
     cycles = cycles_per_item(manifest)
@@ -463,7 +470,7 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         flat = synth["cells"] <= FLAT_LIMIT_CELLS
     if flat:
         with work_folder(out_dir) as work:
-            run = gate_level_run(manifest, synth_folder, platform, count, work, log=log)
+            run = gate_level_run(manifest, synth_folder, platform, count, work, log=log, netlist=(net, macros))
         same = scaled_energy(net, macros, manifest, char["coefficients"], run["items"], run["window_cycles"],
                              period_s, e_sense)
         flat_sum = summarize(run["energy"], run["rram_j"], run["items"])

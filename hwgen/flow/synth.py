@@ -158,13 +158,3 @@ def _merge_liberty(texts: list) -> str:
         body = t[t.index("cell", t.index("library")):]      # from the first cell group
         cells.append(body[:body.rindex("}")])
     return head + "\n".join(cells) + "\n}\n"
-
-
-def load_synth(folder) -> dict:
-    from .steps import read_step
-
-    return read_step(folder, "synth")
-
-
-def netlist_json(folder) -> dict:
-    return json.loads((Path(folder) / "netlist.json").read_text())
