@@ -250,6 +250,19 @@ def test_synth_refuses_bad_options(tmp_path, args, message):
     assert res.exit_code == 2 and message in res.output, res.output
 
 
+def test_a_truncated_liberty_is_named_in_one_line(tmp_path, monkeypatch):
+    import gzip
+
+    monkeypatch.setenv("HWGEN_CACHE", str(tmp_path / "cache"))
+    lib = tmp_path / "cut.lib.gz"
+    lib.write_bytes(gzip.compress(sky130().prepared_liberty().read_bytes()[:1000]))
+    folder = tmp_path / "d"
+    generate_array(HwConfig(n=4, N=1, M=1), folder, views=("synth",))
+    res = CliRunner().invoke(main, ["synth", str(folder), "--lib", str(lib), "--view", "synth"])
+    assert res.exit_code == 1 and f"Liberty file {lib}" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (folder / "flow").exists(), "nothing written for a failed synthesis"
+
+
 def test_synth_of_a_missing_view_names_it(tmp_path):
     folder = tmp_path / "d"
     generate_array(HwConfig(n=4, N=1, M=1), folder, views=("sim",))

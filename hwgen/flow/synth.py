@@ -24,7 +24,7 @@ import re
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..manifest import Manifest, check_identifier
 from .platform import Platform
 from .sdc import DEFAULT_PERIOD_NS, check_period
@@ -111,7 +111,10 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
     macro_ns = sorted({p.hw.n for p in manifest.layers} if manifest.kind == "network" else {manifest.hw.n}) \
         if view == "macro" else []
     lib = platform.prepared_liberty()
-    library = load_library(lib)
+    try:
+        library = load_library(lib)
+    except DataError as e:     # name the file the user gave, not the prepared copy
+        raise DataError(f"Liberty file {platform.liberty} (--lib/--platform) is not usable: {e}") from None
     t0 = time.perf_counter()
     with work_folder(out_dir) as work:
         link(work, "cells.lib", lib)
