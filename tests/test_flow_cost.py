@@ -264,6 +264,7 @@ def test_a_truncated_liberty_is_named_in_one_line(tmp_path, monkeypatch):
 
 
 def test_synth_of_a_missing_view_names_it(tmp_path):
+    sky130()                                   # the platform is resolved first
     folder = tmp_path / "d"
     generate_array(HwConfig(n=4, N=1, M=1), folder, views=("sim",))
     res = CliRunner().invoke(main, ["synth", str(folder), "--view", "macro"])

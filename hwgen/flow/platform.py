@@ -118,7 +118,7 @@ def platform_dirs(name: str, pdk_dir=None) -> list[Path]:
         dirs.append(Path(os.environ["HWGEN_DATA"]) / "liberty" / name)
     dirs += [PROJECT_ROOT.parent / "shared" / "data" / "liberty" / name,
              Path.cwd().parent / "shared" / "data" / "liberty" / name]
-    return dirs
+    return list(dict.fromkeys(dirs))          # the checkout and the working folder are often siblings
 
 
 def get_platform(name: str | None = None, lib=None, pdk_dir=None) -> Platform:
