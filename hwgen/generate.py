@@ -190,14 +190,14 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
 
     views = check_views(views, NETWORK_VIEWS)
     check_identifier("--top", name)
-    total = sum(p.hw.weight_bits for p in plans)
+    total = sum(p.weight_bits for p in plans)
     if total > MAX_NETWORK_BITS:
         raise ConfigError(f"the network's arrays hold {total} weight bits, over hwgen's limit of {MAX_NETWORK_BITS} "
                           f"(the programming image and the simulator's boot ROM grow with it)")
     prepare_folder(out_dir, _previous_output)
     texts, files, ports = {}, {}, {}
-    params = {"layers": "-".join(str(p.n_inputs) for p in plans) + f"-{plans[-1].n_outputs}",
-              "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() for p in plans)}
+    params = {"layers": network.describe(),
+              "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() if p.conv is None else f"{p.parallel}x {p.hw.tag()}" for p in plans)}
     for view in views:
         storage = "macro" if view == "macro" else "behavioural"
         view_plans = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage=storage)) for p in plans]

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .ir import Layer, pack_bits, words_for
+from .ir import ConvGeometry, Layer, pack_bits, words_for
 
 
 def apply_error_map(weights: np.ndarray, error_map: np.ndarray) -> np.ndarray:
@@ -77,8 +77,11 @@ def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None
     """One layer pass. ``x_bits`` is ``(B, I)`` or ``(I,)`` {0,1}.
 
     Returns ``(activations, popcounts)``: activations are {0,1} uint8 ``(B, O)`` with
-    ``popcount >= threshold``; popcounts are int64 ``(B, O)``.
+    ``popcount >= threshold``; popcounts are int64 ``(B, O)``. A conv layer goes to
+    :func:`conv_forward` (``I`` is then its input feature map, ``O`` its pooled output map).
     """
+    if layer.is_conv:
+        return conv_forward(layer, x_bits, error_map)
     x_bits = np.atleast_2d(np.asarray(x_bits))
     if x_bits.shape[1] != layer.n_inputs:
         raise ValueError(f"input has {x_bits.shape[1]} bits, layer {layer.name!r} expects {layer.n_inputs}")
@@ -86,6 +89,63 @@ def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None
     pc = popcounts(weights, pack_bits(x_bits), layer.n_inputs)
     acts = (pc >= layer.thresholds[None, :]).astype(np.uint8)
     return acts, pc
+
+
+def im2col(g: ConvGeometry, frames: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Packed patches ``(B, len(positions), words)`` of ``(B, H*W*C)`` feature-map bits at output
+    positions ``(oy, ox)``; padded pixels carry ``g.pad_bit`` in every channel. Patch input
+    ``(ky*kw + kx)*C + c`` is channel c of pixel ``(oy*stride + ky - pad_y, ox*stride + kx - pad_x)``."""
+    frames = np.asarray(frames, dtype=np.uint8).reshape(-1, g.H, g.W, g.C)
+    padded = np.full((len(frames), g.H + 2 * g.pad_y, g.W + 2 * g.pad_x, g.C), g.pad_bit, dtype=np.uint8)
+    padded[:, g.pad_y:g.pad_y + g.H, g.pad_x:g.pad_x + g.W] = frames
+    ky, kx = np.meshgrid(np.arange(g.kh), np.arange(g.kw), indexing="ij")
+    rows = positions[:, 0, None] * g.stride + ky.ravel()[None, :]          # (Q, taps)
+    cols = positions[:, 1, None] * g.stride + kx.ravel()[None, :]
+    patches = padded[:, rows, cols, :]                                     # (B, Q, taps, C)
+    return pack_bits(patches.reshape(len(frames), len(positions), g.taps * g.C))
+
+
+def conv_popcounts(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None) -> np.ndarray:
+    """Popcounts ``(B, positions, C_out)`` of a conv layer at every computed output position, in
+    :meth:`ConvGeometry.position_order`. ``error_map`` is ``None``, one ``(O, I)`` map (the kernels
+    stored once) or ``(P, O, I)``: one map per replica of a layer built with ``--parallel P``,
+    where position ``q`` runs on replica ``q % P``."""
+    g = layer.geometry()
+    x_bits = np.atleast_2d(np.asarray(x_bits))
+    if x_bits.shape[1] != layer.in_size:
+        raise ValueError(f"input has {x_bits.shape[1]} bits, conv layer {layer.name!r} expects {layer.in_size}")
+    maps = [None] if error_map is None else (list(error_map) if np.asarray(error_map).ndim == 3 else [error_map])
+    weights = [layer.weights if e is None else apply_error_map(layer.weights, e) for e in maps]
+    order = g.position_order()
+    out = np.empty((len(x_bits), len(order), g.C_out), dtype=np.int64)
+    step = max(1, (1 << 22) // max(1, len(order) * g.taps * g.C))     # images per block: ~4 MB of patch bits
+    for b in range(0, len(x_bits), step):
+        patches = im2col(g, x_bits[b:b + step], order)
+        for r, w in enumerate(weights):
+            sel = slice(r, None, len(weights))
+            chunk = patches[:, sel].reshape(-1, patches.shape[-1])
+            out[b:b + step, sel] = popcounts(w, chunk, layer.n_inputs).reshape(len(patches), -1, g.C_out)
+    return out
+
+
+def conv_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None, form: str = "max"):
+    """A conv layer (with its fused max-pool) on ``(B, H*W*C)`` input bits.
+
+    Returns ``(activations, popcounts)``, both ``(B, Hp*Wp*C_out)`` in feature-map order: the
+    pooled popcount is the window's largest, and the activation is ``max >= T``. ``form="or"``
+    computes the activation as the hardware does, the OR of the window's thresholded bits; the
+    two are equal for any integer threshold (tests check it on real and random layers).
+    """
+    g = layer.geometry()
+    pcs = conv_popcounts(layer, x_bits, error_map).reshape(len(np.atleast_2d(x_bits)), g.pooled, g.window, g.C_out)
+    pooled = pcs.max(axis=2)
+    if form == "max":
+        acts = pooled >= layer.thresholds
+    elif form == "or":
+        acts = (pcs >= layer.thresholds).any(axis=2)
+    else:
+        raise ValueError(f"form must be 'max' or 'or', not {form!r}")
+    return acts.reshape(len(acts), -1).astype(np.uint8), pooled.reshape(len(pooled), -1)
 
 
 def network_forward(network, x_bits: np.ndarray, error_maps=None):

@@ -1,9 +1,10 @@
 """The network IR: the one contract between training export, golden model, RTL generator,
 testbenches and flow.
 
-A network is a list of binarized fully-connected layers. Bits follow one convention everywhere:
-bit 1 means +1, bit 0 means -1 (weights, inputs and activations). For a layer with ``I`` inputs
-and ``O`` neurons:
+A network is a list of binarized layers: fully connected (``dense``) or convolutional
+(``conv2d``, ``conv1d``). Bits follow one convention everywhere: bit 1 means +1, bit 0 means -1
+(weights, inputs and activations). Every weighted layer is a matrix of ``O`` neurons by ``I``
+inputs, which is what an array stores:
 
 - ``weights`` is the packed bit matrix, shape ``(O, ceil(I/64))``, dtype uint64, little-endian
   within a word (input ``i`` is bit ``i % 64`` of word ``i // 64``); padding bits are zero.
@@ -11,6 +12,25 @@ and ``O`` neurons:
   ``popcount(XNOR(x, w)) >= T`` (bit 1, i.e. +1), which is ``sign(popcount - T)`` with sign(0)=+1.
 - ``output`` is ``"sign"`` for hidden layers or ``"popcount"`` for an output layer whose raw
   popcounts are read (and arg-maxed).
+
+Convolutional layers (IR version 2) are that matrix applied at every output position:
+
+- ``O = C_out`` output channels, ``I = kh*kw*C_in``: input ``(ky*kw + kx)*C_in + c`` of a patch is
+  channel ``c`` of pixel ``(oy*stride + ky - padding, ox*stride + kx - padding)``. ``conv1d`` is the
+  same with one row (``kh = 1``, input shape ``(L, C_in)``).
+- Feature maps are flat bit vectors in (row, column, channel) order: pixel ``(y, x)`` channel ``c``
+  is bit ``(y*W + x)*C + c``. A network's input is such a map; ``flatten`` is therefore free.
+- Padding: ±1 logic has no 0, so a padded position carries the constant ``pad_bit`` (0 = -1, the
+  background of a binarized image; 1 = +1) in every channel, in training as in hardware.
+- ``maxpool`` (non-overlapping ``pool`` x ``pool`` windows, floor mode) follows a conv layer in the
+  file and is fused into it here (``Layer.pool``). The activation is ``max(popcount) >= T`` over a
+  window, which equals the OR of the window's thresholded bits (``>=`` is monotonic), so the
+  hardware pools the bits and the golden model checks both forms (:func:`hwgen.golden.conv_forward`).
+  BN folds into one threshold per output channel (gamma < 0 flips the channel's weights).
+- In the file a conv layer is followed by its ``maxpool`` entry (if any), and ``flatten`` stands
+  between the last conv layer and the first dense one. Dense-only networks are written as
+  version 1, which older readers still take; a network with conv layers is version 2, and an
+  older hwgen refuses it naming the version.
 
 Files are ``.npz`` (numpy, no pickle) with a JSON metadata entry, so they load without code
 execution and fail loudly when corrupt.
@@ -29,7 +49,9 @@ from .errors import ModelFileError
 from .files import atomic_write
 
 IR_FORMAT = "hwgen-ir"
-IR_VERSION = 1
+IR_VERSION = 2              # conv layers; dense-only networks are written as version 1
+READ_VERSIONS = (1, 2)
+KINDS = ("dense", "conv2d", "conv1d")
 WORD = 64
 MAX_HEADER_BYTES = 1 << 20
 MAX_LAYER_WEIGHTS = 1 << 26     # 64 M weights (8 MB packed): far above any layer hwgen can map
@@ -80,9 +102,78 @@ def _integers(what: str, values, dtype) -> np.ndarray:
     return values.astype(dtype)
 
 
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A conv layer's geometry in two dimensions (a conv1d layer has ``H = 1``, ``kh = 1``, and
+    pads and pools along the row only). Output positions before pooling are ``Ho x Wo``, after
+    pooling ``Hp x Wp``; the positions a pooling window drops (floor mode) are never computed."""
+
+    H: int
+    W: int
+    C: int
+    kh: int
+    kw: int
+    stride: int
+    pad_y: int
+    pad_x: int
+    pad_bit: int
+    ph: int
+    pw: int
+    C_out: int
+
+    @property
+    def Ho(self) -> int:
+        return (self.H + 2 * self.pad_y - self.kh) // self.stride + 1
+
+    @property
+    def Wo(self) -> int:
+        return (self.W + 2 * self.pad_x - self.kw) // self.stride + 1
+
+    @property
+    def Hp(self) -> int:
+        return self.Ho // self.ph
+
+    @property
+    def Wp(self) -> int:
+        return self.Wo // self.pw
+
+    @property
+    def window(self) -> int:
+        return self.ph * self.pw
+
+    @property
+    def pooled(self) -> int:
+        """Pooled output positions (feature-map words written per image)."""
+        return self.Hp * self.Wp
+
+    @property
+    def positions(self) -> int:
+        """Output positions computed per image: every pooled window's positions."""
+        return self.pooled * self.window
+
+    @property
+    def taps(self) -> int:
+        return self.kh * self.kw
+
+    def position_order(self) -> np.ndarray:
+        """``(positions, 2)`` output positions ``(oy, ox)`` in the order the hardware computes them:
+        pooled position ``u = py*Wp + px`` in raster order, then window offset ``dy*pw + dx``.
+        Position ``q`` of this order runs on replica ``q % P`` of a layer built ``--parallel P``."""
+        py, px, dy, dx = np.meshgrid(np.arange(self.Hp), np.arange(self.Wp), np.arange(self.ph), np.arange(self.pw),
+                                     indexing="ij")
+        return np.stack([(py * self.ph + dy).ravel(), (px * self.pw + dx).ravel()], axis=1)
+
+
 @dataclass
 class Layer:
-    """One binarized fully-connected layer (see module docstring for the bit conventions)."""
+    """One binarized layer (see module docstring for the bit conventions).
+
+    ``kind`` is ``dense`` (the default) or ``conv2d``/``conv1d``; a conv layer also has
+    ``in_shape`` (``(H, W, C_in)`` or ``(L, C_in)``), a square ``kernel``, ``stride``,
+    ``padding``, ``pad_bit`` and ``pool`` (1 = no max-pool). ``n_inputs``/``n_outputs`` are
+    always the matrix the array stores: ``kernel**2 * C_in`` (``kernel * C_in`` for conv1d)
+    by ``C_out``.
+    """
 
     n_inputs: int
     n_outputs: int
@@ -90,22 +181,73 @@ class Layer:
     thresholds: np.ndarray
     output: str = "sign"
     name: str = ""
+    kind: str = "dense"
+    in_shape: tuple | None = None
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    pad_bit: int = 0
+    pool: int = 1
 
     def __post_init__(self):
         where = f"layer {self.name!r}" if self.name else "layer"
         self.weights = _integers(f"{where}: packed weights", self.weights, np.uint64)
         self.thresholds = _integers(f"{where}: thresholds", self.thresholds, np.int64)
+        if self.in_shape is not None:
+            self.in_shape = tuple(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+                                  for v in self.in_shape)
         self.validate()
 
     @classmethod
-    def from_bits(cls, weight_bits, thresholds, output="sign", name=""):
-        """Build a layer from an unpacked ``(O, I)`` {0,1} weight matrix."""
+    def from_bits(cls, weight_bits, thresholds, output="sign", name="", **conv):
+        """Build a layer from an unpacked ``(O, I)`` {0,1} weight matrix (``conv``: the conv
+        fields ``kind``, ``in_shape``, ``kernel``, ``stride``, ``padding``, ``pad_bit``, ``pool``)."""
         weight_bits = np.asarray(weight_bits)
         if weight_bits.ndim != 2:
             raise ValueError(f"weight bits must be a 2-D (outputs, inputs) array, not shape {weight_bits.shape}")
         o, i = weight_bits.shape
         return cls(n_inputs=i, n_outputs=o, weights=pack_bits(weight_bits),
-                   thresholds=thresholds, output=output, name=name)
+                   thresholds=thresholds, output=output, name=name, **conv)
+
+    @property
+    def is_conv(self) -> bool:
+        return self.kind != "dense"
+
+    def geometry(self) -> ConvGeometry:
+        """The conv geometry in two dimensions (conv layers only)."""
+        if not self.is_conv:
+            raise ValueError(f"layer {self.name!r} is dense and has no conv geometry")
+        k, pad, pool = self.kernel, self.padding, self.pool
+        if self.kind == "conv2d":
+            H, W, C = self.in_shape
+            return ConvGeometry(H, W, C, k, k, self.stride, pad, pad, self.pad_bit, pool, pool, self.n_outputs)
+        L, C = self.in_shape
+        return ConvGeometry(1, L, C, 1, k, self.stride, 0, pad, self.pad_bit, 1, pool, self.n_outputs)
+
+    @property
+    def in_size(self) -> int:
+        """Bits of the layer's input vector (a conv layer's whole input feature map)."""
+        return int(np.prod(self.in_shape)) if self.is_conv else self.n_inputs
+
+    @property
+    def out_shape(self) -> tuple:
+        if not self.is_conv:
+            return (self.n_outputs,)
+        g = self.geometry()
+        return (g.Hp, g.Wp, g.C_out) if self.kind == "conv2d" else (g.Wp, g.C_out)
+
+    @property
+    def out_size(self) -> int:
+        return int(np.prod(self.out_shape))
+
+    def describe(self) -> str:
+        """``784->1024`` for a dense layer, ``conv2d 28x28x1 k3 s1 p1 pool2 -> 14x14x32`` for a conv."""
+        if not self.is_conv:
+            return f"{self.n_inputs}->{self.n_outputs}"
+        shape = "x".join(map(str, self.in_shape))
+        extra = f" pool{self.pool}" if self.pool > 1 else ""
+        return (f"{self.kind} {shape} k{self.kernel} s{self.stride} p{self.padding}{extra} -> "
+                f"{'x'.join(map(str, self.out_shape))}")
 
     def weight_bits(self) -> np.ndarray:
         return unpack_bits(self.weights, self.n_inputs)
@@ -132,6 +274,56 @@ class Layer:
         spare = words_for(self.n_inputs) * WORD - self.n_inputs
         if spare and np.any(self.weights[:, -1] >> np.uint64(WORD - spare)):
             raise ModelFileError(f"{where}: padding bits beyond input {self.n_inputs} are not zero")
+        self._validate_conv(where)
+
+    def _validate_conv(self, where: str):
+        if self.kind not in KINDS:
+            raise ModelFileError(f"{where}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        if not self.is_conv:
+            if self.in_shape is not None or (self.kernel, self.stride, self.padding, self.pool) != (1, 1, 0, 1):
+                raise ModelFileError(f"{where}: a dense layer takes no in_shape, kernel, stride, padding or pool")
+            return
+        dims = 3 if self.kind == "conv2d" else 2
+        shape = self.in_shape
+        if (not isinstance(shape, tuple) or len(shape) != dims
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)):
+            raise ModelFileError(f"{where}: a {self.kind} layer's in_shape must be {dims} positive integers "
+                                 f"({'H, W, C' if dims == 3 else 'L, C'}), not {self.in_shape!r}")
+        for name in ("kernel", "stride", "pool"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 64:
+                raise ModelFileError(f"{where}: {name} must be an integer in [1, 64], not {value!r}")
+        if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) \
+                or not 0 <= self.padding < self.kernel:
+            raise ModelFileError(f"{where}: padding must be an integer in [0, kernel - 1] = [0, {self.kernel - 1}], "
+                                 f"not {self.padding!r}")
+        if self.pad_bit not in (0, 1) or isinstance(self.pad_bit, bool):
+            raise ModelFileError(f"{where}: pad_bit must be 0 (pad with -1) or 1 (pad with +1), not {self.pad_bit!r}")
+        if self.output != "sign":
+            raise ModelFileError(f"{where}: a conv layer's output must be 'sign' (the last layer is dense)")
+        channels = shape[-1]
+        taps = self.kernel ** (2 if self.kind == "conv2d" else 1)
+        if self.n_inputs != taps * channels:
+            raise ModelFileError(f"{where}: a {self.kind} layer with kernel {self.kernel} on {channels} channels has "
+                                 f"{taps * channels} inputs per output, not {self.n_inputs}")
+        g = self.geometry()
+        if g.Ho < 1 or g.Wo < 1:
+            raise ModelFileError(f"{where}: kernel {self.kernel} with padding {self.padding} does not fit the "
+                                 f"{'x'.join(map(str, shape[:-1]))} input")
+        if g.Hp < 1 or g.Wp < 1:
+            raise ModelFileError(f"{where}: pool {self.pool} is larger than the {g.Ho}x{g.Wo} output"
+                                 if self.kind == "conv2d" else
+                                 f"{where}: pool {self.pool} is longer than the output's {g.Wo} positions")
+
+    def header(self) -> list[dict]:
+        """The layer's entries in the file header: itself, then its maxpool if it has one."""
+        d = {"name": self.name, "kind": self.kind, "n_inputs": int(self.n_inputs), "n_outputs": int(self.n_outputs),
+             "output": self.output}
+        if not self.is_conv:
+            return [d]
+        d.update(in_shape=list(self.in_shape), kernel=int(self.kernel), stride=int(self.stride),
+                 padding=int(self.padding), pad_bit=int(self.pad_bit))
+        return [d] + ([{"kind": "maxpool", "size": int(self.pool)}] if self.pool > 1 else [])
 
 
 def dataset_of(metadata: dict) -> str:
@@ -154,6 +346,25 @@ class Network:
         return dataset_of(self.metadata)
 
     @property
+    def input_size(self) -> int:
+        """Bits of an input vector (for a conv network, the input feature map)."""
+        return self.layers[0].in_size
+
+    @property
+    def classes(self) -> int:
+        return self.layers[-1].n_outputs
+
+    @property
+    def is_conv(self) -> bool:
+        return any(layer.is_conv for layer in self.layers)
+
+    def describe(self) -> str:
+        """``784-1024-1024-10``, or the layers in words for a conv network."""
+        if not self.is_conv:
+            return "-".join(str(layer.n_inputs) for layer in self.layers) + f"-{self.classes}"
+        return ", ".join(layer.describe() for layer in self.layers)
+
+    @property
     def input_threshold(self) -> int:
         """Pixels above it are +1 (the binarization the network was trained with; 127 if unnamed)."""
         return int(self.metadata.get("input_threshold", 127))
@@ -162,11 +373,19 @@ class Network:
         if not self.layers:
             raise ModelFileError("network has no layers")
         for k, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
-            if a.n_outputs != b.n_inputs:
-                raise ModelFileError(f"layer {k} has {a.n_outputs} outputs but layer {k + 1} "
+            if b.is_conv:
+                if not a.is_conv or a.kind != b.kind or a.out_shape != b.in_shape:
+                    raise ModelFileError(f"layer {k + 1} ({b.kind} on {'x'.join(map(str, b.in_shape))}) must follow a "
+                                         f"{b.kind} layer giving that shape; layer {k} gives "
+                                         f"{'x'.join(map(str, a.out_shape))} ({a.kind})")
+            elif a.out_size != b.n_inputs:
+                raise ModelFileError(f"layer {k} has {a.out_size} outputs but layer {k + 1} "
                                      f"expects {b.n_inputs} inputs")
             if a.output != "sign":
                 raise ModelFileError(f"layer {k} is not the last layer but its output is {a.output!r}")
+        if self.layers[-1].is_conv:
+            raise ModelFileError("the last layer is a conv layer; a network ends with a dense layer (its "
+                                 "popcounts are the class scores)")
 
     def save(self, path):
         """Write the network to ``path`` (.npz) atomically."""
@@ -175,10 +394,15 @@ class Network:
     def save_to(self, f) -> None:
         """Write the network as .npz into the binary file object ``f``."""
         arrays = {}
-        header = {"format": IR_FORMAT, "version": IR_VERSION, "metadata": self.metadata, "layers": []}
+        header = {"format": IR_FORMAT, "version": IR_VERSION if self.is_conv else 1, "metadata": self.metadata,
+                  "layers": []}
         for k, layer in enumerate(self.layers):
-            header["layers"].append({"name": layer.name, "n_inputs": int(layer.n_inputs),
-                                     "n_outputs": int(layer.n_outputs), "output": layer.output})
+            if self.is_conv and not layer.is_conv and k and self.layers[k - 1].is_conv:
+                header["layers"].append({"kind": "flatten"})
+            entries = layer.header()
+            if not self.is_conv:    # version 1: exactly the fields an older reader knows
+                entries = [{key: v for key, v in entries[0].items() if key != "kind"}]
+            header["layers"] += entries
             arrays[f"w{k}"] = layer.weights
             arrays[f"t{k}"] = layer.thresholds
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
@@ -212,21 +436,55 @@ class Network:
                     raise ModelFileError(f"{path}: its header is not a JSON object")
                 if header.get("format") != IR_FORMAT:
                     raise ModelFileError(f"{path} is not an hwgen network file (format={header.get('format')!r})")
-                if header.get("version") != IR_VERSION:
+                if header.get("version") not in READ_VERSIONS:
                     raise ModelFileError(f"{path} has IR version {header.get('version')!r}; "
-                                         f"this hwgen reads version {IR_VERSION}")
+                                         f"this hwgen reads versions {', '.join(map(str, READ_VERSIONS))}")
                 specs = header.get("layers")
                 if not isinstance(specs, list) or not all(isinstance(d, dict) for d in specs):
                     raise ModelFileError(f"{path}: its header has no list of layers")
                 if not isinstance(header.get("metadata", {}), dict):
                     raise ModelFileError(f"{path}: its metadata is not a JSON object")
-                layers = [cls._load_layer(z, members, k, d, path) for k, d in enumerate(specs)]
+                layers = cls._load_layers(z, members, specs, path, header["version"])
         except ModelFileError:
             raise
         except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile, json.JSONDecodeError,
                 UnicodeDecodeError) as e:
             raise ModelFileError(f"{path} is corrupt or not an hwgen network file: {type(e).__name__}: {e}") from None
         return cls(layers=layers, metadata=header.get("metadata", {}))
+
+    @classmethod
+    def _load_layers(cls, z, members: dict, specs: list, path, version: int) -> list[Layer]:
+        """Weighted layers from the header's entries; ``maxpool`` fuses into the conv layer before
+        it, ``flatten`` must stand between the last conv layer and the first dense one."""
+        layers, flattened = [], False
+        for e, d in enumerate(specs):
+            kind = d.get("kind", "dense")
+            where = f"{path}: header entry {e} ({kind!r})"
+            if version == 1 and "kind" in d:
+                raise ModelFileError(f"{where}: an IR version 1 file has dense layers only (no 'kind')")
+            if kind == "maxpool":
+                size = d.get("size")
+                prev = layers[-1] if layers else None
+                if prev is None or not prev.is_conv or prev.pool != 1 or flattened:
+                    raise ModelFileError(f"{where}: a maxpool must directly follow a conv layer")
+                if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 64:
+                    raise ModelFileError(f"{where}: maxpool size must be an integer in [2, 64], not {size!r}")
+                prev.pool = size
+                prev.validate()
+            elif kind == "flatten":
+                if not layers or not layers[-1].is_conv or flattened:
+                    raise ModelFileError(f"{where}: flatten must follow the last conv layer")
+                flattened = True
+            elif kind in KINDS:
+                if kind == "dense" and layers and layers[-1].is_conv and not flattened:
+                    raise ModelFileError(f"{where}: a dense layer after a conv layer needs a flatten entry before it")
+                if kind != "dense" and flattened:
+                    raise ModelFileError(f"{where}: a conv layer cannot follow flatten")
+                layers.append(cls._load_layer(z, members, len(layers), d, path))
+            else:
+                raise ModelFileError(f"{where}: unknown layer kind {kind!r}; this hwgen knows "
+                                     f"{', '.join(KINDS + ('maxpool', 'flatten'))}")
+        return layers
 
     @staticmethod
     def _load_layer(z, members: dict, k: int, d: dict, path) -> Layer:
@@ -249,5 +507,16 @@ class Network:
             raise ModelFileError(f"{where}: packed weights are {weights.dtype}, an hwgen IR stores uint64 words")
         if thresholds.dtype.kind not in "iu":
             raise ModelFileError(f"{where}: thresholds are {thresholds.dtype}, an hwgen IR stores integers")
+        conv = {}
+        kind = d.get("kind", "dense")
+        if kind != "dense":
+            shape = d.get("in_shape")
+            if not isinstance(shape, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in shape):
+                raise ModelFileError(f"{where}: in_shape must be a list of integers, not {shape!r}")
+            if int(np.prod(shape, dtype=np.float64)) > MAX_LAYER_WEIGHTS:
+                raise ModelFileError(f"{where}: input shape {shape} is over hwgen's limit of {MAX_LAYER_WEIGHTS} bits")
+            conv = {"kind": kind, "in_shape": tuple(shape),
+                    **{f: d.get(f, default) for f, default in (("kernel", None), ("stride", 1), ("padding", 0),
+                                                              ("pad_bit", 0))}}
         return Layer(n_inputs=n_in, n_outputs=n_out, weights=weights, thresholds=thresholds,
-                     output=d.get("output"), name=str(d.get("name", "")))
+                     output=d.get("output"), name=str(d.get("name", "")), **conv)

@@ -5,7 +5,8 @@ One record per weight row of every cell and per threshold row of every layer (fi
 Weight records carry both devices' state codes for every pair (:func:`pair_levels`, stream
 ``("levels", layer)`` of the run's seed), so a sampled error map becomes devices that the RTL's
 sense amplifiers read wrong. Padding devices (beyond a layer's real inputs and neurons) are
-programmed 0 without errors.
+programmed 0 without errors. Each replica of a conv layer built with ``parallel > 1`` has its own
+devices: its error map is ``(P, outputs, inputs)`` and replica r's rows follow replica r-1's.
 """
 
 from __future__ import annotations
@@ -26,20 +27,26 @@ def program_records(network, plans, error_maps=None, seed: int = 0) -> list[int]
     layout = record_layout(plans)
     records = []
     for plan, layer in zip(plans, network.layers):
-        hw = plan.hw
+        hw, P = plan.hw, plan.parallel
         phys = physical_layer(layer, hw)
         bits = phys.weight_bits()
         rows = cell_contents(bits, hw).reshape(-1, hw.n)             # (cells*n rows, n)
         r = np.arange(len(rows))
-        fields = {"target": plan.cell_offset + r // hw.n, "row": r % hw.n, "data": pack_rows(rows, 1)}
+        err = np.zeros((P, *bits.shape), dtype=np.uint8)
+        if error_maps is not None and error_maps[plan.index] is not None:
+            err[:, :layer.n_outputs, :layer.n_inputs] = np.asarray(error_maps[plan.index], dtype=np.uint8)
         if "lrs" in field_offsets(layout):
-            err = np.zeros_like(bits)
-            if error_maps is not None and error_maps[plan.index] is not None:
-                err[:layer.n_outputs, :layer.n_inputs] = np.asarray(error_maps[plan.index], dtype=np.uint8)
-            lrs, hrs = pair_levels(bits, err, hw.level_bits, seed, plan.index)
-            fields["lrs"] = pack_rows(cell_contents(lrs, hw).reshape(-1, hw.n), hw.level_bits)
-            fields["hrs"] = pack_rows(cell_contents(hrs, hw).reshape(-1, hw.n), hw.level_bits)
-        records += pack_records(layout, len(rows), kind=RecordKind.WEIGHT, **fields)
+            # one replica keeps the 2-D draw of a layer stored once
+            lrs, hrs = pair_levels(np.broadcast_to(bits, err.shape) if P > 1 else bits, err if P > 1 else err[0],
+                                   hw.level_bits, seed, plan.index)
+            lrs, hrs = lrs.reshape(err.shape), hrs.reshape(err.shape)
+        for replica in range(P):
+            fields = {"target": plan.cell_offset + replica * hw.cells + r // hw.n, "row": r % hw.n,
+                      "data": pack_rows(rows, 1)}
+            if "lrs" in field_offsets(layout):
+                fields["lrs"] = pack_rows(cell_contents(lrs[replica], hw).reshape(-1, hw.n), hw.level_bits)
+                fields["hrs"] = pack_rows(cell_contents(hrs[replica], hw).reshape(-1, hw.n), hw.level_bits)
+            records += pack_records(layout, len(rows), kind=RecordKind.WEIGHT, **fields)
         thr = np.clip(phys.thresholds, 0, (1 << hw.threshold_width) - 1).reshape(hw.threshold_rows, hw.M)
         records += pack_records(layout, hw.threshold_rows, kind=RecordKind.THRESHOLD, target=plan.index,
                                 row=range(hw.threshold_rows), data=pack_rows(thr, hw.threshold_width))

@@ -78,10 +78,14 @@ def sensed_bits(weight_bits: np.ndarray, lrs: np.ndarray, hrs: np.ndarray) -> np
     return (bl > blb).astype(np.uint8)
 
 
-def network_error_maps(network, ber, seed: int) -> list[np.ndarray]:
-    """One seeded error map per layer, shaped like its logical weights ``(outputs, inputs)``.
+def network_error_maps(network, ber, seed: int, replicas=None) -> list[np.ndarray]:
+    """One seeded error map per layer, shaped like its logical weights ``(outputs, inputs)``,
+    or ``(P, outputs, inputs)`` for a conv layer whose array is replicated P times in hardware
+    (``replicas``: P per layer, e.g. ``[p.parallel for p in plans]``; each replica has its own
+    devices).
 
     Layer k draws from stream ``("errors", k)``, so adding a layer leaves the others' maps alone.
     """
-    return [sample_error_map((layer.n_outputs, layer.n_inputs), ber, seed, k)
-            for k, layer in enumerate(network.layers)]
+    replicas = [1] * len(network.layers) if replicas is None else list(replicas)
+    return [sample_error_map(((P,) if P > 1 else ()) + (layer.n_outputs, layer.n_inputs), ber, seed, k)
+            for k, (layer, P) in enumerate(zip(network.layers, replicas))]

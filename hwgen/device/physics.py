@@ -350,6 +350,7 @@ def sample_error_map_from_condition(shape, cond: ProgrammingCondition, cycles, s
     return sample_error_map(shape, _ber_function(structure)(cond, cycles), seed)
 
 
-def network_error_maps_from_condition(network, cond: ProgrammingCondition, cycles, seed: int) -> list[np.ndarray]:
+def network_error_maps_from_condition(network, cond: ProgrammingCondition, cycles, seed: int,
+                                      replicas=None) -> list[np.ndarray]:
     """:func:`network_error_maps` at the 2T2R BER of ``cond`` after ``cycles`` (same streams)."""
-    return network_error_maps(network, ber_2t2r(cond, cycles), seed)
+    return network_error_maps(network, ber_2t2r(cond, cycles), seed, replicas)

@@ -1,5 +1,7 @@
-"""Whole-network top: one :class:`Array` per layer, chained by :class:`VectorLink`s, ending in
-:class:`ArgmaxOut`. Layers run back to back and, on consecutive images, at the same time.
+"""Whole-network top: one :class:`Array` per dense layer, chained by :class:`VectorLink`s, ending
+in :class:`ArgmaxOut`, behind the network's conv layers (:class:`ConvLayer`, each handing its
+output feature map to the next in one cycle). Layers run back to back and, on consecutive
+images, at the same time.
 
 Ports (Verilog names in brackets; README "Interfaces"):
 
@@ -8,7 +10,8 @@ Ports (Verilog names in brackets; README "Interfaces"):
   ``i*M + j``) per cycle.
 - ``thr`` [thr__en, thr__layer, thr__row, thr__data]: one threshold row of one layer; the
   layer's ``M`` thresholds sit in the low bits of ``data``.
-- ``inp`` [inp__valid, inp__ready, inp__payload]: one input vector (bit i = input i) per beat.
+- ``inp`` [inp__valid, inp__ready, inp__payload]: one input vector (bit i = input i; a conv
+  network's input feature map in (y, x, c) order) per beat.
 - ``out`` [out__valid, out__ready, out__cls, out__popcount]: the class (argmax of the last
   layer's popcounts, lowest index on ties) and every class's popcount.
 - ``busy``: some layer, link or the output stage still holds work. ``prog`` and ``thr`` writes
@@ -24,6 +27,7 @@ from ..errors import ConfigError
 from ..hwconfig import index_width
 from .argmax import ArgmaxOut, ClassSignature
 from .array import Array
+from .conv import ConvLayer
 from .link import VectorLink
 from .signatures import WriteRowSignature
 
@@ -51,12 +55,18 @@ class NetworkTop(wiring.Component):
                                   f"{p.hw.level_bits}, layer 0 {first.n}/{first.storage}/{first.level_bits}: "
                                   f"all layers share them")
         for a, b in zip(plans, plans[1:]):
-            if a.n_outputs != b.n_inputs:
-                raise ConfigError(f"layer {a.index} gives {a.n_outputs} outputs, layer {b.index} takes {b.n_inputs}")
+            if a.out_size != b.in_size:
+                raise ConfigError(f"layer {a.index} gives {a.out_size} outputs, layer {b.index} takes {b.in_size}")
+        n_conv = sum(p.conv is not None for p in plans)
+        if any(p.conv is None for p in plans[:n_conv]) or plans[-1].conv is not None:
+            raise ConfigError("conv layers must come first and a dense layer last")
         self._plans = list(plans)
-        self.arrays = [Array(**p.hw.as_dict(), shared_cells=shared_cells) for p in plans]
-        self.links = [VectorLink(n_valid=plans[0].n_inputs, dst=plans[0].hw)]
-        self.links += [VectorLink(n_valid=a.n_outputs, src=a.hw, dst=b.hw) for a, b in zip(plans, plans[1:])]
+        convs, dense = plans[:n_conv], plans[n_conv:]
+        self.convs = [ConvLayer(geometry=p.conv, hw=p.hw, parallel=p.parallel, shared_cells=shared_cells)
+                      for p in convs]
+        self.arrays = [Array(**p.hw.as_dict(), shared_cells=shared_cells) for p in dense]
+        self.links = [VectorLink(n_valid=dense[0].n_inputs, dst=dense[0].hw)]
+        self.links += [VectorLink(n_valid=a.n_outputs, src=a.hw, dst=b.hw) for a, b in zip(dense, dense[1:])]
         self.argmax = ArgmaxOut(classes=plans[-1].n_outputs, src=plans[-1].hw)
         self._total_cells = self.cells_for(plans)
         self._thr_width = self.threshold_width_for(plans)
@@ -67,14 +77,14 @@ class NetworkTop(wiring.Component):
                                          level_bits=first.level_bits if behavioural else None)),
             "thr": In(wiring.Signature({"en": Out(1), "layer": Out(index_width(len(plans))),
                                         "row": Out(index_width(self._thr_rows)), "data": Out(self._thr_width)})),
-            "inp": In(stream.Signature(plans[0].n_inputs)),
+            "inp": In(stream.Signature(plans[0].in_size)),
             "out": Out(ClassSignature(classes=plans[-1].n_outputs, popcount_width=plans[-1].hw.popcount_width)),
             "busy": Out(1),
         })
 
     @staticmethod
     def cells_for(plans) -> int:
-        return sum(p.hw.cells for p in plans)
+        return sum(p.cells for p in plans)
 
     @staticmethod
     def threshold_width_for(plans) -> int:
@@ -88,7 +98,7 @@ class NetworkTop(wiring.Component):
     def cell_modules(self) -> dict:
         """Shared modules the arrays instantiate: ``{module name: component to emit}``, each once."""
         modules = {}
-        for array in self.arrays:
+        for array in self.arrays + [c.arrays[0] for c in self.convs]:
             if array.columns and array.columns[0].module_name not in modules:
                 modules.update(array.cell_modules())
         return modules
@@ -101,23 +111,28 @@ class NetworkTop(wiring.Component):
         # the weights under an image that has not reached it yet.
         prog_en, thr_en = Signal(name="prog_en"), Signal(name="thr_en")
         m.d.comb += [prog_en.eq(self.prog.en & ~self.busy), thr_en.eq(self.thr.en & ~self.busy)]
-        for k, (plan, array, link) in enumerate(zip(self._plans, self.arrays, self.links)):
-            m.submodules[f"layer{k}"] = array
-            m.submodules[f"link{k}"] = link
-            hw = plan.hw
-            local = Signal(index_width(hw.cells), name=f"prog_cell_l{k}")
+        layers = self.convs + self.arrays
+        for k, (plan, layer) in enumerate(zip(self._plans, layers)):
+            m.submodules[f"layer{k}"] = layer
+            local = Signal(index_width(plan.cells), name=f"prog_cell_l{k}")
             mine = Signal(name=f"prog_hit_l{k}")
-            m.d.comb += [mine.eq((self.prog.cell >= plan.cell_offset) & (self.prog.cell < plan.cell_offset + hw.cells)),
+            m.d.comb += [mine.eq((self.prog.cell >= plan.cell_offset) & (self.prog.cell < plan.cell_offset + plan.cells)),
                          local.eq(self.prog.cell - plan.cell_offset)]
-            m.d.comb += [getattr(array.prog, name).eq(getattr(self.prog, name))
-                         for name in array.prog.signature.members if name not in ("en", "cell")]
-            m.d.comb += [array.prog.en.eq(prog_en & mine), array.prog.cell.eq(local)]
-            m.d.comb += [array.thr.en.eq(thr_en & (self.thr.layer == k)),
-                         array.thr.row.eq(self.thr.row),
-                         array.thr.data.eq(self.thr.data[:len(array.thr.data)])]
+            m.d.comb += [getattr(layer.prog, name).eq(getattr(self.prog, name))
+                         for name in layer.prog.signature.members if name not in ("en", "cell")]
+            m.d.comb += [layer.prog.en.eq(prog_en & mine), layer.prog.cell.eq(local)]
+            m.d.comb += [layer.thr.en.eq(thr_en & (self.thr.layer == k)),
+                         layer.thr.row.eq(self.thr.row),
+                         layer.thr.data.eq(self.thr.data[:len(layer.thr.data)])]
+            busy_terms.append(layer.busy)
+        for k, (array, link) in enumerate(zip(self.arrays, self.links)):
+            m.submodules[f"link{len(self.convs) + k}"] = link
             wiring.connect(m, link.out, array.inp)
-            busy_terms += [array.busy, link.full]
-        wiring.connect(m, wiring.flipped(self.inp), self.links[0].inp)
+            busy_terms.append(link.full)
+        stages = self.convs + [self.links[0]]
+        wiring.connect(m, wiring.flipped(self.inp), stages[0].inp)
+        for a, b in zip(stages, stages[1:]):
+            wiring.connect(m, a.out, b.inp)
         for array, link in zip(self.arrays, self.links[1:]):
             wiring.connect(m, array.out, link.inp)
         m.submodules.argmax = self.argmax

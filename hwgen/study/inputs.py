@@ -54,8 +54,8 @@ def study_inputs(models=(), dataset: str | None = None, data_dir=None, count: in
     split, source = test_images(dataset, data_dir, count)
     x = binarize(split.images, thresholds.pop())
     for label, n in networks.items():
-        if n.layers[0].n_inputs != x.shape[1]:
-            raise DataError(f"{label} takes {n.layers[0].n_inputs} inputs, the {dataset} images have {x.shape[1]}")
-        if n.layers[-1].n_outputs <= int(split.labels.max()):
-            raise DataError(f"{label} has {n.layers[-1].n_outputs} outputs, the labels go up to {int(split.labels.max())}")
+        if n.input_size != x.shape[1]:
+            raise DataError(f"{label} takes {n.input_size} inputs, the {dataset} images have {x.shape[1]}")
+        if n.classes <= int(split.labels.max()):
+            raise DataError(f"{label} has {n.classes} outputs, the labels go up to {int(split.labels.max())}")
     return StudyInputs(networks, dataset, x, split.labels, source)

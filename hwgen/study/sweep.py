@@ -35,9 +35,9 @@ def accuracy_vs_ber(network: Network, x_bits: np.ndarray, labels: np.ndarray, be
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, not {repeats}")
     x_bits = np.asarray(x_bits)
-    if x_bits.ndim != 2 or x_bits.shape[1] != network.layers[0].n_inputs or len(x_bits) != len(labels):
+    if x_bits.ndim != 2 or x_bits.shape[1] != network.input_size or len(x_bits) != len(labels):
         raise ValueError(f"inputs {x_bits.shape} / labels {np.shape(labels)} do not fit a network of "
-                         f"{network.layers[0].n_inputs} inputs")
+                         f"{network.input_size} inputs")
     jobs = [(b, r) for b, ber in enumerate(bers) for r in range(1 if ber == 0 else repeats)]
     rows = []
     for b, r in tqdm(jobs, desc=desc, unit="point", disable=not progress):

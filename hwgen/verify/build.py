@@ -277,6 +277,12 @@ def build_name(manifest: Manifest, view: str, sim: str) -> str:
         first = manifest.layers[0].hw
         shape = "-".join(str(p.n_inputs) for p in manifest.layers) + f"-{manifest.layers[-1].n_outputs}"
         configs = "".join(p.hw.config[0] for p in manifest.layers)
+        if any(p.conv is not None for p in manifest.layers):    # same matrices, other shapes or replicas
+            import hashlib
+            import json
+
+            plans = json.dumps([p.as_dict() for p in manifest.layers], sort_keys=True).encode()
+            configs += "_conv" + hashlib.sha256(plans).hexdigest()[:8]
         return f"{sim}_{view}_net{shape}_n{first.n}_{configs}_k{first.level_bits}_{manifest.top}"
     return f"{sim}_{view}_{manifest.hw.tag()}_k{manifest.hw.level_bits}_{manifest.top}"
 

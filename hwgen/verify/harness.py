@@ -159,7 +159,7 @@ class NetworkHarness(BatchHarness):
         self.boot = BootLoader(layout=self.layout, depth=self.depth, prog=members["prog"].signature.flip(),
                                thr=members["thr"].signature.flip())
         out = members["out"].signature.members
-        super().__init__(capacity=max_images, in_width=top.plans[0].n_inputs, in_beats=1,
+        super().__init__(capacity=max_images, in_width=top.plans[0].in_size, in_beats=1,
                          out_width=Shape.cast(out["cls"].shape).width + Shape.cast(out["popcount"].shape).width, out_beats=1,
                          members={"booted": Out(1), "boot_records": Out(STAMP_WIDTH)})
 

@@ -42,9 +42,9 @@ def record_layout(plans) -> data.StructLayout:
 
 
 def image_depth(plans) -> int:
-    """Records in a network's programming image: a weight row per cell row, a threshold row per
-    layer threshold row, and the end marker."""
-    return sum(p.hw.cells * p.hw.n + p.hw.threshold_rows for p in plans) + 1
+    """Records in a network's programming image: a weight row per cell row (every replica of a
+    conv layer's array), a threshold row per layer threshold row, and the end marker."""
+    return sum(p.cells * p.hw.n + p.hw.threshold_rows for p in plans) + 1
 
 
 def field_offsets(layout: data.StructLayout) -> dict[str, tuple[int, int]]:

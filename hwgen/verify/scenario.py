@@ -145,15 +145,16 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
     if count > len(split.labels):
         raise ValueError(f"{count} images asked for, {source} holds {len(split.labels)}")
     x = binarize(split.images[:count], network.input_threshold)
-    if x.shape[1] != network.layers[0].n_inputs:
-        raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.layers[0].n_inputs}")
+    if x.shape[1] != network.input_size:
+        raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.input_size}")
+    replicas = [p.parallel for p in manifest.layers]
     if condition is not None:
         from ..device.physics import ber_2t2r, network_error_maps_from_condition, parse_condition
 
         condition = parse_condition(condition)
-        maps = network_error_maps_from_condition(network, condition, cycles, seed)
+        maps = network_error_maps_from_condition(network, condition, cycles, seed, replicas)
         ber = float(ber_2t2r(condition, cycles))
     else:
         ber = check_ber(ber)
-        maps = network_error_maps(network, ber, seed)
+        maps = network_error_maps(network, ber, seed, replicas)
     return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels[:count], source)
