@@ -75,11 +75,11 @@ def network_design(tmp_path_factory, shared_builds):
 
     designs, builds = {}, {}
 
-    def get(sim, key, network, n, config="par2seq"):
+    def get(sim, key, network, n, config="par2seq", parallel=1):
         if key not in designs:
             root = tmp_path_factory.mktemp(f"net_{key}")
-            designs[key] = generate_network(network, plan_network(network, n, config), root / "rtl",
-                                            views=("harness",))
+            designs[key] = generate_network(network, plan_network(network, n, config, parallel=parallel),
+                                            root / "rtl", views=("harness",))
         manifest = designs[key]
         if (sim, key) not in builds:
             builds[(sim, key)] = build_view(manifest, "harness", sim,
@@ -115,3 +115,34 @@ def idx_dataset(folder, n_train=60, n_test=20, max_label=9, seed=5):
         labels[0] = max_label
         write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
     return folder
+
+
+def random_conv_network(kind: str, seed: int):
+    """A small random conv network on MNIST-sized inputs, with the edge cases of the conv path:
+
+    - ``conv2d``: 3x3 stride 2 padding 1 (pad -1) with a 3x3 pool that drops the last rows and
+      columns (14 -> 4), then 3x3 padding 1 padded with +1 and a 2x2 pool, then dense 40 -> 10;
+    - ``conv1d``: the image as 28 time steps of 28 channels, kernel 5 padding 2 with a pool of 2,
+      then kernel 3 stride 2 without padding (odd length 14 -> 6), then dense 72 -> 10.
+
+    Thresholds sit near half the inputs, so activations are mixed.
+    """
+    from hwgen.ir import Layer, Network
+
+    rng = np.random.default_rng(seed)
+
+    def layer(o, i, **conv):
+        return Layer.from_bits(rng.integers(0, 2, (o, i)),
+                               np.clip(rng.integers(i // 2 - i // 8 - 1, i // 2 + i // 8 + 2, o), 0, i + 1), **conv)
+
+    if kind == "conv2d":
+        layers = [layer(6, 9, kind="conv2d", in_shape=(28, 28, 1), kernel=3, stride=2, padding=1, pool=3, name="c1"),
+                  layer(10, 54, kind="conv2d", in_shape=(4, 4, 6), kernel=3, padding=1, pad_bit=1, pool=2, name="c2")]
+    elif kind == "conv1d":
+        layers = [layer(16, 140, kind="conv1d", in_shape=(28, 28), kernel=5, padding=2, pool=2, name="c1"),
+                  layer(12, 48, kind="conv1d", in_shape=(14, 16), kernel=3, stride=2, name="c2")]
+    else:
+        raise ValueError(kind)
+    layers.append(Layer.from_bits(rng.integers(0, 2, (10, layers[-1].out_size)), np.zeros(10, dtype=int),
+                                  output="popcount", name="out"))
+    return Network(layers, {"dataset": "mnist", "input_threshold": 127})

@@ -67,3 +67,48 @@ def test_pack_unpack_round_trip(length):
     rng = np.random.default_rng(length)
     bits = rng.integers(0, 2, size=(3, length), dtype=np.uint8)
     np.testing.assert_array_equal(unpack_bits(pack_bits(bits), length), bits)
+
+
+def conv_reference(layer, x_bits):
+    """A conv layer by loops over output positions and kernel taps, on ±1 integers (no packing)."""
+    g = layer.geometry()
+    w = layer.weight_bits().astype(np.int64).reshape(g.C_out, g.kh, g.kw, g.C) * 2 - 1
+    frames = x_bits.reshape(len(x_bits), g.H, g.W, g.C).astype(np.int64) * 2 - 1
+    pc = np.zeros((len(x_bits), g.Ho, g.Wo, g.C_out), dtype=np.int64)
+    for oy in range(g.Ho):
+        for ox in range(g.Wo):
+            total = np.zeros((len(x_bits), g.C_out), dtype=np.int64)
+            for ky in range(g.kh):
+                for kx in range(g.kw):
+                    y, x = oy * g.stride + ky - g.pad_y, ox * g.stride + kx - g.pad_x
+                    pixel = (frames[:, y, x] if 0 <= y < g.H and 0 <= x < g.W
+                             else np.full((len(x_bits), g.C), 2 * g.pad_bit - 1))
+                    total += pixel @ w[:, ky, kx].T
+            pc[:, oy, ox] = (total + layer.n_inputs) // 2
+    pooled = pc[:, :g.Hp * g.ph, :g.Wp * g.pw].reshape(len(x_bits), g.Hp, g.ph, g.Wp, g.pw, g.C_out).max(axis=(2, 4))
+    return (pooled >= layer.thresholds).reshape(len(x_bits), -1), pooled.reshape(len(x_bits), -1)
+
+
+@pytest.mark.parametrize("kind,shape,k,stride,pad,pad_bit,pool", [
+    ("conv2d", (7, 9, 3), 3, 1, 1, 0, 2), ("conv2d", (8, 8, 5), 3, 2, 0, 0, 1), ("conv2d", (5, 6, 2), 2, 1, 1, 1, 3),
+    ("conv1d", (20, 4), 5, 1, 2, 1, 2), ("conv1d", (13, 3), 3, 2, 0, 0, 1),
+])
+def test_conv_forward_equals_loops_and_or_pooling(kind, shape, k, stride, pad, pad_bit, pool):
+    """The packed im2col conv equals a loop reference; pooling the popcounts (max, then threshold)
+    equals the hardware's OR of thresholded bits, including thresholds at 0 and n_inputs + 1."""
+    seed = 8
+    print(f"seed={seed}")
+    rng = np.random.default_rng(seed)
+    taps = k * k if kind == "conv2d" else k
+    n_in = taps * shape[-1]
+    thresholds = rng.integers(n_in // 2 - 3, n_in // 2 + 4, 6)
+    thresholds[:2] = 0, n_in + 1
+    layer = Layer.from_bits(rng.integers(0, 2, (6, n_in)), np.clip(thresholds, 0, n_in + 1), kind=kind,
+                            in_shape=shape, kernel=k, stride=stride, padding=pad, pad_bit=pad_bit, pool=pool)
+    x = rng.integers(0, 2, (9, layer.in_size), dtype=np.uint8)
+    acts, pcs = golden.conv_forward(layer, x)
+    want_acts, want_pcs = conv_reference(layer, x)
+    np.testing.assert_array_equal(pcs, want_pcs)
+    np.testing.assert_array_equal(acts, want_acts)
+    np.testing.assert_array_equal(golden.conv_forward(layer, x, form="or")[0], acts)
+    assert 0 < acts.mean() < 1
