@@ -42,16 +42,17 @@ def _macro_line(synth: dict) -> str:
     return f" 2T2R macros: {synth.get('macro_instances', 0)} instances ({each})."
 
 
-def build_report(folder, regression: dict | None = None) -> str:
-    """Markdown of the synth, sta and energy results in ``folder`` (``<design>/flow/<platform>_<view>``)."""
+def build_report(folder, regression: dict | None = None, no_energy: tuple | None = None) -> str:
+    """Markdown of the synth, sta and energy results in ``folder`` (``<design>/flow/<platform>_<view>``).
+    ``no_energy`` is ``(why, cycles per image)`` for a design whose energy is not modelled."""
     folder = Path(folder)
     synth = read_step(folder / "synth", "synth")
     sta = read_step(folder / "sta", "sta")
-    energy = read_step(folder / "energy", "energy")
-    item = energy["item"]
+    energy = None if no_energy else read_step(folder / "energy", "energy")
+    item = energy["item"] if energy else "image"
     items = {"pass": "passes", "image": "images"}.get(item, item + "s")
-    per = energy["scaled"]
-    cycles = energy["cycles_per_item"]
+    per = energy["scaled"] if energy else None
+    cycles = energy["cycles_per_item"] if energy else no_energy[1]
     fmax = sta["fmax_mhz"]
     lines = [f"# Cost of `{synth['top']}` on {synth['platform']} ({synth['view']} view)", "",
              f"Design: `{synth['design']}` ({synth['kind']}). Clock constraint {synth['period_ns']:g} ns. "
@@ -80,6 +81,9 @@ def build_report(folder, regression: dict | None = None) -> str:
                  if regression and regression.get("cycles_per_inference_measured") else " (manifest)")]
     if fmax:
         lines.append(f"- {fmax * 1e6 / cycles:,.0f} {items}/s at fmax")
+    if energy is None:
+        lines += ["", f"## Energy per {item}", "", f"Not modelled: {no_energy[0]}."]
+        return "\n".join(lines + _regression_lines(regression)) + "\n"
     lines += ["", f"## Energy per {item}", "",
               f"Block-scaled at full throughput and the {synth['period_ns']:g} ns clock "
               f"(characterised on a {'-'.join(map(str, energy['characterisation']['network']))} network, "
@@ -106,14 +110,7 @@ def build_report(folder, regression: dict | None = None) -> str:
         lines += ["", f"The netlist-free estimate Fig. 10 uses (clock and leakage also scaled per unit of hardware "
                   f"from the characterisation): {_si(est['total_j'], 'J')} per {item} ({est['deviation']:+.1%}; "
                   f"CMOS part {est['cmos_deviation']:+.1%})."]
-    if regression and "accuracy" in regression:
-        lines += ["", "## Accuracy (RTL regression)", "",
-                  f"- {regression['simulator']}: {regression['accuracy']:.2%} on {regression.get('images')} test images "
-                  f"at BER {regression.get('ber', 0):g}; every class and popcount equal to the golden model"]
-    elif regression:
-        lines += ["", "## RTL regression", "",
-                  f"- {regression['simulator']}: {regression.get('passes')} passes at BER {regression.get('ber', 0):g}, "
-                  f"every activation and popcount equal to the golden model (an array has no accuracy)"]
+    lines += _regression_lines(regression)
     if synth["kind"] == "network":
         lines += ["", "## Beside the paper", "",
                   "| | this design | paper (130 nm design, seed 003 §4.1) |", "|---|---:|---:|",
@@ -122,5 +119,17 @@ def build_report(folder, regression: dict | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(folder, regression: dict | None = None) -> Path:
-    return atomic_write(Path(folder) / "report.md", build_report(folder, regression))
+def _regression_lines(regression: dict | None) -> list[str]:
+    if regression and "accuracy" in regression:
+        return ["", "## Accuracy (RTL regression)", "",
+                f"- {regression['simulator']}: {regression['accuracy']:.2%} on {regression.get('images')} test images "
+                f"at BER {regression.get('ber', 0):g}; every class and popcount equal to the golden model"]
+    if regression:
+        return ["", "## RTL regression", "",
+                f"- {regression['simulator']}: {regression.get('passes')} passes at BER {regression.get('ber', 0):g}, "
+                f"every activation and popcount equal to the golden model (an array has no accuracy)"]
+    return []
+
+
+def write_report(folder, regression: dict | None = None, no_energy: tuple | None = None) -> Path:
+    return atomic_write(Path(folder) / "report.md", build_report(folder, regression, no_energy))

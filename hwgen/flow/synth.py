@@ -34,8 +34,9 @@ from .tools import FlowError, run_tool
 VIEWS = ("macro", "synth")
 # Block of a module or cell instance: the deepest path component that names one wins.
 BLOCKS = (("block", "memory"), ("cell_", "cells"), ("col_", "cells"), ("tree_", "tree"),
-          ("thresholds", "thresholds"), ("link", "links"), ("argmax", "argmax"))
-BLOCK_ORDER = ("memory", "cells", "tree", "thresholds", "links", "argmax", "control")
+          ("thresholds", "thresholds"), ("link", "links"), ("argmax", "argmax"),
+          ("replica_", "control"), ("conv_", "im2col"))     # a conv layer: its arrays, then its own logic
+BLOCK_ORDER = ("memory", "cells", "tree", "thresholds", "links", "argmax", "im2col", "control")
 ABC_LOAD_F = {"sky130hd": 5e-15, "nangate45": 3.898e-15}   # ORFS ABC_LOAD_IN_FF
 ABC_DRIVER = {"sky130hd": "sky130_fd_sc_hd__buf_1", "nangate45": "BUF_X1"}   # ORFS ABC_DRIVER_CELL
 

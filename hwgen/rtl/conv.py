@@ -155,7 +155,7 @@ class ConvLayer(wiring.Component):
         # ---- programming: replica r owns cells [r*cells, (r+1)*cells); thresholds go to all ----
         fields = [name for name in self.prog.signature.members if name not in ("en", "cell")]
         for r, array in enumerate(self.arrays):
-            m.submodules[f"replica{r}"] = array
+            m.submodules[f"replica_{r}"] = array
             hit = Signal(name=f"prog_hit_r{r}")
             m.d.comb += [hit.eq((self.prog.cell >= r * cells) & (self.prog.cell < (r + 1) * cells)),
                          array.prog.en.eq(self.prog.en & hit & ~self.busy),

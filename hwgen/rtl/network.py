@@ -113,7 +113,8 @@ class NetworkTop(wiring.Component):
         m.d.comb += [prog_en.eq(self.prog.en & ~self.busy), thr_en.eq(self.thr.en & ~self.busy)]
         layers = self.convs + self.arrays
         for k, (plan, layer) in enumerate(zip(self._plans, layers)):
-            m.submodules[f"layer{k}"] = layer
+            # conv_<k>: the flow tells the frame store and im2col unit from the arrays by it
+            m.submodules[f"conv_{k}" if plan.conv is not None else f"layer{k}"] = layer
             local = Signal(index_width(plan.cells), name=f"prog_cell_l{k}")
             mine = Signal(name=f"prog_hit_l{k}")
             m.d.comb += [mine.eq((self.prog.cell >= plan.cell_offset) & (self.prog.cell < plan.cell_offset + plan.cells)),
