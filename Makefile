@@ -14,7 +14,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist qflow qflow-tech-osu018 klayout
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10
+.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10 conv
 
 setup: $(STAMP_PIP)
 
@@ -76,6 +76,20 @@ flow: setup
 # cached in results/fig10/models), seconds after; results/fig10/fig10.csv and .png.
 fig10: setup
 	$(VENV)/bin/hwgen fig10 --out results/fig10
+
+# Conv networks (issue 12): each shipped conv network generated at n = 16 and run on Verilator,
+# 200 test images at BER 0, 1e-3 and 1e-2 (every class and popcount against the golden model, the
+# manifest's cycles measured); Fig. 9 for the conv networks (plain and error-aware) on the whole
+# MNIST test set; the design-space table (P = 1..16, conv and MLP; each design's cycles measured
+# in Verilator). Results in results/conv/ (about 40 min on 2 cores).
+CONV_COUNT ?= 200
+conv: setup
+	@set -e; for m in mnist_conv fashion_mnist_conv; do \
+	  $(VENV)/bin/hwgen rtl --model models/$$m.npz --n 16 --views harness -o rtl_out/$${m}_n16; \
+	  for ber in 0 1e-3 1e-2; do $(VENV)/bin/hwgen sim rtl_out/$${m}_n16 --count $(CONV_COUNT) --ber $$ber --seed 1; done; \
+	done
+	$(VENV)/bin/hwgen sweep --model models/mnist_conv.npz --model models/mnist_conv_adapted.npz --repeats 3 --out results/conv
+	$(VENV)/bin/hwgen space --model models/mnist_conv.npz --model models/mnist_bnn.npz --n 16 --ber 1e-2 --sim verilator --out results/conv
 
 bench: setup
 	$(PY) bench/bench_sim.py

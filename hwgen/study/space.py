@@ -6,7 +6,9 @@ cells (the area proxy: every cell is an n x n 2T2R block with its sense amplifie
 the weight bits, the cycles per inference and the initiation interval of the generated hardware
 (:func:`hwgen.netplan.network_timing`, which the RTL regressions check cycle for cycle), the
 images per second at a given clock, and the test accuracy of the golden model: at BER 0 it does
-not depend on P; at ``--ber`` each replica carries its own sampled errors. A dense network (an
+not depend on P; at ``--ber`` each replica carries its own sampled errors (mean and standard
+deviation over ``--repeats`` error maps: a conv network's first layer has few inputs per output,
+so where its errors land matters, and the spread is wide). A dense network (an
 MLP) has one row: it has nothing to replicate.
 
 With ``--sim``, every row's design is also generated and run through the RTL regression, which
@@ -19,15 +21,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..device import network_error_maps
 from ..errors import LayerDoesNotFit
 from ..golden import network_forward
 from ..netplan import network_timing, plan_network
 from ..outputs import new_figure, save_figure, write_csv
+from .sweep import point_seed
 
 
 def space_rows(networks: dict, x_bits, labels, parallels, n: int = 32, config: str = "par2seq", ber: float = 0.0,
-               seed: int = 0, clock_mhz: float = 100.0, log=print) -> list[dict]:
+               seed: int = 0, clock_mhz: float = 100.0, repeats: int = 3, log=print) -> list[dict]:
     """One row per (network, P) that fits; a P that does not fit a network's layers is logged
     and left out."""
     rows = []
@@ -49,8 +54,11 @@ def space_rows(networks: dict, x_bits, labels, parallels, n: int = 32, config: s
                    "images_per_s": round(clock_mhz * 1e6 / timing["initiation_interval"]),
                    "accuracy": clean}
             if ber > 0:
-                maps = network_error_maps(net, ber, seed, [p.parallel for p in plans])
-                row[f"accuracy_ber_{ber:g}"] = float((network_forward(net, x_bits, maps)[0] == labels).mean())
+                acc = [float((network_forward(net, x_bits, network_error_maps(net, ber, point_seed(seed, 0, r),
+                                                                               [p.parallel for p in plans]))[0]
+                              == labels).mean()) for r in range(repeats)]
+                row[f"accuracy_ber_{ber:g}"] = float(np.mean(acc))
+                row[f"std_ber_{ber:g}"] = float(np.std(acc))
             row["passes_per_conv_layer"] = " ".join(str(p.conv_timing["passes"]) for p in plans if p.conv is not None)
             rows.append(row)
     return rows
@@ -89,7 +97,8 @@ def markdown(rows: list[dict]) -> str:
         cells = []
         for k in keys:
             v = row.get(k, "")
-            cells.append(f"{100 * v:.2f}%" if "accuracy" in k and isinstance(v, float) else str(v))
+            cells.append(f"{100 * v:.2f}%" if ("accuracy" in k or k.startswith("std")) and isinstance(v, float)
+                         else str(v))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -115,11 +124,12 @@ def plot_space(path, rows: list[dict], title: str) -> Path:
 
 def run_space(networks: dict, x_bits, labels, out_dir, parallels, n: int = 32, config: str = "par2seq",
               ber: float = 0.0, seed: int = 0, clock_mhz: float = 100.0, sim: str | None = None, count: int = 20,
-              model_paths: dict | None = None, source: str = "test images", log=print) -> list[dict]:
+              model_paths: dict | None = None, source: str = "test images", repeats: int = 3,
+              log=print) -> list[dict]:
     """Build the table, optionally measure it in RTL, write ``design_space.csv/.md/.png``."""
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    rows = space_rows(networks, x_bits, labels, parallels, n, config, ber, seed, clock_mhz, log)
+    rows = space_rows(networks, x_bits, labels, parallels, n, config, ber, seed, clock_mhz, repeats, log)
     if not rows:
         raise LayerDoesNotFit("no --parallel value fits these networks")
     if sim is not None:
@@ -130,7 +140,9 @@ def run_space(networks: dict, x_bits, labels, out_dir, parallels, n: int = 32, c
     table = markdown(rows)
     atomic_write(out_dir / "design_space.md",
                  f"# Design space: kernels stored once (P=1) or replicated P times\n\n"
-                 f"n={n}, {config}; accuracy on {len(labels)} images ({source}); images/s at {clock_mhz:g} MHz.\n\n"
+                 f"n={n}, {config}; accuracy on {len(labels)} images ({source})"
+                 + (f", at BER {ber:g} the mean and standard deviation over {repeats} error maps" if ber else "")
+                 + f"; images/s at {clock_mhz:g} MHz.\n\n"
                  + table)
     plot_space(out_dir / "design_space.png", rows, f"Cells vs cycles per inference (n={n}, {config})")
     log(table.rstrip())

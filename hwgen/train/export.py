@@ -1,4 +1,5 @@
-"""Export a trained :class:`BinaryMLP` to the network IR, and the shipped torch checkpoint.
+"""Export a trained :class:`BinaryMLP` or :class:`BinaryConvNet` to the network IR, and the
+shipped torch checkpoint.
 
 Batch-norm folds into an integer popcount threshold. For a hidden neuron with ``I`` inputs,
 ``a = sum(w_i x_i) = 2*popcount - I`` and the activation is ``BN(a) >= 0``, where
@@ -11,6 +12,15 @@ Batch-norm folds into an integer popcount threshold. For a hidden neuron with ``
 
 Thresholds are clipped to [0, I + 1], which keeps every outcome and fits the hardware's
 threshold width. All of this is done in float64.
+
+A conv layer is the same fold per output channel: its ``(O, I)`` matrix has one row per output
+channel and the patch ``(ky, kx, c)`` in the IR's order (torch's ``(C_out, C_in, kh, kw)`` kernels
+are permuted to ``(C_out, kh, kw, C_in)``), padded pixels are -1 (``pad_bit`` 0, as the model pads)
+and the max-pool is fused into the layer. Before or after the pool, the batch-norm is monotonic in
+the popcount once gamma < 0 channels are flipped, so the pooled activation is
+``max(popcount) >= T`` either way; a stage that pools first must have gamma >= 0 (it keeps 1),
+since after a max a negative gamma would make a min. Torch flattens the last feature map in (C, H, W) order,
+the IR in (H, W, C): the first dense layer's columns are permuted accordingly.
 """
 
 from __future__ import annotations
@@ -23,7 +33,7 @@ import torch
 from ..errors import ModelFileError
 from ..files import atomic_write
 from ..ir import Layer, Network
-from .model import BinaryMLP
+from .model import BinaryConvNet, BinaryMLP
 
 
 def weight_bits(lin) -> np.ndarray:
@@ -32,7 +42,8 @@ def weight_bits(lin) -> np.ndarray:
 
 
 def fold_batchnorm(bits: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
-    """(weight bits, BatchNorm1d) -> (weight bits with gamma<0 rows flipped, integer thresholds)."""
+    """(weight bits ``(O, I)``, BatchNorm1d/2d over the ``O`` outputs) -> (weight bits with gamma<0
+    rows flipped, integer thresholds)."""
     n_in = bits.shape[1]
     gamma = bn.weight.detach().to(torch.float64).numpy()
     beta = bn.bias.detach().to(torch.float64).numpy()
@@ -50,7 +61,25 @@ def fold_batchnorm(bits: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
     return bits, np.clip(thresholds, 0, n_in + 1)
 
 
-def export_network(model: BinaryMLP, metadata: dict | None = None) -> Network:
+def conv_weight_bits(conv) -> np.ndarray:
+    """{0,1} bits ``(C_out, taps*C_in)`` of a BinaryConv2d/1d in the IR's patch order ``(ky, kx, c)``."""
+    w = conv.weight.detach().to(torch.float64)
+    w = w.permute(0, 2, 3, 1) if w.ndim == 4 else w.permute(0, 2, 1)
+    return (w.reshape(len(w), -1).numpy() >= 0).astype(np.uint8)
+
+
+def chw_to_hwc(shape) -> np.ndarray:
+    """For a feature map of IR shape ``(H, W, C)`` (or ``(L, C)``): ``perm[i]`` is the torch (C, H, W)
+    flatten index of IR (H, W, C) index ``i``, so ``torch_columns[:, perm]`` are the IR's columns."""
+    *spatial, channels = (int(v) for v in shape)
+    chw = np.arange(int(np.prod(shape))).reshape(channels, *spatial)
+    return np.moveaxis(chw, 0, -1).ravel()
+
+
+def export_network(model, metadata: dict | None = None) -> Network:
+    """The IR of a trained :class:`BinaryMLP` or :class:`BinaryConvNet` (eval-mode semantics)."""
+    if isinstance(model, BinaryConvNet):
+        return export_conv_network(model, metadata)
     layers = []
     for k, (lin, bn) in enumerate(zip(model.hidden, model.norms)):
         bits, thresholds = fold_batchnorm(weight_bits(lin), bn)
@@ -61,26 +90,63 @@ def export_network(model: BinaryMLP, metadata: dict | None = None) -> Network:
     return Network(layers=layers, metadata=dict(metadata or {}))
 
 
-def save_checkpoint(model: BinaryMLP, path, extra: dict | None = None) -> Path:
-    """Save the model with binarized weights stored as int8 signs (all inference needs)."""
+def export_conv_network(model: BinaryConvNet, metadata: dict | None = None) -> Network:
+    """Conv layers ``conv1..`` (pad_bit 0, max-pool fused), then dense ``fc1..``; the last is the
+    popcount output layer."""
+    layers = []
+    for k, (conv, bn, stage, (shape_in, _)) in enumerate(zip(model.convs, model.conv_norms, model.stages,
+                                                               model.plan)):
+        if model.order == "pool-bn" and bool((bn.weight < 0).any()):
+            raise ValueError(f"conv stage {k + 1} has batch-norm gamma < 0 after its max-pool: that is a min-pool, "
+                             f"which the hardware does not compute (pool-bn stages keep gamma at 1)")
+        bits, thresholds = fold_batchnorm(conv_weight_bits(conv), bn)
+        layers.append(Layer.from_bits(bits, thresholds, output="sign", name=f"conv{k + 1}", kind=model.kind,
+                                      in_shape=tuple(shape_in), kernel=stage.kernel, stride=stage.stride,
+                                      padding=stage.padding, pad_bit=0, pool=stage.pool))
+    perm = chw_to_hwc(model.plan[-1][1])
+    dense = [*zip(model.hidden, model.norms), (model.out, None)]
+    for k, (lin, bn) in enumerate(dense):
+        bits = weight_bits(lin)
+        if k == 0:
+            bits = bits[:, perm]
+        if bn is not None:
+            bits, thresholds = fold_batchnorm(bits, bn)
+            layers.append(Layer.from_bits(bits, thresholds, output="sign", name=f"fc{k + 1}"))
+        else:
+            layers.append(Layer.from_bits(bits, np.zeros(len(bits), dtype=np.int64), output="popcount",
+                                          name=f"fc{k + 1}"))
+    return Network(layers=layers, metadata=dict(metadata or {}))
+
+
+def save_checkpoint(model, path, extra: dict | None = None) -> Path:
+    """Save the model with binarized weights stored as int8 signs (all inference needs). An MLP's
+    checkpoint holds its ``sizes``; a conv net's holds ``arch`` (:meth:`BinaryConvNet.arch`) too."""
     path = Path(path)
     state = {}
     for key, value in model.state_dict().items():
-        if key.endswith(".weight") and value.ndim == 2:
+        if key.endswith(".weight") and value.ndim >= 2:     # linear (2-D) and conv (3-D, 4-D) weights
             state[key] = torch.where(value >= 0, 1, -1).to(torch.int8)
         else:
             state[key] = value.clone()
-    return atomic_write(path, lambda f: torch.save({"format": "hwgen-bnn-torch", "sizes": model.sizes,
-                                                    "state": state, "extra": extra or {}}, f))
+    ckpt = {"format": "hwgen-bnn-torch", "sizes": model.sizes, "state": state, "extra": extra or {}}
+    if isinstance(model, BinaryConvNet):
+        ckpt["arch"] = model.arch()
+    return atomic_write(path, lambda f: torch.save(ckpt, f))
 
 
-def load_checkpoint(path) -> BinaryMLP:
+def load_checkpoint(path):
+    """A :class:`BinaryMLP` or :class:`BinaryConvNet` in eval mode, from :func:`save_checkpoint`."""
     path = Path(path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if ckpt.get("format") != "hwgen-bnn-torch":
+        if not isinstance(ckpt, dict) or ckpt.get("format") != "hwgen-bnn-torch":
             raise ModelFileError(f"{path} is not an hwgen torch checkpoint")
-        model = BinaryMLP(ckpt["sizes"])
+        arch = ckpt.get("arch")
+        if arch is None:
+            model = BinaryMLP(ckpt["sizes"])
+        else:
+            model = BinaryConvNet(arch["in_shape"], arch["stages"], arch["hidden"], arch["classes"], arch["kind"],
+                                  order=arch["order"])
         model.load_state_dict({k: v.float() if v.dtype == torch.int8 else v for k, v in ckpt["state"].items()})
     except ModelFileError:
         raise

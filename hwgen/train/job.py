@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ from ..errors import DataError
 from ..files import atomic_write, writable_folder
 from ..golden import network_forward
 from .export import export_network, save_checkpoint
-from .loop import TrainConfig, predict, train
+from .loop import RECALIBRATION_IMAGES, TrainConfig, predict, train
+from .model import ConvStage
 
 
 def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progress=True, log=print) -> dict:
+    start = time.perf_counter()
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the model path must end in .npz (the IR file), not {out.name!r}")
@@ -37,11 +40,11 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
             log(f"[train] note: the {what} files are not an official copy of {dataset} (unknown SHA-256); used as "
                 f"given, their hashes go into the model's metadata")
     log(f"[train] {dataset}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
-        f"network {'-'.join(map(str, cfg.sizes))}, seed {cfg.seed}, flip_ber {cfg.flip_ber:g}")
+        f"network {cfg.describe()}, seed {cfg.seed}, flip_ber {cfg.flip_ber:g}")
     model, history = train(cfg, train_split, test_split, progress=progress, log=log)
 
     test_bits = binarize(test_split.images, cfg.input_threshold)
-    torch_pred, _ = predict(model, test_bits)
+    torch_pred, _ = predict(model, test_bits, exact=True)
     accuracy = float((torch_pred == test_split.labels).mean())
     metadata = {"dataset": dataset, "input_threshold": cfg.input_threshold, "test_accuracy": accuracy,
                 "train": cfg.as_dict(), "data_sha256": {**train_split.sources, **test_split.sources},
@@ -52,7 +55,7 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     if agree != len(torch_pred):
         raise RuntimeError(f"export check failed: the IR's golden model agrees with torch on {agree} of "
                            f"{len(torch_pred)} test images")
-    log(f"[train] export check: golden model on the IR equals torch eval on all {agree} test images")
+    log(f"[train] export check: golden model on the IR equals torch eval (float64) on all {agree} test images")
     network.save(out)
     save_checkpoint(model, out.with_suffix(".pt"), extra={"test_accuracy": accuracy})
     buf = io.StringIO()
@@ -60,18 +63,25 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     writer.writeheader()
     writer.writerows(history)
     atomic_write(out.with_name(out.stem + "_history.csv"), buf.getvalue())
-    atomic_write(out.with_suffix(".md"), model_card(out.stem, network, history, cfg))
+    atomic_write(out.with_suffix(".md"), model_card(out.stem, network, history, cfg,
+                                                    wall_s=time.perf_counter() - start))
     log(f"[train] test accuracy {100 * accuracy:.2f}%; wrote {out}, {out.with_suffix('.pt').name}, "
         f"{out.with_suffix('.md').name}")
     return {"accuracy": accuracy, "history": history, "path": str(out)}
 
 
-def model_card(name: str, network, history, cfg: TrainConfig) -> str:
+def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None) -> str:
+    """The model card (``<name>.md``): what the network is, its accuracy, how it was trained and
+    how to train it again (``wall_s``: the whole run's time, data loading and export check included)."""
+    if cfg.arch == "conv":
+        return conv_model_card(name, network, history, cfg, wall_s)
     md = network.metadata
     layers = "\n".join(f"| {layer.name} | {layer.n_inputs} | {layer.n_outputs} | {layer.output} | "
                        f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())} |" for layer in network.layers)
     hashes = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(md["data_sha256"].items()))
     total_s = sum(h["seconds"] for h in history)
+    threshold = f" --input-threshold {cfg.input_threshold}" if cfg.input_threshold != 127 else ""
+    threshold += " --hflip" if cfg.hflip else ""
     return f"""# {name}
 
 Binarized MLP {'-'.join(map(str, cfg.sizes))} trained by `hwgen train {md['dataset']}` (hwgen {md['hwgen_version']}).
@@ -83,7 +93,7 @@ Binarized MLP {'-'.join(map(str, cfg.sizes))} trained by `hwgen train {md['datas
   {total_s:.0f} s on the CPU.
 - **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0).
 - **Reproduce:** `hwgen train {md['dataset']} --hidden {','.join(map(str, cfg.sizes[1:-1]))} --epochs {cfg.epochs} \
-  --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed} --dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g}`
+  --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed} --dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g}{threshold}`
   (CPU; torch's CPU kernels may differ across machines in the last bits, so accuracy can move by a few
   hundredths).
 - **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, binarized weights),
@@ -92,6 +102,71 @@ Binarized MLP {'-'.join(map(str, cfg.sizes))} trained by `hwgen train {md['datas
 | layer | inputs | outputs | output | thresholds |
 |---|---|---|---|---|
 {layers}
+
+Training data (sha256):
+{hashes}
+"""
+
+
+def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None) -> str:
+    md = network.metadata
+    rows = []
+    for layer in network.layers:
+        thresholds = f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())}"
+        if layer.is_conv:
+            g = layer.geometry()
+            shape_in = "x".join(map(str, layer.in_shape))
+            kernel = f"{g.kh}x{g.kw}" if layer.kind == "conv2d" else str(layer.kernel)
+            pool = (f"max {g.ph}x{g.pw}" if layer.kind == "conv2d" else f"max {g.pw}") if layer.pool > 1 else "-"
+            rows.append(f"| {layer.name} | {layer.kind} | {shape_in} | {kernel}, stride {layer.stride}, padding "
+                        f"{layer.padding} (-1) | {pool} | {'x'.join(map(str, layer.out_shape))} | "
+                        f"{layer.n_outputs} x {layer.n_inputs} | {layer.output} | {thresholds} |")
+        else:
+            rows.append(f"| {layer.name} | dense | {layer.n_inputs} | - | - | {layer.n_outputs} | "
+                        f"{layer.n_outputs} x {layer.n_inputs} | {layer.output} | "
+                        f"{thresholds if layer.output == 'sign' else '- (argmax of popcounts)'} |")
+    bits = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
+    hashes = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(md["data_sha256"].items()))
+    total_s = sum(h["seconds"] for h in history)
+    command = " ".join([f"hwgen train {md['dataset']} --arch conv",
+                        f"--conv {','.join(ConvStage.of(s).text() for s in cfg.convs)}",
+                        f"--hidden {','.join(map(str, cfg.sizes[1:-1])) or 'none'}",
+                        f"--epochs {cfg.epochs} --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed}",
+                        f"--dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g} --input-threshold {cfg.input_threshold}",
+                        *(["--hflip"] if cfg.hflip else []), f"--threads {cfg.threads}",
+                        f"-o models/{name}.npz"])
+    return f"""# {name}
+
+Binarized conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {md['hwgen_version']}):
+{network.describe()}.
+
+- **Test accuracy:** {100 * md['test_accuracy']:.2f}% on the {md['dataset']} test set (torch eval in float64;
+  the golden model on this IR gives the same prediction on every test image, checked at export).
+- **Layers:** each conv stage is a binarized conv (padded pixels are -1, the IR's `pad_bit` 0) ->
+  non-overlapping max-pool -> batch-norm (gamma kept at 1) -> sign, folded into one threshold per
+  output channel on the window's largest popcount; the dense hidden layers' batch-norm folds the
+  same way (neurons with gamma < 0 have their weights flipped). Batch-norm statistics are
+  re-estimated on {RECALIBRATION_IMAGES} training images after every epoch, with the weights as
+  they are then. The output layer has no batch-norm: the class is the argmax of its popcounts.
+  {bits} weight bits in all (a conv kernel counts once).
+- **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
+  seed {cfg.seed}, dropout {cfg.dropout:g} (on the dense layers' inputs), training-time weight-flip rate
+  {cfg.flip_ber:g}{', each training image mirrored left-right with probability 1/2' if cfg.hflip else ''}: {total_s:.0f} s on the CPU for the epochs (training and the per-epoch test; torch threads:
+  {cfg.threads}){'' if wall_s is None else f', {wall_s:.0f} s for the whole run (data, export, check)'}.
+- **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0); the image is a
+  {'x'.join(map(str, cfg.in_shape))} (H x W x C) feature map in raster order.
+- **Reproduce** (CPU; torch's CPU kernels may differ across machines in the last bits, so accuracy can
+  move by a few hundredths):
+
+  ```
+  {command}
+  ```
+- **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, binarized weights),
+  `{name}_history.csv` (per-epoch loss and accuracy).
+
+| layer | kind | input | kernel | pool | output | weights (O x I) | activation | thresholds |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
 
 Training data (sha256):
 {hashes}
