@@ -216,10 +216,12 @@ def test_train_cli_conv_on_a_tiny_dataset(tmp_path):
     (("--arch", "conv", "--conv", "32:3:1:3"), "padding must be in [0, kernel - 1]"),
     (("--arch", "conv", "--conv", "0"), "channels must be an integer"),
     (("--arch", "conv", "--conv", "8,8,8,8,8"), "conv stage 5 (8): pool 2 is larger than the 1x1 conv output"),
-    (("--arch", "conv", "--conv", "8:29"), "does not fit the 28x28 input"),
+    (("--arch", "conv", "--conv", "8:29:1:0"), "does not fit the 28x28 input"),
     (("--arch", "conv", "--hidden", "16,none"), "--hidden"),
 ])
-def test_bad_conv_options_are_one_line_errors(args, fragment):
-    r = invoke("train", "mnist", *args, "-o", "never.npz")
+def test_bad_conv_options_are_one_line_errors(args, fragment, tmp_path):
+    # An empty data directory: an option that wrongly passed would fail at once on the missing data
+    # instead of training a network on whatever MNIST the machine has.
+    r = invoke("train", "mnist", *args, "--data-dir", tmp_path, "-o", tmp_path / "never.npz")
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and fragment in r.output, r.output

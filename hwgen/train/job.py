@@ -25,7 +25,7 @@ from .model import ConvStage
 
 
 def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progress=True, log=print) -> dict:
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the model path must end in .npz (the IR file), not {out.name!r}")
@@ -64,17 +64,20 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     writer.writerows(history)
     atomic_write(out.with_name(out.stem + "_history.csv"), buf.getvalue())
     atomic_write(out.with_suffix(".md"), model_card(out.stem, network, history, cfg,
-                                                    wall_s=time.perf_counter() - start))
+                                                    wall_s=time.perf_counter() - start,
+                                                    cpu_s=time.process_time() - cpu_start))
     log(f"[train] test accuracy {100 * accuracy:.2f}%; wrote {out}, {out.with_suffix('.pt').name}, "
         f"{out.with_suffix('.md').name}")
     return {"accuracy": accuracy, "history": history, "path": str(out)}
 
 
-def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None) -> str:
+def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None,
+               cpu_s: float | None = None) -> str:
     """The model card (``<name>.md``): what the network is, its accuracy, how it was trained and
-    how to train it again (``wall_s``: the whole run's time, data loading and export check included)."""
+    how to train it again (``wall_s``, ``cpu_s``: the whole run's elapsed and CPU time, data loading
+    and export check included)."""
     if cfg.arch == "conv":
-        return conv_model_card(name, network, history, cfg, wall_s)
+        return conv_model_card(name, network, history, cfg, wall_s, cpu_s)
     md = network.metadata
     layers = "\n".join(f"| {layer.name} | {layer.n_inputs} | {layer.n_outputs} | {layer.output} | "
                        f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())} |" for layer in network.layers)
@@ -108,7 +111,8 @@ Training data (sha256):
 """
 
 
-def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None) -> str:
+def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None,
+                    cpu_s: float | None = None) -> str:
     md = network.metadata
     rows = []
     for layer in network.layers:
@@ -151,8 +155,9 @@ Binarized conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {
   {bits} weight bits in all (a conv kernel counts once).
 - **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
   seed {cfg.seed}, dropout {cfg.dropout:g} (on the dense layers' inputs), training-time weight-flip rate
-  {cfg.flip_ber:g}{', each training image mirrored left-right with probability 1/2' if cfg.hflip else ''}: {total_s:.0f} s on the CPU for the epochs (training and the per-epoch test; torch threads:
-  {cfg.threads}){'' if wall_s is None else f', {wall_s:.0f} s for the whole run (data, export, check)'}.
+  {cfg.flip_ber:g}{', each training image mirrored left-right with probability 1/2' if cfg.hflip else ''}.
+  Time on the CPU ({cfg.threads} torch thread{'s' if cfg.threads > 1 else ''}): {total_s:.0f} s elapsed for the epochs (training,
+  batch-norm re-estimation and the per-epoch test){'' if wall_s is None else f', {wall_s:.0f} s for the whole run (data, export, check)'}{'' if cpu_s is None else f', of which {cpu_s:.0f} s CPU time'}.
 - **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0); the image is a
   {'x'.join(map(str, cfg.in_shape))} (H x W x C) feature map in raster order.
 - **Reproduce** (CPU; torch's CPU kernels may differ across machines in the last bits, so accuracy can
