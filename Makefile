@@ -41,7 +41,7 @@ $(STAMP_PIP): $(STAMP_APT) pyproject.toml
 
 # Two workers, one test file each at a time: the long synthesis check runs beside the simulations.
 test: setup
-	$(PY) -m pytest -ra -n 2 --dist loadfile
+	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30
 
 test-fast: setup
 	$(PY) -m pytest -ra -m "not rtl"
