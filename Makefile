@@ -84,6 +84,7 @@ fig10: setup
 # in Verilator). Results in results/conv/ (about 40 min on 2 cores).
 CONV_COUNT ?= 200
 conv: setup
+	HWGEN_LONG=1 $(PY) -m pytest -ra tests/test_rtl_conv.py -k shipped
 	@set -e; for m in mnist_conv fashion_mnist_conv; do \
 	  $(VENV)/bin/hwgen rtl --model models/$$m.npz --n 16 --views harness -o rtl_out/$${m}_n16; \
 	  for ber in 0 1e-3 1e-2; do $(VENV)/bin/hwgen sim rtl_out/$${m}_n16 --count $(CONV_COUNT) --ber $$ber --seed 1; done; \

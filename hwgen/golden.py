@@ -3,6 +3,11 @@
 Everything the RTL computes is computed here on packed uint64 words: XNOR is ``~(w ^ x)``,
 popcount is ``np.bitwise_count``. The RTL testbenches compare every activation bit and every
 popcount with these functions; nothing in the tests compares against stored constants.
+
+Ternary layers (weights -1, 0, +1; see :mod:`hwgen.ir`) count mismatches among the non-zero
+weights only, ``popcount((x ^ w) & ~zeros)``, and their "popcount" is the score
+``sum x*w = nonzeros - 2 * mismatches``. Their error maps carry codes 0..3: bit 0 flips the sign
+plane, bit 1 the zero plane (:mod:`hwgen.device.ternary`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,28 @@ def apply_error_map(weights: np.ndarray, error_map: np.ndarray) -> np.ndarray:
     return weights ^ error_map
 
 
+def effective_weights(layer: Layer, error_map: np.ndarray | None = None):
+    """What the array reads: ``(sign, nonzero)`` packed planes after the errors in ``error_map``.
+
+    ``nonzero`` is ``None`` for a binary layer. A ternary layer's map is unpacked ``(O, I)``
+    with codes 0..3 (bit 0 flips the sign, bit 1 the zero bit); a binary layer's map is 0/1.
+    """
+    if not layer.is_ternary:
+        return (layer.weights if error_map is None else apply_error_map(layer.weights, error_map)), None
+    sign, zeros = layer.weights, layer.zeros
+    if error_map is not None:
+        codes = np.asarray(error_map)
+        if codes.shape != (layer.n_outputs, layer.n_inputs):
+            raise ValueError(f"ternary error map has shape {codes.shape}, layer {layer.name!r} is "
+                             f"{(layer.n_outputs, layer.n_inputs)}")
+        if codes.size and int(codes.max()) > 3:
+            raise ValueError(f"ternary error codes are 0..3, not {int(codes.max())}")
+        sign = sign ^ pack_bits(codes & 1)
+        zeros = zeros ^ pack_bits(codes >> 1)
+    valid = pack_bits(np.ones((1, layer.n_inputs), dtype=np.uint8))
+    return sign, ~zeros & valid
+
+
 CHUNK = 128          # images per block: keeps the (chunk x outputs) temporaries in cache
 _POOL = None
 
@@ -41,20 +68,24 @@ def _pool():
     return _POOL
 
 
-def _mismatches(weights: np.ndarray, x_packed: np.ndarray) -> np.ndarray:
+def _mismatches(weights: np.ndarray, x_packed: np.ndarray, nonzero: np.ndarray | None = None) -> np.ndarray:
     acc = np.zeros((x_packed.shape[0], weights.shape[0]), dtype=np.uint16)
     for k in range(weights.shape[1]):   # one word at a time keeps memory at chunk x O
-        acc += np.bitwise_count(x_packed[:, k, None] ^ weights[None, :, k])
+        diff = x_packed[:, k, None] ^ weights[None, :, k]
+        acc += np.bitwise_count(diff if nonzero is None else diff & nonzero[None, :, k])
     return acc
 
 
-def popcounts(weights: np.ndarray, x_packed: np.ndarray, n_inputs: int) -> np.ndarray:
+def popcounts(weights: np.ndarray, x_packed: np.ndarray, n_inputs: int, nonzero: np.ndarray | None = None) -> np.ndarray:
     """popcount(XNOR(x, w)) for every input vector and neuron.
 
     weights: packed ``(O, W)``; x_packed: packed ``(B, W)``. Returns int64 ``(B, O)``.
     Counting mismatches (``w ^ x``) and subtracting from ``n_inputs`` keeps the zero padding
     bits out of the count. Blocks of :data:`CHUNK` images run on a thread pool (numpy releases
     the GIL in its ufuncs), which is what makes accuracy sweeps fast.
+
+    With ``nonzero`` (a ternary layer's packed mask of non-zero weights) the result is the
+    score ``sum x*w = nonzeros - 2 * mismatches`` over the non-zero weights.
     """
     weights = np.asarray(weights, dtype=np.uint64)
     x_packed = np.asarray(x_packed, dtype=np.uint64)
@@ -67,17 +98,21 @@ def popcounts(weights: np.ndarray, x_packed: np.ndarray, n_inputs: int) -> np.nd
         raise ValueError(f"{n_inputs} inputs overflow the 16-bit mismatch counters")
     starts = range(0, x_packed.shape[0], CHUNK)
     if len(starts) <= 1:
-        mismatches = _mismatches(weights, x_packed)
+        mismatches = _mismatches(weights, x_packed, nonzero)
     else:
-        mismatches = np.concatenate(list(_pool().map(lambda s: _mismatches(weights, x_packed[s:s + CHUNK]), starts)))
-    return n_inputs - mismatches.astype(np.int64)
+        mismatches = np.concatenate(list(_pool().map(
+            lambda s: _mismatches(weights, x_packed[s:s + CHUNK], nonzero), starts)))
+    if nonzero is None:
+        return n_inputs - mismatches.astype(np.int64)
+    nonzeros = np.bitwise_count(np.asarray(nonzero, dtype=np.uint64)).sum(axis=1, dtype=np.int64)
+    return nonzeros[None, :] - 2 * mismatches.astype(np.int64)
 
 
 def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None):
     """One layer pass. ``x_bits`` is ``(B, I)`` or ``(I,)`` {0,1}.
 
     Returns ``(activations, popcounts)``: activations are {0,1} uint8 ``(B, O)`` with
-    ``popcount >= threshold``; popcounts are int64 ``(B, O)``. A conv layer goes to
+    ``popcount >= threshold``; popcounts are int64 ``(B, O)`` (a ternary layer's scores). A conv layer goes to
     :func:`conv_forward` (``I`` is then its input feature map, ``O`` its pooled output map).
     """
     if layer.is_conv:
@@ -85,8 +120,8 @@ def layer_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None
     x_bits = np.atleast_2d(np.asarray(x_bits))
     if x_bits.shape[1] != layer.n_inputs:
         raise ValueError(f"input has {x_bits.shape[1]} bits, layer {layer.name!r} expects {layer.n_inputs}")
-    weights = layer.weights if error_map is None else apply_error_map(layer.weights, error_map)
-    pc = popcounts(weights, pack_bits(x_bits), layer.n_inputs)
+    weights, nonzero = effective_weights(layer, error_map)
+    pc = popcounts(weights, pack_bits(x_bits), layer.n_inputs, nonzero)
     acts = (pc >= layer.thresholds[None, :]).astype(np.uint8)
     return acts, pc
 
@@ -115,16 +150,16 @@ def conv_popcounts(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | Non
     if x_bits.shape[1] != layer.in_size:
         raise ValueError(f"input has {x_bits.shape[1]} bits, conv layer {layer.name!r} expects {layer.in_size}")
     maps = [None] if error_map is None else (list(error_map) if np.asarray(error_map).ndim == 3 else [error_map])
-    weights = [layer.weights if e is None else apply_error_map(layer.weights, e) for e in maps]
+    weights = [effective_weights(layer, e) for e in maps]
     order = g.position_order()
     out = np.empty((len(x_bits), len(order), g.C_out), dtype=np.int64)
     step = max(1, (1 << 22) // max(1, len(order) * g.taps * g.C))     # images per block: ~4 MB of patch bits
     for b in range(0, len(x_bits), step):
         patches = im2col(g, x_bits[b:b + step], order)
-        for r, w in enumerate(weights):
+        for r, (w, nonzero) in enumerate(weights):
             sel = slice(r, None, len(weights))
             chunk = patches[:, sel].reshape(-1, patches.shape[-1])
-            out[b:b + step, sel] = popcounts(w, chunk, layer.n_inputs).reshape(len(patches), -1, g.C_out)
+            out[b:b + step, sel] = popcounts(w, chunk, layer.n_inputs, nonzero).reshape(len(patches), -1, g.C_out)
     return out
 
 

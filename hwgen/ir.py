@@ -32,6 +32,14 @@ Convolutional layers (IR version 2) are that matrix applied at every output posi
   version 1, which older readers still take; a network with conv layers is version 2, and an
   older hwgen refuses it naming the version.
 
+Ternary layers (IR version 3; seed 004: LRS/HRS = +1, HRS/HRS = 0, HRS/LRS = -1) add a second
+bit plane, ``zeros`` (packed like ``weights``; 1 = the weight is 0). ``weights`` keeps the sign
+(1 = +1) and is 0 wherever ``zeros`` is 1, so every ternary matrix has exactly one encoding.
+A ternary neuron's score is ``sum_i x_i w_i = nonzeros - 2 * mismatches``, where ``mismatches``
+counts the non-zero weights whose sign differs from the input; its threshold is on that score
+(``score >= T``, ``T`` in ``[-I, I + 1]``), and a ternary output layer's scores are its class
+scores. Any layer kind may be ternary; a network with a ternary layer is version 3.
+
 Files are ``.npz`` (numpy, no pickle) with a JSON metadata entry, so they load without code
 execution and fail loudly when corrupt.
 """
@@ -49,8 +57,8 @@ from .errors import ModelFileError
 from .files import atomic_write
 
 IR_FORMAT = "hwgen-ir"
-IR_VERSION = 2              # conv layers; dense-only networks are written as version 1
-READ_VERSIONS = (1, 2)
+IR_VERSION = 3              # 2: conv layers, 3: ternary layers; binary dense-only networks are version 1
+READ_VERSIONS = (1, 2, 3)
 KINDS = ("dense", "conv2d", "conv1d")
 WORD = 64
 MAX_HEADER_BYTES = 1 << 20
@@ -172,7 +180,7 @@ class Layer:
     ``in_shape`` (``(H, W, C_in)`` or ``(L, C_in)``), a square ``kernel``, ``stride``,
     ``padding``, ``pad_bit`` and ``pool`` (1 = no max-pool). ``n_inputs``/``n_outputs`` are
     always the matrix the array stores: ``kernel**2 * C_in`` (``kernel * C_in`` for conv1d)
-    by ``C_out``.
+    by ``C_out``. ``zeros`` (packed like ``weights``) makes the layer ternary.
     """
 
     n_inputs: int
@@ -188,10 +196,13 @@ class Layer:
     padding: int = 0
     pad_bit: int = 0
     pool: int = 1
+    zeros: np.ndarray | None = None
 
     def __post_init__(self):
         where = f"layer {self.name!r}" if self.name else "layer"
         self.weights = _integers(f"{where}: packed weights", self.weights, np.uint64)
+        if self.zeros is not None:
+            self.zeros = _integers(f"{where}: packed zero mask", self.zeros, np.uint64)
         self.thresholds = _integers(f"{where}: thresholds", self.thresholds, np.int64)
         if self.in_shape is not None:
             self.in_shape = tuple(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
@@ -208,6 +219,29 @@ class Layer:
         o, i = weight_bits.shape
         return cls(n_inputs=i, n_outputs=o, weights=pack_bits(weight_bits),
                    thresholds=thresholds, output=output, name=name, **conv)
+
+    @classmethod
+    def from_ternary(cls, values, thresholds, output="sign", name="", **conv):
+        """Build a ternary layer from an ``(O, I)`` matrix of -1, 0, +1 (thresholds on the score)."""
+        values = np.asarray(values)
+        if values.ndim != 2:
+            raise ValueError(f"ternary weights must be a 2-D (outputs, inputs) array, not shape {values.shape}")
+        if values.size and not np.isin(values, (-1, 0, 1)).all():
+            raise ValueError(f"ternary weights must be -1, 0 or +1, not {values[~np.isin(values, (-1, 0, 1))].flat[0].item()!r}")
+        o, i = values.shape
+        return cls(n_inputs=i, n_outputs=o, weights=pack_bits(values > 0), zeros=pack_bits(values == 0),
+                   thresholds=thresholds, output=output, name=name, **conv)
+
+    @property
+    def is_ternary(self) -> bool:
+        return self.zeros is not None
+
+    def values(self) -> np.ndarray:
+        """The weights as an int8 ``(O, I)`` matrix of -1, 0, +1 (binary layers: -1, +1)."""
+        v = self.weight_bits().astype(np.int8) * 2 - 1
+        if self.is_ternary:
+            v[unpack_bits(self.zeros, self.n_inputs).astype(bool)] = 0
+        return v
 
     @property
     def is_conv(self) -> bool:
@@ -267,13 +301,23 @@ class Layer:
                                  f"expected ({self.n_outputs},)")
         if self.output not in ("sign", "popcount"):
             raise ModelFileError(f"{where}: output must be 'sign' or 'popcount', not {self.output!r}")
-        if self.thresholds.size and (self.thresholds.min() < 0 or self.thresholds.max() > self.n_inputs + 1):
-            bad = int(np.flatnonzero((self.thresholds < 0) | (self.thresholds > self.n_inputs + 1))[0])
-            raise ModelFileError(f"{where}: thresholds must lie in [0, n_inputs + 1] = [0, {self.n_inputs + 1}]; "
+        lo = -self.n_inputs if self.is_ternary else 0
+        if self.thresholds.size and (self.thresholds.min() < lo or self.thresholds.max() > self.n_inputs + 1):
+            bad = int(np.flatnonzero((self.thresholds < lo) | (self.thresholds > self.n_inputs + 1))[0])
+            scale = "-n_inputs" if self.is_ternary else "0"
+            raise ModelFileError(f"{where}: thresholds must lie in [{scale}, n_inputs + 1] = [{lo}, {self.n_inputs + 1}]; "
                                  f"neuron {bad} has {int(self.thresholds[bad])}")
         spare = words_for(self.n_inputs) * WORD - self.n_inputs
         if spare and np.any(self.weights[:, -1] >> np.uint64(WORD - spare)):
             raise ModelFileError(f"{where}: padding bits beyond input {self.n_inputs} are not zero")
+        if self.is_ternary:
+            if self.zeros.shape != want:
+                raise ModelFileError(f"{where}: the packed zero mask has shape {self.zeros.shape}, expected {want}")
+            if spare and np.any(self.zeros[:, -1] >> np.uint64(WORD - spare)):
+                raise ModelFileError(f"{where}: zero-mask padding bits beyond input {self.n_inputs} are not zero")
+            if np.any(self.weights & self.zeros):
+                raise ModelFileError(f"{where}: a zero weight has its sign bit set (a ternary 0 is stored with "
+                                     f"sign bit 0)")
         self._validate_conv(where)
 
     def _validate_conv(self, where: str):
@@ -319,6 +363,8 @@ class Layer:
         """The layer's entries in the file header: itself, then its maxpool if it has one."""
         d = {"name": self.name, "kind": self.kind, "n_inputs": int(self.n_inputs), "n_outputs": int(self.n_outputs),
              "output": self.output}
+        if self.is_ternary:
+            d["weights"] = "ternary"
         if not self.is_conv:
             return [d]
         d.update(in_shape=list(self.in_shape), kernel=int(self.kernel), stride=int(self.stride),
@@ -358,6 +404,15 @@ class Network:
     def is_conv(self) -> bool:
         return any(layer.is_conv for layer in self.layers)
 
+    @property
+    def is_ternary(self) -> bool:
+        return any(layer.is_ternary for layer in self.layers)
+
+    @property
+    def version(self) -> int:
+        """The IR version this network needs: 3 with ternary layers, 2 with conv layers, else 1."""
+        return 3 if self.is_ternary else 2 if self.is_conv else 1
+
     def describe(self) -> str:
         """``784-1024-1024-10``, or the layers in words for a conv network."""
         if not self.is_conv:
@@ -394,17 +449,19 @@ class Network:
     def save_to(self, f) -> None:
         """Write the network as .npz into the binary file object ``f``."""
         arrays = {}
-        header = {"format": IR_FORMAT, "version": IR_VERSION if self.is_conv else 1, "metadata": self.metadata,
+        header = {"format": IR_FORMAT, "version": self.version, "metadata": self.metadata,
                   "layers": []}
         for k, layer in enumerate(self.layers):
             if self.is_conv and not layer.is_conv and k and self.layers[k - 1].is_conv:
                 header["layers"].append({"kind": "flatten"})
             entries = layer.header()
-            if not self.is_conv:    # version 1: exactly the fields an older reader knows
+            if self.version == 1:    # exactly the fields an older reader knows
                 entries = [{key: v for key, v in entries[0].items() if key != "kind"}]
             header["layers"] += entries
             arrays[f"w{k}"] = layer.weights
             arrays[f"t{k}"] = layer.thresholds
+            if layer.is_ternary:
+                arrays[f"z{k}"] = layer.zeros
         arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
         # as numpy.savez_compressed, but with a fixed member date so equal networks give equal bytes
         with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -462,6 +519,8 @@ class Network:
             where = f"{path}: header entry {e} ({kind!r})"
             if version == 1 and "kind" in d:
                 raise ModelFileError(f"{where}: an IR version 1 file has dense layers only (no 'kind')")
+            if version < 3 and "weights" in d:
+                raise ModelFileError(f"{where}: ternary layers ('weights') need IR version 3, the file says {version}")
             if kind == "maxpool":
                 size = d.get("size")
                 prev = layers[-1] if layers else None
@@ -496,15 +555,23 @@ class Network:
         if n_in * n_out > MAX_LAYER_WEIGHTS:
             raise ModelFileError(f"{where} declares {n_out} x {n_in} weights, over hwgen's limit of "
                                  f"{MAX_LAYER_WEIGHTS} per layer")
+        ternary = d.get("weights", "binary")
+        if ternary not in ("binary", "ternary"):
+            raise ModelFileError(f"{where}: weights must be 'binary' or 'ternary', not {ternary!r}")
+        ternary = ternary == "ternary"
         expect = {f"w{k}.npy": n_out * words_for(n_in) * 8, f"t{k}.npy": n_out * 8}
+        if ternary:
+            expect[f"z{k}.npy"] = n_out * words_for(n_in) * 8
         for member, size in expect.items():
             if member not in members:
                 raise ModelFileError(f"{where}: the file has no array {member[:-4]!r}")
             if members[member] > size + 4096:             # + the .npy header
                 raise ModelFileError(f"{where}: array {member[:-4]!r} is larger than its declared shape")
         weights, thresholds = z[f"w{k}"], z[f"t{k}"]
-        if weights.dtype != np.dtype("<u8"):
-            raise ModelFileError(f"{where}: packed weights are {weights.dtype}, an hwgen IR stores uint64 words")
+        zeros = z[f"z{k}"] if ternary else None
+        for what, array in (("packed weights", weights), ("packed zero mask", zeros)):
+            if array is not None and array.dtype != np.dtype("<u8"):
+                raise ModelFileError(f"{where}: {what} are {array.dtype}, an hwgen IR stores uint64 words")
         if thresholds.dtype.kind not in "iu":
             raise ModelFileError(f"{where}: thresholds are {thresholds.dtype}, an hwgen IR stores integers")
         conv = {}
@@ -519,4 +586,4 @@ class Network:
                     **{f: d.get(f, default) for f, default in (("kernel", None), ("stride", 1), ("padding", 0),
                                                               ("pad_bit", 0))}}
         return Layer(n_inputs=n_in, n_outputs=n_out, weights=weights, thresholds=thresholds,
-                     output=d.get("output"), name=str(d.get("name", "")), **conv)
+                     output=d.get("output"), name=str(d.get("name", "")), zeros=zeros, **conv)

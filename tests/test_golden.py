@@ -72,7 +72,7 @@ def test_pack_unpack_round_trip(length):
 def conv_reference(layer, x_bits):
     """A conv layer by loops over output positions and kernel taps, on ±1 integers (no packing)."""
     g = layer.geometry()
-    w = layer.weight_bits().astype(np.int64).reshape(g.C_out, g.kh, g.kw, g.C) * 2 - 1
+    w = layer.values().astype(np.int64).reshape(g.C_out, g.kh, g.kw, g.C)
     frames = x_bits.reshape(len(x_bits), g.H, g.W, g.C).astype(np.int64) * 2 - 1
     pc = np.zeros((len(x_bits), g.Ho, g.Wo, g.C_out), dtype=np.int64)
     for oy in range(g.Ho):
@@ -84,7 +84,7 @@ def conv_reference(layer, x_bits):
                     pixel = (frames[:, y, x] if 0 <= y < g.H and 0 <= x < g.W
                              else np.full((len(x_bits), g.C), 2 * g.pad_bit - 1))
                     total += pixel @ w[:, ky, kx].T
-            pc[:, oy, ox] = (total + layer.n_inputs) // 2
+            pc[:, oy, ox] = total if layer.is_ternary else (total + layer.n_inputs) // 2
     pooled = pc[:, :g.Hp * g.ph, :g.Wp * g.pw].reshape(len(x_bits), g.Hp, g.ph, g.Wp, g.pw, g.C_out).max(axis=(2, 4))
     return (pooled >= layer.thresholds).reshape(len(x_bits), -1), pooled.reshape(len(x_bits), -1)
 
@@ -112,3 +112,69 @@ def test_conv_forward_equals_loops_and_or_pooling(kind, shape, k, stride, pad, p
     np.testing.assert_array_equal(acts, want_acts)
     np.testing.assert_array_equal(golden.conv_forward(layer, x, form="or")[0], acts)
     assert 0 < acts.mean() < 1
+
+
+def read_values(values, codes):
+    """The ternary weights an array reads, by the error-code contract (bit 0: sign, bit 1: zero)."""
+    sign = (values > 0) ^ (codes & 1).astype(bool)
+    zero = (values == 0) ^ (codes >> 1).astype(bool)
+    return np.where(zero, 0, np.where(sign, 1, -1))
+
+
+def ternary_codes(rng, values):
+    """Every kind of read error: 0 -> +-1 (codes 2, 3), +-1 -> 0 (2), +1 <-> -1 (1)."""
+    codes = rng.choice(4, size=values.shape, p=[0.7, 0.1, 0.1, 0.1]).astype(np.uint8)
+    codes[(values != 0) & (codes == 3)] = 2
+    return codes
+
+
+@pytest.mark.parametrize("n_in", [1, 63, 64, 65, 200])
+def test_ternary_layer_equals_integer_reference_with_errors(n_in):
+    seed = 21
+    print(f"seed={seed}")
+    rng = np.random.default_rng(seed)
+    values = rng.integers(-1, 2, (7, n_in))
+    layer = Layer.from_ternary(values, rng.integers(-n_in, n_in + 2, 7))
+    x = rng.integers(0, 2, (33, n_in), dtype=np.uint8)
+    for codes in (None, ternary_codes(rng, values)):
+        read = values if codes is None else read_values(values, codes)
+        want = (2 * x.astype(np.int64) - 1) @ read.T
+        acts, scores = golden.layer_forward(layer, x, codes)
+        np.testing.assert_array_equal(scores, want)
+        np.testing.assert_array_equal(acts, want >= layer.thresholds)
+    assert codes.any() and (read != values).any()
+
+
+def test_ternary_error_codes_are_checked():
+    layer = Layer.from_ternary(np.array([[1, 0, -1]]), [0])
+    with pytest.raises(ValueError, match="ternary error codes are 0..3, not 4"):
+        golden.layer_forward(layer, np.array([1, 0, 1]), np.array([[4, 0, 0]]))
+    with pytest.raises(ValueError, match="ternary error map has shape"):
+        golden.layer_forward(layer, np.array([1, 0, 1]), np.array([[1, 0]]))
+
+
+@pytest.mark.parametrize("kind,shape,k,stride,pad,pad_bit,pool", [
+    ("conv2d", (7, 9, 3), 3, 1, 1, 0, 2), ("conv1d", (13, 3), 3, 2, 0, 1, 1),
+])
+def test_ternary_conv_equals_loops_with_replica_errors(kind, shape, k, stride, pad, pad_bit, pool):
+    seed = 22
+    print(f"seed={seed}")
+    rng = np.random.default_rng(seed)
+    n_in = (k * k if kind == "conv2d" else k) * shape[-1]
+    values = rng.integers(-1, 2, (5, n_in))
+    layer = Layer.from_ternary(values, rng.integers(-4, 5, 5), kind=kind, in_shape=shape, kernel=k, stride=stride,
+                               padding=pad, pad_bit=pad_bit, pool=pool)
+    x = rng.integers(0, 2, (6, layer.in_size), dtype=np.uint8)
+    acts, pcs = golden.conv_forward(layer, x)
+    want_acts, want_pcs = conv_reference(layer, x)
+    np.testing.assert_array_equal(pcs, want_pcs)
+    np.testing.assert_array_equal(acts, want_acts)
+    np.testing.assert_array_equal(golden.conv_forward(layer, x, form="or")[0], acts)
+    assert 0 < acts.mean() < 1 and pcs.min() < 0
+    # the same codes on every replica equal one map; different replicas change the scores
+    codes = ternary_codes(rng, values)
+    one = golden.conv_forward(layer, x, codes)
+    np.testing.assert_array_equal(golden.conv_forward(layer, x, np.stack([codes, codes]))[1], one[1])
+    errored = Layer.from_ternary(read_values(values, codes), layer.thresholds, kind=kind, in_shape=shape, kernel=k,
+                                 stride=stride, padding=pad, pad_bit=pad_bit, pool=pool)
+    np.testing.assert_array_equal(one[1], conv_reference(errored, x)[1])

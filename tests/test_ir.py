@@ -105,7 +105,7 @@ def test_conv_network_round_trip_and_versions(tmp_path):
 
 
 @pytest.mark.parametrize("change,message", [
-    (lambda h: h.update(version=3), "has IR version 3; this hwgen reads versions 1, 2"),
+    (lambda h: h.update(version=4), "has IR version 4; this hwgen reads versions 1, 2, 3"),
     (lambda h: h["layers"].insert(0, {"kind": "maxpool", "size": 2}), "a maxpool must directly follow a conv layer"),
     (lambda h: h["layers"].insert(2, {"kind": "maxpool", "size": 2}), "a maxpool must directly follow a conv layer"),
     (lambda h: h["layers"].pop(3), "a dense layer after a conv layer needs a flatten entry"),
@@ -145,3 +145,61 @@ def test_conv_layers_are_checked_in_memory():
     conv = Layer.from_bits(bits, [0, 0], kind="conv2d", in_shape=(3, 3, 1), kernel=3, padding=1)
     with pytest.raises(ModelFileError, match="the last layer is a conv layer"):
         Network([conv])
+
+
+def ternary_network(seed=3):
+    """A conv layer and a dense layer with ternary weights (about a third zeros), binary output."""
+    rng = np.random.default_rng(seed)
+    c1 = Layer.from_ternary(rng.integers(-1, 2, (4, 9)), rng.integers(-9, 10, 4), name="c1", kind="conv2d",
+                            in_shape=(6, 7, 1), kernel=3, padding=1, pool=2)
+    h = Layer.from_ternary(rng.integers(-1, 2, (5, 36)), rng.integers(-36, 37, 5), name="h")
+    out = Layer.from_bits(rng.integers(0, 2, (3, 5)), np.zeros(3, dtype=int), output="popcount", name="out")
+    return Network([c1, h, out], metadata={"dataset": "unit-test"})
+
+
+def test_ternary_network_round_trip_and_version(tmp_path):
+    net = ternary_network()
+    print("seed=3")
+    path = tmp_path / "t.npz"
+    net.save(path)
+    back = Network.load(path)
+    assert header_of(path)["version"] == 3 and back.is_ternary
+    assert [layer.is_ternary for layer in back.layers] == [True, True, False]
+    for a, b in zip(net.layers, back.layers):
+        np.testing.assert_array_equal(a.values(), b.values())
+        np.testing.assert_array_equal(a.thresholds, b.thresholds)
+    assert set(np.unique(back.layers[1].values())) == {-1, 0, 1}
+    assert np.all(back.layers[2].values() != 0)
+    # equal networks give equal bytes
+    net.save(tmp_path / "u.npz")
+    assert path.read_bytes() == (tmp_path / "u.npz").read_bytes()
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda h: h.update(version=2), r"ternary layers \('weights'\) need IR version 3, the file says 2"),
+    (lambda h: h["layers"][3].update(weights="quaternary"), "weights must be 'binary' or 'ternary'"),
+    (lambda h: h["layers"][4].update(weights="ternary"), "the file has no array 'z2'"),
+])
+def test_bad_ternary_headers_name_the_problem(tmp_path, change, message):
+    path = tmp_path / "t.npz"
+    ternary_network().save(path)
+    header = header_of(path)
+    change(header)
+    rewrite_header(path, header)
+    with pytest.raises(ModelFileError, match=message):
+        Network.load(path)
+
+
+def test_ternary_layers_are_checked():
+    with pytest.raises(ValueError, match="ternary weights must be -1, 0 or \\+1, not 2"):
+        Layer.from_ternary(np.array([[1, 2]]), [0])
+    with pytest.raises(ModelFileError, match="thresholds must lie in \\[-n_inputs, n_inputs \\+ 1\\] = \\[-2, 3\\]"):
+        Layer.from_ternary(np.array([[1, 0]]), [-3])
+    Layer.from_ternary(np.array([[1, 0]]), [-2])                       # a ternary threshold may be negative
+    with pytest.raises(ModelFileError, match="thresholds must lie in \\[0, n_inputs"):
+        Layer.from_bits(np.array([[1, 0]]), [-1])
+    with pytest.raises(ModelFileError, match="a zero weight has its sign bit set"):
+        Layer(n_inputs=2, n_outputs=1, weights=pack_bits([[1, 0]]), zeros=pack_bits([[1, 0]]), thresholds=[0])
+    with pytest.raises(ModelFileError, match="zero-mask padding bits beyond input 2"):
+        Layer(n_inputs=2, n_outputs=1, weights=pack_bits([[0, 0]]), zeros=np.array([[4]], dtype=np.uint64),
+              thresholds=[0])

@@ -126,6 +126,6 @@ def test_installed_hwgen_trains_from_a_data_folder(installed, tmp_path):
     data = idx_dataset(tmp_path / "idx", n_train=120, n_test=40)
     r = installed("train", "mnist", "--data-dir", data, "--hidden", 16, "--epochs", 1, "--batch-size", 20,
                   "-o", "tiny.npz")
-    assert "golden model on the IR equals torch eval on all 40 test images" in r.stdout
+    assert "golden model on the IR equals torch eval (float64) on all 40 test images" in r.stdout
     assert "not an official copy" in r.stdout                # random pixels: used as given, and said so
     assert (installed.work / "tiny.npz").is_file() and (installed.work / "tiny.md").is_file()
