@@ -604,7 +604,8 @@ def images(dataset, data_dir, split, count, offset, out):
               help="Folder with the original IDX files (default: $HWGEN_DATA/<dataset>, then ../shared/data/<dataset>, "
                    "then the Debian package's folder).")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="IR file to write (default models/<dataset>_bnn.npz, or models/<dataset>_conv.npz with --arch conv).")
+              help="IR file to write (default models/<dataset>_bnn.npz, or models/<dataset>_conv.npz with --arch conv; "
+                   "_tnn.npz and _tnn_conv.npz with --weights ternary).")
 @click.option("--arch", type=click.Choice(["mlp", "conv"]), default="mlp", show_default=True,
               help="mlp: dense layers only; conv: conv stages (--conv), then the dense layers (--hidden).")
 @click.option("--conv", "convs", type=ListType(ConvStageType(), "conv stages"), default=None,
@@ -618,8 +619,18 @@ def images(dataset, data_dir, split, count, offset, out):
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
 @click.option("--lr", type=FiniteFloat(0.0, lo_open=True), default=3e-3, show_default=True, help="Adam learning rate (cosine decay).")
 @click.option("--seed", type=SEED, default=1, show_default=True)
+@click.option("--weights", type=click.Choice(["binary", "ternary"]), default="binary", show_default=True,
+              help="binary: weights ±1; ternary: weights -1, 0, +1 (t(w) = sign(w) where |w| > 0.7 * mean|w| of its "
+                   "neuron or channel, else 0; IR version 3). Inputs and activations stay ±1.")
 @click.option("--flip-ber", type=BER, default=0.0, show_default=True,
-              help="Error-aware training: flip each binarized weight with this probability while training.")
+              help="Error-aware training: flip each binarized weight with this probability while training (ternary: "
+                   "the sign-flip rate of the non-zero weights).")
+@click.option("--flip-zero-as-pm", type=BER, default=0.0, show_default=True,
+              help="With --weights ternary, error-aware training: read each 0 weight as +1 or -1 (equally likely) with "
+                   "this probability while training.")
+@click.option("--flip-pm-as-zero", type=BER, default=0.0, show_default=True,
+              help="With --weights ternary, error-aware training: read each ±1 weight as 0 with this probability "
+                   "while training (at most 1 - --flip-ber: a weight reads as 0 or flips, not both).")
 @click.option("--dropout", type=FiniteFloat(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
               help="Dropout while training, on the inputs of an MLP's hidden layers, or of a conv net's dense "
                    "layers (its output layer included).")
@@ -631,10 +642,12 @@ def images(dataset, data_dir, split, count, offset, out):
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="torch threads. 1 is much faster when another job keeps a core of a 2-core machine busy "
                    "(torch's workers spin-wait on it).")
+@click.pass_context
 @_fail_cleanly
-def train(dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, lr, seed, flip_ber, dropout,
-          input_threshold, hflip, threads):
-    """Train a binarized MLP or conv net on DATASET, export it to the network IR, and write its model card."""
+def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, lr, seed, weights, flip_ber,
+          flip_zero_as_pm, flip_pm_as_zero, dropout, input_threshold, hflip, threads):
+    """Train a binarized (or ternary-weight) MLP or conv net on DATASET, export it to the network IR, and write
+    its model card."""
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -655,12 +668,22 @@ def train(dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, lr, s
             conv_plan((28, 28, 1), convs)
         except ValueError as e:
             raise click.BadParameter(f"{e} (images are 28x28)", param_hint="--conv") from None
-    out = out or Path("models") / f"{dataset.replace('-', '_')}_{'bnn' if arch == 'mlp' else 'conv'}.npz"
+    if weights == "binary":
+        for name in ("flip_zero_as_pm", "flip_pm_as_zero"):
+            if _given(ctx, name):
+                raise click.BadParameter("applies to --weights ternary only", param_hint=f"--{name.replace('_', '-')}")
+    elif flip_pm_as_zero + flip_ber > 1:
+        raise click.BadParameter(f"a ±1 weight reads as 0 or flips, not both: --flip-pm-as-zero {flip_pm_as_zero:g} "
+                                 f"plus --flip-ber {flip_ber:g} is over 1", param_hint="--flip-pm-as-zero")
+    stem = {("mlp", "binary"): "bnn", ("conv", "binary"): "conv", ("mlp", "ternary"): "tnn",
+            ("conv", "ternary"): "tnn_conv"}[arch, weights]
+    out = out or Path("models") / f"{dataset.replace('-', '_')}_{stem}.npz"
     if out.suffix != ".npz":
         raise click.BadParameter(f"must end in .npz (the IR file), not {out.name!r}", param_hint="-o/--out")
     cfg = TrainConfig(sizes=[IMAGE_PIXELS, *hidden, 10], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       flip_ber=flip_ber, dropout=dropout, input_threshold=input_threshold, threads=threads, arch=arch,
-                      convs=[c.as_dict() for c in convs], hflip=hflip)
+                      convs=[c.as_dict() for c in convs], hflip=hflip, weights=weights, flip_zero_as_pm=flip_zero_as_pm,
+                      flip_pm_as_zero=flip_pm_as_zero)
     train_and_export(dataset, cfg, out, data_dir, log=click.echo)
 
 

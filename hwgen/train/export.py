@@ -21,6 +21,25 @@ the popcount once gamma < 0 channels are flipped, so the pooled activation is
 ``max(popcount) >= T`` either way; a stage that pools first must have gamma >= 0 (it keeps 1),
 since after a max a negative gamma would make a min. Torch flattens the last feature map in (C, H, W) order,
 the IR in (H, W, C): the first dense layer's columns are permuted accordingly.
+
+Ternary layers (:func:`fold_batchnorm_ternary`) threshold the score ``a = sum(t(w_i) x_i)`` itself
+(an integer in ``[-n, n]`` with the parity of the neuron's ``n`` non-zero weights):
+
+- gamma > 0: ``a >= c``  <=>  ``score >= T = ceil(c)``;
+- gamma < 0: ``a <= c``; the neuron's weights are negated (``-t(w)``, so the score is ``-a``) and
+  ``T = ceil(-c)``;
+- gamma == 0: ``T = -I`` (always +1) if beta >= 0, else ``I + 1`` (never).
+
+A score within rounding of ``c`` (an exact tie) goes the way torch's float64 batch-norm sends it:
+the fold checks ``T - 1``, ``T``, ``T + 1`` with torch's own eval batch-norm and keeps the smallest
+that gives >= 0 (:func:`fold_batchnorm_ternary`).
+
+``T`` is exact for every integer score, not only those of the neuron's parity and range, so it
+stays the batch-norm's decision when device errors change the score (a 0 read as ±1 changes
+its parity); clipping to ``[-I, I + 1]`` (the IR's range) keeps that for every score a layer
+of ``I`` inputs can give. The ternary weights are the model's own ``t(w)``
+(:meth:`hwgen.train.model._Ternary.ternary_values`, computed in float64 whatever the model's
+dtype), so the IR holds exactly the weights torch evaluates.
 """
 
 from __future__ import annotations
@@ -33,7 +52,7 @@ import torch
 from ..errors import ModelFileError
 from ..files import atomic_write
 from ..ir import Layer, Network
-from .model import BinaryConvNet, BinaryMLP
+from .model import BinaryConvNet, BinaryMLP, ternarize
 
 
 def weight_bits(lin) -> np.ndarray:
@@ -61,6 +80,67 @@ def fold_batchnorm(bits: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
     return bits, np.clip(thresholds, 0, n_in + 1)
 
 
+def fold_batchnorm_ternary(values: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
+    """(ternary weights ``(O, I)`` of -1, 0, +1, BatchNorm1d/2d over the ``O`` outputs) ->
+    (weights with gamma < 0 rows negated, integer thresholds on the score in ``[-I, I + 1]``).
+
+    ``ceil(c)`` is the threshold in exact arithmetic; torch evaluates the batch-norm as
+    ``a * alpha + (beta - mu * alpha)`` in float64, which at a score within rounding of ``c``
+    (an exact tie ``a == c`` happens, e.g. beta = 0 and an integer mean) can land on either side
+    of 0. So the threshold is settled by torch's own float64 eval batch-norm at the scores next
+    to ``ceil(c)``: it is monotonic in the score (each rounded step is), so the smallest score it
+    maps to >= 0 is the exact threshold."""
+    n_in = values.shape[1]
+    f64 = {name: getattr(bn, name).detach().to(torch.float64)
+           for name in ("weight", "bias", "running_mean", "running_var")}
+    gamma, beta, mu = (f64[name].numpy() for name in ("weight", "bias", "running_mean"))
+    s = np.sqrt(f64["running_var"].numpy() + bn.eps)
+    values = np.array(values, dtype=np.int8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = mu - beta * s / gamma
+    pos, neg, zero = gamma > 0, gamma < 0, gamma == 0
+    # the threshold on the (negated, for gamma < 0) score in exact arithmetic, kept in [-I - 1, I + 2]
+    # so the candidates below stay small integers
+    start = np.zeros(len(gamma))
+    start[pos] = np.ceil(c[pos])
+    start[neg] = np.ceil(-c[neg])
+    start = np.clip(start, -n_in - 1, n_in + 2).astype(np.int64)
+    side = np.where(neg, -1, 1)
+    candidates = start[None, :] + np.arange(-1, 2)[:, None]                # (3, O) scores on the kept side
+    with torch.no_grad():
+        out = torch.nn.functional.batch_norm(torch.from_numpy((candidates * side).astype(np.float64)),
+                                             f64["running_mean"], f64["running_var"], f64["weight"], f64["bias"],
+                                             training=False, eps=bn.eps)
+    fires = (out >= 0).numpy()
+    if not np.all(fires[1:] >= fires[:-1]):     # cannot happen: every rounded step is monotonic
+        raise ArithmeticError("batch-norm is not monotonic in the score near its threshold")
+    first = np.argmax(fires, axis=0)            # the smallest candidate that fires
+    thresholds = np.where(fires.any(axis=0), candidates[first, np.arange(len(gamma))], start + 2)
+    thresholds = np.clip(thresholds, -n_in, n_in + 1)
+    values[neg] = -values[neg]
+    thresholds[zero] = np.where(beta[zero] >= 0, -n_in, n_in + 1)
+    return values, thresholds.astype(np.int64)
+
+
+def _ir_order(w: torch.Tensor) -> torch.Tensor:
+    """Torch weights ``(O, I)``, ``(C_out, C_in, kh, kw)`` or ``(C_out, C_in, k)`` as the IR's ``(O, I)``
+    rows, conv patches in ``(ky, kx, c)`` order."""
+    if w.ndim == 4:
+        w = w.permute(0, 2, 3, 1)
+    elif w.ndim == 3:
+        w = w.permute(0, 2, 1)
+    return w.reshape(len(w), -1)
+
+
+def ternary_values(layer) -> np.ndarray:
+    """int8 ``(O, I)`` -1, 0, +1 of a ternary linear or conv layer's ``t(w)``, in the IR's order."""
+    return _ir_order(layer.ternary_values()).numpy().astype(np.int8)
+
+
+def is_ternary(model) -> bool:
+    return getattr(model, "weight_kind", "binary") == "ternary"
+
+
 def conv_weight_bits(conv) -> np.ndarray:
     """{0,1} bits ``(C_out, taps*C_in)`` of a BinaryConv2d/1d in the IR's patch order ``(ky, kx, c)``."""
     w = conv.weight.detach().to(torch.float64)
@@ -80,6 +160,8 @@ def export_network(model, metadata: dict | None = None) -> Network:
     """The IR of a trained :class:`BinaryMLP` or :class:`BinaryConvNet` (eval-mode semantics)."""
     if isinstance(model, BinaryConvNet):
         return export_conv_network(model, metadata)
+    if is_ternary(model):
+        return export_ternary_mlp(model, metadata)
     layers = []
     for k, (lin, bn) in enumerate(zip(model.hidden, model.norms)):
         bits, thresholds = fold_batchnorm(weight_bits(lin), bn)
@@ -90,45 +172,67 @@ def export_network(model, metadata: dict | None = None) -> Network:
     return Network(layers=layers, metadata=dict(metadata or {}))
 
 
+def export_ternary_mlp(model: BinaryMLP, metadata: dict | None = None) -> Network:
+    """A ternary :class:`BinaryMLP`'s IR: ternary layers ``fc1..``, thresholds on the score; the last
+    layer's scores are the class scores."""
+    layers = []
+    for k, (lin, bn) in enumerate(zip(model.hidden, model.norms)):
+        values, thresholds = fold_batchnorm_ternary(ternary_values(lin), bn)
+        layers.append(Layer.from_ternary(values, thresholds, output="sign", name=f"fc{k + 1}"))
+    out = ternary_values(model.out)
+    layers.append(Layer.from_ternary(out, np.zeros(len(out), dtype=np.int64), output="popcount",
+                                     name=f"fc{len(layers) + 1}"))
+    return Network(layers=layers, metadata=dict(metadata or {}))
+
+
 def export_conv_network(model: BinaryConvNet, metadata: dict | None = None) -> Network:
     """Conv layers ``conv1..`` (pad_bit 0, max-pool fused), then dense ``fc1..``; the last is the
-    popcount output layer."""
+    popcount output layer (binary or ternary layers, as the model's weights)."""
+    if is_ternary(model):
+        fold, matrix, make = fold_batchnorm_ternary, ternary_values, Layer.from_ternary
+        conv_matrix = ternary_values
+    else:
+        fold, matrix, make, conv_matrix = fold_batchnorm, weight_bits, Layer.from_bits, conv_weight_bits
     layers = []
     for k, (conv, bn, stage, (shape_in, _)) in enumerate(zip(model.convs, model.conv_norms, model.stages,
                                                                model.plan)):
         if model.order == "pool-bn" and bool((bn.weight < 0).any()):
             raise ValueError(f"conv stage {k + 1} has batch-norm gamma < 0 after its max-pool: that is a min-pool, "
                              f"which the hardware does not compute (pool-bn stages keep gamma at 1)")
-        bits, thresholds = fold_batchnorm(conv_weight_bits(conv), bn)
-        layers.append(Layer.from_bits(bits, thresholds, output="sign", name=f"conv{k + 1}", kind=model.kind,
-                                      in_shape=tuple(shape_in), kernel=stage.kernel, stride=stage.stride,
-                                      padding=stage.padding, pad_bit=0, pool=stage.pool))
+        bits, thresholds = fold(conv_matrix(conv), bn)
+        layers.append(make(bits, thresholds, output="sign", name=f"conv{k + 1}", kind=model.kind,
+                           in_shape=tuple(shape_in), kernel=stage.kernel, stride=stage.stride,
+                           padding=stage.padding, pad_bit=0, pool=stage.pool))
     perm = chw_to_hwc(model.plan[-1][1])
     dense = [*zip(model.hidden, model.norms), (model.out, None)]
     for k, (lin, bn) in enumerate(dense):
-        bits = weight_bits(lin)
+        bits = matrix(lin)
         if k == 0:
             bits = bits[:, perm]
         if bn is not None:
-            bits, thresholds = fold_batchnorm(bits, bn)
-            layers.append(Layer.from_bits(bits, thresholds, output="sign", name=f"fc{k + 1}"))
+            bits, thresholds = fold(bits, bn)
+            layers.append(make(bits, thresholds, output="sign", name=f"fc{k + 1}"))
         else:
-            layers.append(Layer.from_bits(bits, np.zeros(len(bits), dtype=np.int64), output="popcount",
-                                          name=f"fc{k + 1}"))
+            layers.append(make(bits, np.zeros(len(bits), dtype=np.int64), output="popcount", name=f"fc{k + 1}"))
     return Network(layers=layers, metadata=dict(metadata or {}))
 
 
 def save_checkpoint(model, path, extra: dict | None = None) -> Path:
-    """Save the model with binarized weights stored as int8 signs (all inference needs). An MLP's
-    checkpoint holds its ``sizes``; a conv net's holds ``arch`` (:meth:`BinaryConvNet.arch`) too."""
+    """Save the model with binarized weights stored as int8 signs (all inference needs; a ternary
+    model's as int8 -1, 0, +1, which ternarize to themselves). An MLP's checkpoint holds its
+    ``sizes``; a conv net's holds ``arch`` (:meth:`BinaryConvNet.arch`) too; a ternary model's
+    ``weights: "ternary"``."""
     path = Path(path)
     state = {}
+    ternary = is_ternary(model)
     for key, value in model.state_dict().items():
         if key.endswith(".weight") and value.ndim >= 2:     # linear (2-D) and conv (3-D, 4-D) weights
-            state[key] = torch.where(value >= 0, 1, -1).to(torch.int8)
+            state[key] = (ternarize(value) if ternary else torch.where(value >= 0, 1, -1)).to(torch.int8)
         else:
             state[key] = value.clone()
     ckpt = {"format": "hwgen-bnn-torch", "sizes": model.sizes, "state": state, "extra": extra or {}}
+    if ternary:
+        ckpt["weights"] = "ternary"
     if isinstance(model, BinaryConvNet):
         ckpt["arch"] = model.arch()
     return atomic_write(path, lambda f: torch.save(ckpt, f))
@@ -142,11 +246,12 @@ def load_checkpoint(path):
         if not isinstance(ckpt, dict) or ckpt.get("format") != "hwgen-bnn-torch":
             raise ModelFileError(f"{path} is not an hwgen torch checkpoint")
         arch = ckpt.get("arch")
+        weights = ckpt.get("weights", "binary")
         if arch is None:
-            model = BinaryMLP(ckpt["sizes"])
+            model = BinaryMLP(ckpt["sizes"], weights=weights)
         else:
             model = BinaryConvNet(arch["in_shape"], arch["stages"], arch["hidden"], arch["classes"], arch["kind"],
-                                  order=arch["order"])
+                                  order=arch["order"], weights=weights)
         model.load_state_dict({k: v.float() if v.dtype == torch.int8 else v for k, v in ckpt["state"].items()})
     except ModelFileError:
         raise

@@ -21,7 +21,7 @@ from ..files import atomic_write, writable_folder
 from ..golden import network_forward
 from .export import export_network, save_checkpoint
 from .loop import RECALIBRATION_IMAGES, TrainConfig, predict, train
-from .model import ConvStage
+from .model import TERNARY_DELTA, ConvStage
 
 
 def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progress=True, log=print) -> dict:
@@ -39,8 +39,11 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
         if not split.official:
             log(f"[train] note: the {what} files are not an official copy of {dataset} (unknown SHA-256); used as "
                 f"given, their hashes go into the model's metadata")
+    errors = f"flip_ber {cfg.flip_ber:g}" if cfg.weights == "binary" else \
+        (f"ternary weights, training-time errors: sign flip {cfg.flip_ber:g}, 0 as ±1 {cfg.flip_zero_as_pm:g}, "
+         f"±1 as 0 {cfg.flip_pm_as_zero:g}")
     log(f"[train] {dataset}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
-        f"network {cfg.describe()}, seed {cfg.seed}, flip_ber {cfg.flip_ber:g}")
+        f"network {cfg.describe()}, seed {cfg.seed}, {errors}")
     model, history = train(cfg, train_split, test_split, progress=progress, log=log)
 
     test_bits = binarize(test_split.images, cfg.input_threshold)
@@ -56,6 +59,9 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
         raise RuntimeError(f"export check failed: the IR's golden model agrees with torch on {agree} of "
                            f"{len(torch_pred)} test images")
     log(f"[train] export check: golden model on the IR equals torch eval (float64) on all {agree} test images")
+    if network.is_ternary:
+        log("[train] zero weights: " + ", ".join(f"{layer.name} {100 * zero_fraction(layer):.1f}%"
+                                                  for layer in network.layers))
     network.save(out)
     save_checkpoint(model, out.with_suffix(".pt"), extra={"test_accuracy": accuracy})
     buf = io.StringIO()
@@ -71,6 +77,35 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     return {"accuracy": accuracy, "history": history, "path": str(out)}
 
 
+def zero_fraction(layer) -> float:
+    """The fraction of a layer's weights that are 0 (0.0 for a binary layer)."""
+    return float((layer.values() == 0).mean()) if layer.is_ternary else 0.0
+
+
+def ternary_options(cfg: TrainConfig) -> str:
+    """The ``hwgen train`` options of a ternary recipe (empty for a binary one)."""
+    if cfg.weights == "binary":
+        return ""
+    return f" --weights ternary --flip-zero-as-pm {cfg.flip_zero_as_pm:g} --flip-pm-as-zero {cfg.flip_pm_as_zero:g}"
+
+
+def ternary_card(network, cfg: TrainConfig) -> str:
+    """The model card's bullet on ternary weights (empty for a binary network)."""
+    if cfg.weights == "binary":
+        return ""
+    total = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
+    zeros = sum(zero_fraction(layer) * layer.n_inputs * layer.n_outputs for layer in network.layers)
+    per_layer = ", ".join(f"{layer.name} {100 * zero_fraction(layer):.1f}%" for layer in network.layers)
+    return f"""- **Weights:** ternary (-1, 0, +1; IR version 3): every layer uses t(w) = sign(w) where |w| > delta,
+  else 0, of its latent weights (straight-through estimator), with delta = {TERNARY_DELTA:g} * mean|w| per
+  output neuron (conv: per output channel), the rule of Li & Liu, "Ternary weight networks" (2016).
+  Hidden thresholds are on the score sum(x * w) (gamma < 0 neurons negated). Zero weights:
+  {per_layer}; {100 * zeros / total:.1f}% of all {total} weights.
+- **Training-time weight errors** (resampled every batch): sign flip {cfg.flip_ber:g}, a 0 read as ±1
+  {cfg.flip_zero_as_pm:g}, a ±1 read as 0 {cfg.flip_pm_as_zero:g}.
+"""
+
+
 def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None,
                cpu_s: float | None = None) -> str:
     """The model card (``<name>.md``): what the network is, its accuracy, how it was trained and
@@ -79,31 +114,35 @@ def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | No
     if cfg.arch == "conv":
         return conv_model_card(name, network, history, cfg, wall_s, cpu_s)
     md = network.metadata
+    ternary = cfg.weights == "ternary"
     layers = "\n".join(f"| {layer.name} | {layer.n_inputs} | {layer.n_outputs} | {layer.output} | "
-                       f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())} |" for layer in network.layers)
+                       f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())} |"
+                       + (f" {100 * zero_fraction(layer):.1f}% |" if ternary else "") for layer in network.layers)
     hashes = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(md["data_sha256"].items()))
     total_s = sum(h["seconds"] for h in history)
     threshold = f" --input-threshold {cfg.input_threshold}" if cfg.input_threshold != 127 else ""
     threshold += " --hflip" if cfg.hflip else ""
+    threshold += ternary_options(cfg)
+    kind = "Ternary-weight MLP" if ternary else "Binarized MLP"
     return f"""# {name}
 
-Binarized MLP {'-'.join(map(str, cfg.sizes))} trained by `hwgen train {md['dataset']}` (hwgen {md['hwgen_version']}).
+{kind} {'-'.join(map(str, cfg.sizes))} trained by `hwgen train {md['dataset']}` (hwgen {md['hwgen_version']}).
 
 - **Test accuracy:** {100 * md['test_accuracy']:.2f}% on the {md['dataset']} test set (torch eval; the golden
   model on this IR gives the same prediction on every test image, checked at export).
 - **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
   seed {cfg.seed}, dropout {cfg.dropout:g}, training-time weight-flip rate {cfg.flip_ber:g},
   {total_s:.0f} s on the CPU.
-- **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0).
+{ternary_card(network, cfg)}- **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0).
 - **Reproduce:** `hwgen train {md['dataset']} --hidden {','.join(map(str, cfg.sizes[1:-1]))} --epochs {cfg.epochs} \
   --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed} --dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g}{threshold}`
   (CPU; torch's CPU kernels may differ across machines in the last bits, so accuracy can move by a few
   hundredths).
-- **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, binarized weights),
+- **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, {'ternary' if ternary else 'binarized'} weights),
   `{name}_history.csv` (per-epoch loss and accuracy).
 
-| layer | inputs | outputs | output | thresholds |
-|---|---|---|---|---|
+| layer | inputs | outputs | output | thresholds |{' zero weights |' if ternary else ''}
+|---|---|---|---|---|{'---|' if ternary else ''}
 {layers}
 
 Training data (sha256):
@@ -114,9 +153,11 @@ Training data (sha256):
 def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | None = None,
                     cpu_s: float | None = None) -> str:
     md = network.metadata
+    ternary = cfg.weights == "ternary"
     rows = []
     for layer in network.layers:
         thresholds = f"{int(layer.thresholds.min())}..{int(layer.thresholds.max())}"
+        zeros = f" {100 * zero_fraction(layer):.1f}% |" if ternary else ""
         if layer.is_conv:
             g = layer.geometry()
             shape_in = "x".join(map(str, layer.in_shape))
@@ -124,12 +165,13 @@ def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float
             pool = (f"max {g.ph}x{g.pw}" if layer.kind == "conv2d" else f"max {g.pw}") if layer.pool > 1 else "-"
             rows.append(f"| {layer.name} | {layer.kind} | {shape_in} | {kernel}, stride {layer.stride}, padding "
                         f"{layer.padding} (-1) | {pool} | {'x'.join(map(str, layer.out_shape))} | "
-                        f"{layer.n_outputs} x {layer.n_inputs} | {layer.output} | {thresholds} |")
+                        f"{layer.n_outputs} x {layer.n_inputs} | {layer.output} | {thresholds} |{zeros}")
         else:
             rows.append(f"| {layer.name} | dense | {layer.n_inputs} | - | - | {layer.n_outputs} | "
                         f"{layer.n_outputs} x {layer.n_inputs} | {layer.output} | "
-                        f"{thresholds if layer.output == 'sign' else '- (argmax of popcounts)'} |")
+                        f"{thresholds if layer.output == 'sign' else '- (argmax of popcounts)'} |{zeros}")
     bits = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
+    score_note = "; with ternary weights read score (sum of x * w) for popcount above" if ternary else ""
     hashes = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(md["data_sha256"].items()))
     total_s = sum(h["seconds"] for h in history)
     command = " ".join([f"hwgen train {md['dataset']} --arch conv",
@@ -137,11 +179,12 @@ def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float
                         f"--hidden {','.join(map(str, cfg.sizes[1:-1])) or 'none'}",
                         f"--epochs {cfg.epochs} --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed}",
                         f"--dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g} --input-threshold {cfg.input_threshold}",
-                        *(["--hflip"] if cfg.hflip else []), f"--threads {cfg.threads}",
+                        *(["--hflip"] if cfg.hflip else []), *([ternary_options(cfg).strip()] if ternary else []),
+                        f"--threads {cfg.threads}",
                         f"-o models/{name}.npz"])
     return f"""# {name}
 
-Binarized conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {md['hwgen_version']}):
+{'Ternary-weight' if ternary else 'Binarized'} conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {md['hwgen_version']}):
 {network.describe()}.
 
 - **Test accuracy:** {100 * md['test_accuracy']:.2f}% on the {md['dataset']} test set (torch eval in float64;
@@ -152,8 +195,8 @@ Binarized conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {
   same way (neurons with gamma < 0 have their weights flipped). Batch-norm statistics are
   re-estimated on {RECALIBRATION_IMAGES} training images after every epoch, with the weights as
   they are then. The output layer has no batch-norm: the class is the argmax of its popcounts.
-  {bits} weight bits in all (a conv kernel counts once).
-- **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
+  {bits} {'ternary weights' if ternary else 'weight bits'} in all (a conv kernel counts once){score_note}.
+{ternary_card(network, cfg)}- **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
   seed {cfg.seed}, dropout {cfg.dropout:g} (on the dense layers' inputs), training-time weight-flip rate
   {cfg.flip_ber:g}{', each training image mirrored left-right with probability 1/2' if cfg.hflip else ''}.
   Time on the CPU ({cfg.threads} torch thread{'s' if cfg.threads > 1 else ''}): {total_s:.0f} s elapsed for the epochs (training,
@@ -166,11 +209,11 @@ Binarized conv net trained by `hwgen train {md['dataset']} --arch conv` (hwgen {
   ```
   {command}
   ```
-- **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, binarized weights),
+- **Files:** `{name}.npz` (network IR), `{name}.pt` (torch checkpoint, {'ternary' if ternary else 'binarized'} weights),
   `{name}_history.csv` (per-epoch loss and accuracy).
 
-| layer | kind | input | kernel | pool | output | weights (O x I) | activation | thresholds |
-|---|---|---|---|---|---|---|---|---|
+| layer | kind | input | kernel | pool | output | weights (O x I) | activation | thresholds |{' zero weights |' if ternary else ''}
+|---|---|---|---|---|---|---|---|---|{'---|' if ternary else ''}
 {chr(10).join(rows)}
 
 Training data (sha256):

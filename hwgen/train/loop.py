@@ -18,10 +18,11 @@ from tqdm import tqdm
 
 from ..data import Split, binarize
 from ..errors import DataError
-from .model import BinaryConvNet, BinaryMLP, ConvStage, conv_plan
+from .model import WEIGHTS, BinaryConvNet, BinaryMLP, ConvStage, conv_plan
 
 ARCHS = ("mlp", "conv")
 CONV_ONLY = ("arch", "convs", "in_shape")     # fields an MLP's recipe leaves out (see as_dict)
+TERNARY_ONLY = ("weights", "flip_zero_as_pm", "flip_pm_as_zero")     # fields a binary recipe leaves out
 
 
 @dataclass
@@ -29,7 +30,9 @@ class TrainConfig:
     """A training recipe. ``sizes`` is ``[inputs, dense hidden..., classes]``; with ``arch="conv"``
     the ``convs`` stages (:class:`ConvStage` fields) come first, on images of ``in_shape``
     (H, W, C; ``inputs`` is its pixel count), and ``sizes[1:-1]`` are the dense layers after
-    the flatten."""
+    the flatten. ``weights="ternary"`` trains ternary weights (:mod:`hwgen.train.model`); then
+    ``flip_ber`` is the training-time sign-flip rate of the non-zero weights, ``flip_zero_as_pm``
+    the rate at which a 0 reads as ±1 and ``flip_pm_as_zero`` the rate at which a ±1 reads as 0."""
 
     sizes: list = field(default_factory=lambda: [784, 1024, 1024, 10])
     epochs: int = 25
@@ -45,12 +48,25 @@ class TrainConfig:
     convs: list = field(default_factory=list)               # conv: the stages, as ConvStage dicts
     in_shape: list = field(default_factory=lambda: [28, 28, 1])
     hflip: bool = False              # augmentation: mirror each training image left-right with probability 1/2
+    weights: str = "binary"          # "binary" or "ternary"
+    flip_zero_as_pm: float = 0.0     # ternary error-aware training: a 0 read as +1 or -1 (equally likely)
+    flip_pm_as_zero: float = 0.0     # ternary error-aware training: a ±1 read as 0
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, not {self.epochs}, {self.batch_size}")
         if not 0.0 <= self.flip_ber <= 1.0:
             raise ValueError(f"flip_ber must be in [0, 1], not {self.flip_ber}")
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {self.weights!r}")
+        for name in ("flip_zero_as_pm", "flip_pm_as_zero"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], not {getattr(self, name)}")
+            if self.weights == "binary" and getattr(self, name):
+                raise ValueError(f"{name} is a ternary error rate (weights 'ternary'), the weights are binary")
+        if self.flip_pm_as_zero + self.flip_ber > 1.0:
+            raise ValueError(f"a ±1 weight reads as 0 or flips, not both: flip_pm_as_zero + flip_ber must be at "
+                             f"most 1, not {self.flip_pm_as_zero:g} + {self.flip_ber:g}")
         if not 0 <= self.input_threshold <= 255:
             raise ValueError(f"input_threshold must be a pixel value in [0, 255], not {self.input_threshold}")
         if self.arch not in ARCHS:
@@ -71,10 +87,14 @@ class TrainConfig:
     def as_dict(self):
         """The recipe (model metadata, caches). An MLP's leaves out the conv fields, and a recipe
         without augmentation the ``hflip`` field, so a plain MLP's reads as before conv nets existed
-        and recipes keyed on it stay the same."""
+        and recipes keyed on it stay the same; a binary recipe leaves out the ternary fields for the
+        same reason."""
         d = asdict(self)
         if self.arch == "mlp":
             for key in CONV_ONLY:
+                d.pop(key)
+        if self.weights == "binary":
+            for key in TERNARY_ONLY:
                 d.pop(key)
         if not self.hflip:
             d.pop("hflip")
@@ -82,10 +102,12 @@ class TrainConfig:
 
     def build_model(self):
         """A fresh, untrained model of this recipe (the torch seed decides its initial weights)."""
+        ternary = {} if self.weights == "binary" else {
+            "weights": self.weights, "zero_as_pm": self.flip_zero_as_pm, "pm_as_zero": self.flip_pm_as_zero}
         if self.arch == "mlp":
-            return BinaryMLP(self.sizes, flip_ber=self.flip_ber, dropout=self.dropout)
+            return BinaryMLP(self.sizes, flip_ber=self.flip_ber, dropout=self.dropout, **ternary)
         return BinaryConvNet(self.in_shape, self.convs, self.sizes[1:-1], self.sizes[-1], flip_ber=self.flip_ber,
-                             dropout=self.dropout)
+                             dropout=self.dropout, **ternary)
 
     def describe(self) -> str:
         """``784-1024-1024-10``, or ``conv 32,64 then 3136-10`` for a conv net."""

@@ -11,6 +11,13 @@
 - Conv layers (:class:`BinaryConvNet`) follow the IR's conventions (:mod:`hwgen.ir`): padded pixels
   are -1 (the IR's ``pad_bit`` 0); each stage's batch-norm and max-pool fold into one threshold per
   output channel on the window's largest popcount, which the hardware computes exactly.
+- Ternary weights (``weights="ternary"``; seed 004, Laborieux et al., "Ternarized neural networks"):
+  the same latent weights, but the forward pass uses ``t(w) = sign(w)`` where ``|w| > delta`` and 0
+  elsewhere, with the straight-through estimator of the binary layers. ``delta`` follows Li & Liu,
+  "Ternary weight networks" (2016), ``delta = 0.7 * mean|w|``, taken per output neuron / output
+  channel (:func:`ternary_delta`). Inputs and hidden activations stay ±1. Training-time errors
+  (:func:`inject_ternary_errors`): a 0 read as ±1 (``zero_as_pm``), a ±1 read as 0 (``pm_as_zero``)
+  and a sign flip (``flip_ber``), resampled at every forward pass in training mode.
 """
 
 from __future__ import annotations
@@ -42,6 +49,97 @@ class SignSTE(torch.autograd.Function):
         return grad * (x.abs() <= 1).to(grad.dtype)
 
 
+WEIGHTS = ("binary", "ternary")
+TERNARY_DELTA = 0.7        # Li & Liu 2016, "Ternary weight networks": delta* ~ 0.7 * E|W|
+
+
+def ternary_delta(w: torch.Tensor) -> torch.Tensor:
+    """The ternarization threshold of latent weights ``w`` (``(O, ...)``: linear ``(O, I)``, conv
+    ``(C_out, C_in, k[, k])``): ``0.7 * mean|w|`` over each output neuron's (channel's) weights,
+    the rule of Li & Liu, "Ternary weight networks" (arXiv:1605.04711, 2016), which derive
+    ``delta* ~ 0.7 * E|W|`` for roughly uniform or normal weights (they take it per layer, here
+    it is per output neuron, so no neuron's row is all zeros for being smaller than the rest).
+
+    Returned as float64 ``(O, 1, ...)``, computed in float64 from the (exactly converted) weights,
+    so a float32 model and its float64 copy (the export check's exact evaluation) ternarize every
+    weight the same way, ties at ``|w| == delta`` included (they give 0)."""
+    w64 = w.detach().to(torch.float64)
+    return TERNARY_DELTA * w64.abs().reshape(len(w64), -1).mean(dim=1).reshape(-1, *([1] * (w.ndim - 1)))
+
+
+def ternarize(w: torch.Tensor) -> torch.Tensor:
+    """``t(w)``: sign(w) where ``|w| > delta`` (:func:`ternary_delta`), else 0; in ``w``'s dtype."""
+    keep = w.detach().to(torch.float64).abs() > ternary_delta(w)
+    return torch.where(keep, torch.where(w >= 0, 1.0, -1.0), 0.0).to(w.dtype)
+
+
+class TernarySTE(torch.autograd.Function):
+    """:func:`ternarize` in the forward pass; in the backward pass the straight-through estimator
+    of :class:`SignSTE` (gradient 1 where ``|w| <= 1``, else 0). ``delta`` gets no gradient."""
+
+    @staticmethod
+    def forward(ctx, w):
+        ctx.save_for_backward(w)
+        return ternarize(w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (w,) = ctx.saved_tensors
+        return grad * (w.abs() <= 1).to(grad.dtype)
+
+
+def inject_ternary_errors(t: torch.Tensor, zero_as_pm: float = 0.0, pm_as_zero: float = 0.0,
+                          sign_flip: float = 0.0) -> torch.Tensor:
+    """Ternary weights ``t`` as a faulty array reads them, one fresh draw per call: a 0 reads as +1
+    or -1 (equally likely) with probability ``zero_as_pm``; a ±1 reads as 0 with probability
+    ``pm_as_zero`` and as its opposite with probability ``sign_flip`` (exclusive events, so
+    ``pm_as_zero + sign_flip <= 1``). Gradients pass as through :func:`torch.where` (negated
+    where the sign flipped, none where a constant was read)."""
+    if pm_as_zero + sign_flip > 1.0:
+        raise ValueError(f"pm_as_zero + sign_flip must be at most 1, not {pm_as_zero} + {sign_flip}")
+    u = torch.rand_like(t)
+    zero = t == 0
+    as_pm = torch.where(u < zero_as_pm / 2, 1.0, -1.0).to(t.dtype)
+    nonzero = torch.where(u < pm_as_zero, torch.zeros_like(t), torch.where(u < pm_as_zero + sign_flip, -t, t))
+    return torch.where(zero, torch.where(u < zero_as_pm, as_pm, t), nonzero)
+
+
+def _check_rate(name: str, value: float):
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], not {value}")
+
+
+class _Ternary:
+    """What the ternary layers share: ``t(w)`` with the STE, and training-time ternary errors
+    (``flip_ber`` is the sign-flip rate of the non-zero weights)."""
+
+    weight_kind = "ternary"
+
+    def _setup_ternary(self, zero_as_pm: float, pm_as_zero: float):
+        _check_rate("zero_as_pm", zero_as_pm)
+        _check_rate("pm_as_zero", pm_as_zero)
+        if pm_as_zero + self.flip_ber > 1.0:
+            raise ValueError(f"pm_as_zero + flip_ber must be at most 1, not {pm_as_zero} + {self.flip_ber}")
+        self.zero_as_pm = zero_as_pm
+        self.pm_as_zero = pm_as_zero
+
+    def ternary_weight(self) -> torch.Tensor:
+        """``t(w)`` (with the STE), no errors."""
+        return TernarySTE.apply(self.weight)
+
+    def forward_weight(self) -> torch.Tensor:
+        """The weights the forward pass uses: ``t(w)``, with fresh errors in training mode."""
+        t = self.ternary_weight()
+        if self.training and (self.zero_as_pm > 0 or self.pm_as_zero > 0 or self.flip_ber > 0):
+            t = inject_ternary_errors(t, self.zero_as_pm, self.pm_as_zero, self.flip_ber)
+        return t
+
+    @torch.no_grad()
+    def ternary_values(self) -> torch.Tensor:
+        """``t(w)`` as float64 -1, 0, +1 in the weight's torch shape (what the export stores)."""
+        return ternarize(self.weight.detach().to(torch.float64))
+
+
 class BinaryLinear(nn.Linear):
     """Linear layer with binarized weights (and optional training-time weight flips)."""
 
@@ -66,21 +164,63 @@ class BinaryLinear(nn.Linear):
         self.weight.clamp_(-1.0, 1.0)
 
 
-class BinaryMLP(nn.Module):
+class TernaryLinear(_Ternary, BinaryLinear):
+    """Linear layer with ternary weights ``t(w)`` (and optional training-time ternary errors)."""
+
+    def __init__(self, in_features: int, out_features: int, flip_ber: float = 0.0, zero_as_pm: float = 0.0,
+                 pm_as_zero: float = 0.0):
+        BinaryLinear.__init__(self, in_features, out_features, flip_ber)
+        self._setup_ternary(zero_as_pm, pm_as_zero)
+
+    def forward(self, x):
+        return nn.functional.linear(x, self.forward_weight())
+
+
+def _linear(weights: str, flip_ber: float, zero_as_pm: float, pm_as_zero: float):
+    """A constructor ``(in, out) -> layer`` for ``weights`` (binary layers take no ternary rates)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    if weights == "binary":
+        if zero_as_pm or pm_as_zero:
+            raise ValueError("zero_as_pm and pm_as_zero are ternary error rates (weights='ternary')")
+        return lambda a, b: BinaryLinear(a, b, flip_ber)
+    return lambda a, b: TernaryLinear(a, b, flip_ber, zero_as_pm, pm_as_zero)
+
+
+class _WeightKind:
+    """``weight_kind`` and the training-time error rates of a model's weighted layers."""
+
+    def weighted_layers(self) -> list:
+        return [*getattr(self, "convs", []), *self.hidden, self.out]
+
+    def set_ternary_flips(self, zero_as_pm: float, pm_as_zero: float):
+        """Ternary models: set the training-time 0 -> ±1 and ±1 -> 0 rates of every layer."""
+        if self.weight_kind != "ternary":
+            raise ValueError("zero_as_pm and pm_as_zero are ternary error rates (weights='ternary')")
+        for layer in self.weighted_layers():
+            layer._setup_ternary(zero_as_pm, pm_as_zero)
+
+
+class BinaryMLP(_WeightKind, nn.Module):
     """``sizes`` = [inputs, hidden..., classes], e.g. the paper's [784, 1024, 1024, 10].
 
     Inputs are ±1 (binarized pixels). Hidden layers: BinaryLinear -> BatchNorm1d -> sign.
+    ``weights="ternary"`` makes every layer a :class:`TernaryLinear` (``zero_as_pm``, ``pm_as_zero``:
+    its training-time error rates besides the sign flips ``flip_ber``).
     """
 
-    def __init__(self, sizes, flip_ber: float = 0.0, dropout: float = 0.0):
+    def __init__(self, sizes, flip_ber: float = 0.0, dropout: float = 0.0, weights: str = "binary",
+                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must list at least inputs and outputs, all positive, not {sizes}")
         self.sizes = sizes
-        self.hidden = nn.ModuleList(BinaryLinear(a, b, flip_ber) for a, b in zip(sizes[:-2], sizes[1:-1]))
+        self.weight_kind = weights
+        linear = _linear(weights, flip_ber, zero_as_pm, pm_as_zero)
+        self.hidden = nn.ModuleList(linear(a, b) for a, b in zip(sizes[:-2], sizes[1:-1]))
         self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:-1])
-        self.out = BinaryLinear(sizes[-2], sizes[-1], flip_ber)
+        self.out = linear(sizes[-2], sizes[-1])
         self.log_scale = nn.Parameter(torch.tensor(0.0))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
@@ -136,6 +276,20 @@ class BinaryConv2d(_BinaryConv, nn.Conv2d):
         return F.conv2d(x, self.binary_weight(), stride=self.stride)
 
 
+class TernaryConv2d(_Ternary, BinaryConv2d):
+    """:class:`BinaryConv2d` with ternary weights ``t(w)`` (and optional training-time ternary errors)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int = 0,
+                 flip_ber: float = 0.0, zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
+        BinaryConv2d.__init__(self, in_channels, out_channels, kernel, stride, padding, flip_ber)
+        self._setup_ternary(zero_as_pm, pm_as_zero)
+
+    def forward(self, x):
+        if self.pad:
+            x = F.pad(x, (self.pad,) * 4, value=-1.0)
+        return F.conv2d(x, self.forward_weight(), stride=self.stride)
+
+
 class BinaryConv1d(_BinaryConv, nn.Conv1d):
     """1-D conv with binarized weights, padding with -1 (optional training-time flips)."""
 
@@ -148,6 +302,20 @@ class BinaryConv1d(_BinaryConv, nn.Conv1d):
         if self.pad:
             x = F.pad(x, (self.pad,) * 2, value=-1.0)
         return F.conv1d(x, self.binary_weight(), stride=self.stride)
+
+
+class TernaryConv1d(_Ternary, BinaryConv1d):
+    """:class:`BinaryConv1d` with ternary weights ``t(w)`` (and optional training-time ternary errors)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int = 0,
+                 flip_ber: float = 0.0, zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
+        BinaryConv1d.__init__(self, in_channels, out_channels, kernel, stride, padding, flip_ber)
+        self._setup_ternary(zero_as_pm, pm_as_zero)
+
+    def forward(self, x):
+        if self.pad:
+            x = F.pad(x, (self.pad,) * 2, value=-1.0)
+        return F.conv1d(x, self.forward_weight(), stride=self.stride)
 
 
 @dataclass(frozen=True)
@@ -220,7 +388,7 @@ def conv_plan(in_shape, stages, kind: str = "conv2d") -> list[tuple]:
     return plan
 
 
-class BinaryConvNet(nn.Module):
+class BinaryConvNet(_WeightKind, nn.Module):
     """Binarized conv net: conv stages, then dense hidden layers, then a dense output layer.
 
     ``in_shape`` is the input feature map in the IR's order, ``(H, W, C)`` (``(L, C)`` for
@@ -240,12 +408,17 @@ class BinaryConvNet(nn.Module):
     After the last stage the map is flattened in torch's (C, H, W) order (the export permutes the
     first dense layer's columns to the IR's (H, W, C)). Dense hidden layers are BinaryLinear ->
     BatchNorm1d -> sign, the output layer as :class:`BinaryMLP`'s. Dropout (``dropout``) acts on
-    the inputs of the dense layers only.
+    the inputs of the dense layers only. ``weights="ternary"`` makes every conv and dense layer
+    ternary (:class:`TernaryConv2d`, :class:`TernaryConv1d`, :class:`TernaryLinear`); a conv stage's
+    pooled value is then the largest score of its window, thresholded the same way.
     """
 
     def __init__(self, in_shape, stages, hidden=(), classes: int = 10, kind: str = "conv2d",
-                 flip_ber: float = 0.0, dropout: float = 0.0, order: str = "pool-bn"):
+                 flip_ber: float = 0.0, dropout: float = 0.0, order: str = "pool-bn", weights: str = "binary",
+                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
         super().__init__()
+        linear = _linear(weights, flip_ber, zero_as_pm, pm_as_zero)
+        self.weight_kind = weights
         if order not in CONV_ORDERS:
             raise ValueError(f"order must be one of {', '.join(CONV_ORDERS)}, not {order!r}")
         self.kind = kind
@@ -261,7 +434,10 @@ class BinaryConvNet(nn.Module):
             raise ValueError(f"dense layer sizes must be positive, not {self.hidden_sizes + [self.classes]}")
         conv, norm = (BinaryConv2d, nn.BatchNorm2d) if kind == "conv2d" else (BinaryConv1d, nn.BatchNorm1d)
         pool = nn.MaxPool2d if kind == "conv2d" else nn.MaxPool1d
-        self.convs = nn.ModuleList(conv(shape_in[-1], st.channels, st.kernel, st.stride, st.padding, flip_ber)
+        rates = ()
+        if weights == "ternary":
+            conv, rates = (TernaryConv2d if kind == "conv2d" else TernaryConv1d), (zero_as_pm, pm_as_zero)
+        self.convs = nn.ModuleList(conv(shape_in[-1], st.channels, st.kernel, st.stride, st.padding, flip_ber, *rates)
                                    for st, (shape_in, _) in zip(self.stages, self.plan))
         self.conv_norms = nn.ModuleList(norm(st.channels) for st in self.stages)
         if order == "pool-bn":
@@ -271,16 +447,19 @@ class BinaryConvNet(nn.Module):
         self.flat_size = int(torch.tensor(self.plan[-1][1]).prod())
         sizes = [self.flat_size, *self.hidden_sizes, self.classes]
         self.sizes = sizes
-        self.hidden = nn.ModuleList(BinaryLinear(a, b, flip_ber) for a, b in zip(sizes[:-2], sizes[1:-1]))
+        self.hidden = nn.ModuleList(linear(a, b) for a, b in zip(sizes[:-2], sizes[1:-1]))
         self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:-1])
-        self.out = BinaryLinear(sizes[-2], sizes[-1], flip_ber)
+        self.out = linear(sizes[-2], sizes[-1])
         self.log_scale = nn.Parameter(torch.tensor(0.0))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def arch(self) -> dict:
         """Everything needed to rebuild the net (the checkpoint stores it)."""
-        return {"kind": self.kind, "in_shape": list(self.in_shape), "stages": [s.as_dict() for s in self.stages],
+        arch = {"kind": self.kind, "in_shape": list(self.in_shape), "stages": [s.as_dict() for s in self.stages],
                 "hidden": list(self.hidden_sizes), "classes": self.classes, "order": self.order}
+        if self.weight_kind != "binary":
+            arch["weights"] = self.weight_kind
+        return arch
 
     def forward(self, x):
         x = x.reshape(len(x), *self.in_shape)
