@@ -818,6 +818,58 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
 
 
 @main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results/tnn"),
+              show_default=True, help="Folder for tnn_runs.csv, tnn_summary.csv and tnn.png.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Trained models (default OUT/models); reused when recipe and data match.")
+@click.option("--dataset", "datasets", type=ListType(click.Choice(["mnist", "fashion-mnist"]), "datasets"),
+              default="mnist,fashion-mnist", show_default=True)
+@click.option("--widths", type=ListType(click.IntRange(1, 4096), "widths"), default="32,64,128,256",
+              show_default=True, help="Hidden units per layer of the 784-h-h-10 MLPs (the model size).")
+@click.option("--seeds", "seed_list", type=ListType(SEED, "seeds"), default="1,2,3", show_default=True,
+              help="Training seeds: every network is trained once per seed (the spread over seeds is reported).")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Sampled error maps per trained network.")
+@click.option("--condition", type=ConditionType(), default="55,2.5,1", show_default=True,
+              help="Programming condition i_set_uA,v_reset,pulse_us that sets both networks' device errors.")
+@click.option("--cycles", type=CountType(0), default=0, show_default=True, help="Programming cycles endured (aging).")
+@click.option("--vdd-binary", type=FiniteFloat(0.5, 1.5), default=1.2, show_default=True,
+              help="PCSA supply of the binary read (V).")
+@click.option("--vdd-ternary", type=FiniteFloat(0.5, 1.5), default=0.9, show_default=True,
+              help="PCSA supply of the ternary read (V): low, so HRS/HRS pairs do not resolve and read 0.")
+@click.option("--aware/--no-aware", default=True, show_default=True,
+              help="Also train every network error-aware, at its own device error rates.")
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads per training.")
+@click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default="sky130hd", show_default=True,
+              help="Platform whose macro model gives the sense capacitance (read energy = C V^2 per weight).")
+@click.option("--pdk-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None)
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder of the IDX files (one --dataset only; default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, "
+                   "the Debian package's folder).")
+@_fail_cleanly
+def tnn(out_dir, cache_dir, datasets, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
+        aware, threads, platform, pdk_dir, data_dir):
+    """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
+    from .device.physics import parse_condition
+    from .files import writable_folder
+    from .flow.platform import get_platform
+    from .study.tnn import run_tnn_study
+
+    if data_dir is not None and len(datasets) != 1:
+        raise click.BadParameter("takes one --dataset (each dataset has its own folder)", param_hint="--data-dir")
+    if len(set(seed_list)) != len(seed_list):
+        raise click.BadParameter(f"seeds repeat: {','.join(map(str, seed_list))}", param_hint="--seeds")
+    runs = run_tnn_study(writable_folder(out_dir, "--out"), datasets=datasets, widths=widths, seed_list=seed_list,
+                         epochs=epochs, repeats=repeats, condition=parse_condition(condition), cycles=cycles,
+                         vdd_binary=vdd_binary, vdd_ternary=vdd_ternary, aware=aware, threads=threads,
+                         platform=get_platform(platform, None, pdk_dir), data_dir=data_dir, cache_dir=cache_dir,
+                         log=click.echo)
+    click.echo(f"[tnn] {len(runs)} networks; wrote {out_dir / 'tnn_summary.csv'}, {out_dir / 'tnn_runs.csv'} and "
+               f"{out_dir / 'tnn.png'}")
+
+
+@main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True)
 @_fail_cleanly

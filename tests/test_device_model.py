@@ -215,7 +215,7 @@ def test_device_report_writes_all_files(tmp_path):
     paths = device_report(tmp_path / "dev", progress=False)
     names = sorted(p.name for p in (tmp_path / "dev").iterdir())
     assert names == sorted(["fig8_ber_2t2r_vs_1t1r.csv", "fig8_ber_2t2r_vs_1t1r.png", "table1_conditions.csv",
-                            "aging.csv", "aging.png"])
+                            "aging.csv", "aging.png", "ternary_rates.csv", "ternary_rates.png"])
     assert all(p.stat().st_size > 0 for p in paths)
     table = (tmp_path / "dev" / "table1_conditions.csv").read_text().splitlines()
     assert len(table) == 4 and table[1].startswith("strong,")

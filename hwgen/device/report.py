@@ -13,6 +13,7 @@ from ..outputs import new_figure, save_figure, write_csv
 from . import ecc
 from .physics import (TABLE1, ProgrammingCondition, ber_1t1r, ber_2t2r, cyclability, distributions,
                       programming_energy_pj)
+from .ternary import ternary_report
 
 # Fig. 8 sweep: the paper's ranges (Sec. 2.1, Fig. 5) of the three programming parameters, keeping the
 # conditions whose 1T1R BER is at most MAX_BER_1T1R (Fig. 8's range). Above it the resistance window is
@@ -108,7 +109,8 @@ def _aging(out_dir: Path, progress: bool) -> None:
 
 
 def device_report(out_dir, progress: bool = True) -> list[Path]:
-    """Write the Fig. 8, Table 1 and aging CSV/PNG files into ``out_dir``; returns their paths."""
+    """Write the Fig. 8, Table 1, aging and ternary-read (:func:`.ternary.ternary_report`) CSV/PNG files
+    into ``out_dir``; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _fig8(out_dir, progress)
@@ -116,4 +118,4 @@ def device_report(out_dir, progress: bool = True) -> list[Path]:
     _aging(out_dir, progress)
     names = ("fig8_ber_2t2r_vs_1t1r.csv", "fig8_ber_2t2r_vs_1t1r.png", "table1_conditions.csv",
              "aging.csv", "aging.png")
-    return [out_dir / name for name in names]
+    return [out_dir / name for name in names] + ternary_report(out_dir, progress)

@@ -1,0 +1,76 @@
+"""The TNN-vs-BNN study command end to end on a tiny dataset: both kinds trained with one recipe,
+error maps of each kind's own types, the summary's TNN-minus-BNN columns, read energies that
+scale as V^2, the cache, and one-line option errors."""
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from hwgen.cli import main
+from hwgen.device.physics import CHECKERBOARD, ber_2t2r
+from hwgen.device.ternary import ternary_rates
+from hwgen.study.tnn import summarize
+
+from conftest import idx_dataset
+
+pytest.importorskip("torch")
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tnn_study_on_a_tiny_dataset(tmp_path):
+    data = idx_dataset(tmp_path / "tiny", n_train=200, n_test=50)
+    args = ("tnn", "--dataset", "mnist", "--data-dir", data, "--widths", "8,16", "--seeds", "4", "--epochs", 1,
+            "--repeats", 2, "--out", tmp_path / "out")
+    print("seeds=4 (training), error maps from hwgen.seeds child streams")
+    r = invoke(*args)
+    assert r.exit_code == 0, r.output
+    rates = ternary_rates(CHECKERBOARD, 0.9)
+    assert f"BER {ber_2t2r(CHECKERBOARD):.3g}" in r.output and f"0 as +-1 {rates.zero_as_pm:.3g}" in r.output
+    runs = read(tmp_path / "out" / "tnn_runs.csv")
+    assert sorted((x["kind"], x["hidden"], x["training"]) for x in runs) == sorted(
+        (k, h, t) for k in ("bnn", "tnn") for h in ("8", "16") for t in ("plain", "aware"))
+    for x in runs:
+        assert (float(x["zero_fraction"]) > 0) == (x["kind"] == "tnn")
+        assert int(x["weights"]) == 784 * int(x["hidden"]) + int(x["hidden"]) ** 2 + 10 * int(x["hidden"])
+    energy = {(x["kind"], x["hidden"]): float(x["read_energy_j"]) / int(x["weights"]) for x in runs}
+    assert energy["tnn", "8"] == pytest.approx(energy["bnn", "8"] * (0.9 / 1.2) ** 2)
+    summary = read(tmp_path / "out" / "tnn_summary.csv")
+    assert len(summary) == 8 and all(x["tnn_minus_bnn_accuracy"] != "" for x in summary if x["kind"] == "tnn")
+    assert (tmp_path / "out" / "tnn.png").stat().st_size > 10_000
+    # a second run trains nothing (the models are cached)
+    again = invoke(*args)
+    assert again.exit_code == 0 and "[train]" not in again.output
+    assert read(tmp_path / "out" / "tnn_runs.csv") == runs
+
+
+def test_summary_subtracts_the_bnn_of_the_same_width_and_training():
+    runs = [{"dataset": "d", "kind": k, "hidden": 8, "training": "plain", "seed": s, "weights": 10, "zero_fraction": 0,
+             "accuracy": a, "accuracy_errors": a - 0.1, "read_energy_j": 1.0}
+            for k, s, a in (("bnn", 1, 0.5), ("bnn", 2, 0.7), ("tnn", 1, 0.8), ("tnn", 2, 0.8))]
+    out = {x["kind"]: x for x in summarize(runs)}
+    assert out["bnn"]["accuracy"] == pytest.approx(0.6) and out["bnn"]["accuracy_std"] == pytest.approx(0.1)
+    assert out["tnn"]["tnn_minus_bnn_accuracy"] == pytest.approx(0.2)
+    assert out["bnn"]["tnn_minus_bnn_accuracy"] == ""
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--dataset", "cifar10"), "--dataset"),
+    (("--dataset", "mnist,fashion-mnist", "--data-dir", "."), "takes one --dataset"),
+    (("--seeds", "1,1"), "seeds repeat"),
+    (("--vdd-ternary", "3"), "--vdd-ternary"),
+    (("--condition", "55,2.5"), "condition must be"),
+    (("--widths", "0"), "--widths"),
+])
+def test_bad_tnn_options_are_one_line_errors(args, fragment, tmp_path):
+    r = invoke("tnn", *args, "--out", tmp_path / "o")
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and fragment in r.output, r.output
