@@ -8,7 +8,20 @@
   state codes compared by the sense amplifier; for simulation with device errors), ``bitmem``
   (a plain bit memory; the synthesizable view) or ``macro`` (a black-box memory macro with the
   XNOR sense amplifiers inside, for the physical flow);
-- ``level_bits``: width of a device state code in the behavioural view.
+- ``level_bits``: width of a device state code in the behavioural view;
+- ``weights``: ``binary`` (a pair is LRS/HRS = +1 or HRS/LRS = -1; the PCSA reads XNOR(x, w)) or
+  ``ternary`` (seed 004: LRS/HRS = +1, HRS/HRS = 0, HRS/LRS = -1, sensed in the same single PCSA
+  operation at low supply voltage).
+
+Ternary arithmetic. A ternary neuron's score is ``sum_i x_i w_i`` (x in {-1, +1}, w in {-1, 0,
++1}). The hardware keeps the binary datapath (counters, popcount tree, thresholds compare
+unsigned counts) by counting, per column b, ``q_b = 1 + x_b*w_b`` in {0, 1, 2}: 2 for a match,
+1 for a zero weight, 0 for a mismatch, i.e. ``q_b = 2*match_b + zero_b``. Every column of the
+array contributes, padding included (a pad is weight 0, so q = 1), so the count is
+``Q = score + max_inputs`` and the threshold bank holds ``T + max_inputs``. That offset is
+:attr:`HwConfig.score_offset` (0 for binary arrays), the one place the testbenches, the mapping
+and the network read it from. Per-column counts reach 2, so counters, tree and popcount port are
+one bit wider than the binary ones.
 """
 
 from __future__ import annotations
@@ -21,6 +34,8 @@ from .errors import ConfigError
 
 CONFIGS = ("par2seq", "seq2par")
 STORAGES = ("behavioural", "bitmem", "macro")
+WEIGHTS = ("binary", "ternary")
+TERNARY_MIN_LEVEL_BITS = 3    # the zero band must leave room for resolved pairs on both sides
 
 
 def bits_for(value: int) -> int:
@@ -61,6 +76,24 @@ def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
     return int(value)
 
 
+def zero_band(level_bits: int) -> int:
+    """Half-width D of the ternary PCSA's zero band, in device-code steps: a pair whose codes
+    differ by at most D reads 0 (both devices HRS), by more it reads the sign of BL - BLb.
+
+    D is a quarter of the code range, ``2**(level_bits - 2)``: LRS-like codes live in the lowest
+    quarter and HRS-like codes in the upper half (:func:`hwgen.device.errormap.ternary_pair_levels`),
+    so an LRS/HRS pair is always more than D apart, and two HRS codes can still be drawn within D.
+    """
+    level_bits = check_int("level_bits", level_bits, TERNARY_MIN_LEVEL_BITS, LEVEL_BITS_BOUNDS[1])
+    return 1 << (level_bits - 2)
+
+
+def check_weights(weights) -> str:
+    if weights not in WEIGHTS:
+        raise ConfigError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    return weights
+
+
 @dataclass(frozen=True)
 class HwConfig:
     n: int
@@ -69,6 +102,7 @@ class HwConfig:
     config: str = "par2seq"
     storage: str = "behavioural"
     level_bits: int = 4
+    weights: str = "binary"
 
     def __post_init__(self):
         for name, bounds in (("n", N_BOUNDS), ("N", CELLS_BOUNDS), ("M", CELLS_BOUNDS)):
@@ -78,6 +112,10 @@ class HwConfig:
         if self.storage not in STORAGES:
             raise ConfigError(f"storage must be one of {', '.join(STORAGES)}, not {self.storage!r}")
         object.__setattr__(self, "level_bits", check_int("level_bits", self.level_bits, *LEVEL_BITS_BOUNDS))
+        check_weights(self.weights)
+        if self.is_ternary and self.level_bits < TERNARY_MIN_LEVEL_BITS:
+            raise ConfigError(f"ternary weights need level_bits >= {TERNARY_MIN_LEVEL_BITS} (the PCSA's zero band is "
+                              f"a quarter of the device-code range), not {self.level_bits}")
 
     # -- capacities -----------------------------------------------------------------------
     @property
@@ -98,13 +136,37 @@ class HwConfig:
         return self.cells * self.n * self.n
 
     @property
+    def is_ternary(self) -> bool:
+        return self.weights == "ternary"
+
+    @property
+    def column_max(self) -> int:
+        """Largest count one sensed column adds: 1 (XNOR) or 2 (ternary q = 1 + x*w)."""
+        return 2 if self.is_ternary else 1
+
+    @property
+    def score_offset(self) -> int:
+        """Hardware count minus the golden model's popcount/score: 0 for binary arrays,
+        ``max_inputs`` for ternary ones (``Q = score + max_inputs``; thresholds are loaded as
+        ``T + max_inputs``). See :func:`hwgen.mapping.hardware_thresholds`."""
+        return self.max_inputs if self.is_ternary else 0
+
+    @property
+    def zero_band(self) -> int:
+        """The ternary sense's zero band D (:func:`zero_band`)."""
+        if not self.is_ternary:
+            raise ConfigError("a binary array has no zero band (weights='binary')")
+        return zero_band(self.level_bits)
+
+    @property
     def popcount_width(self) -> int:
-        return bits_for(self.max_inputs)
+        return bits_for(self.max_inputs * self.column_max)
 
     @property
     def threshold_width(self) -> int:
-        # thresholds span 0 .. max_inputs + 1, so a neuron can be forced to -1 as well as +1
-        return bits_for(self.max_inputs + 1)
+        # thresholds span 0 .. max_inputs + 1, so a neuron can be forced to -1 as well as +1;
+        # ternary: T + max_inputs spans 0 .. 2 * max_inputs + 1
+        return bits_for(self.max_inputs * self.column_max + 1)
 
     @property
     def input_width(self) -> int:
@@ -132,5 +194,13 @@ class HwConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def header_params(self) -> dict:
+        """The parameters a generated file's header names: :meth:`as_dict`, without ``weights``
+        for a binary array (binary Verilog stays byte-identical to hwgen before ternary mode)."""
+        d = self.as_dict()
+        if not self.is_ternary:
+            del d["weights"]
+        return d
+
     def tag(self) -> str:
-        return f"{self.config}_n{self.n}_N{self.N}_M{self.M}"
+        return f"{self.config}_n{self.n}_N{self.N}_M{self.M}" + ("_ternary" if self.is_ternary else "")

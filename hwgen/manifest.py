@@ -183,6 +183,12 @@ class Manifest:
                            "input_beat": hw.input_width, "level": hw.level_bits}
             d["beats"] = {"input": hw.input_beats, "output": hw.output_beats, "output_lanes": hw.output_lanes,
                           "threshold_rows": hw.threshold_rows}
+            # how out.popcount and the loaded thresholds relate to the golden model (hw.weights)
+            d["count"] = {"weights": hw.weights, "per_column_max": hw.column_max, "score_offset": hw.score_offset,
+                          "definition": "out.popcount = golden popcount (ternary: score) + score_offset; "
+                                        "thresholds are loaded as T + score_offset"}
+            if hw.is_ternary:
+                d["count"]["zero_band"] = hw.zero_band
         if self.layers:
             d["network"] = {**(self.network or {}), "layers": [p.as_dict() for p in self.layers]}
         if self.program is not None:

@@ -39,14 +39,55 @@ def check_fit(layer: Layer, hw: HwConfig) -> None:
                               f"{hw.max_outputs} ({out_rule}); it needs {need[1]}")
 
 
+def check_weights_mode(layer: Layer, hw: HwConfig) -> None:
+    """A ternary layer needs a ternary array and a binary layer a binary one."""
+    if layer.is_ternary != hw.is_ternary:
+        name = f"layer {layer.name!r}" if layer.name else "layer"
+        mode = "ternary" if layer.is_ternary else "binary"
+        raise LayerDoesNotFit(f"{name} has {mode} weights, the array is {hw.weights}; it needs weights={mode!r}")
+
+
 def physical_layer(layer: Layer, hw: HwConfig) -> Layer:
-    """The layer padded to the array's full size (max_outputs x max_inputs)."""
+    """The layer padded to the array's full size (max_outputs x max_inputs): binary pads are
+    weight bit 0, ternary pads weight 0; padded neurons get threshold 0."""
     check_fit(layer, hw)
-    bits = np.zeros((hw.max_outputs, hw.max_inputs), dtype=np.uint8)
-    bits[: layer.n_outputs, : layer.n_inputs] = layer.weight_bits()
+    check_weights_mode(layer, hw)
     thresholds = np.zeros(hw.max_outputs, dtype=np.int64)
     thresholds[: layer.n_outputs] = layer.thresholds
+    if layer.is_ternary:
+        values = np.zeros((hw.max_outputs, hw.max_inputs), dtype=np.int8)
+        values[: layer.n_outputs, : layer.n_inputs] = layer.values()
+        return Layer.from_ternary(values, thresholds, output=layer.output, name=layer.name)
+    bits = np.zeros((hw.max_outputs, hw.max_inputs), dtype=np.uint8)
+    bits[: layer.n_outputs, : layer.n_inputs] = layer.weight_bits()
     return Layer.from_bits(bits, thresholds, output=layer.output, name=layer.name)
+
+
+def weight_planes(layer: Layer) -> tuple[np.ndarray, np.ndarray | None]:
+    """The bit planes the programming port writes: ``(data, zero)``, each ``(O, I)`` uint8.
+
+    ``data`` is the sign bit (1 = +1; 0 for a zero weight), ``zero`` is None for a binary layer.
+    """
+    data = layer.weight_bits()
+    if not layer.is_ternary:
+        return data, None
+    return data, (layer.values() == 0).astype(np.uint8)
+
+
+def hardware_thresholds(thresholds, hw: HwConfig) -> np.ndarray:
+    """IR thresholds (on the popcount, or a ternary layer's score) -> the values the threshold
+    bank holds: ``T + hw.score_offset``. Raises ValueError for one the bank cannot hold."""
+    t = np.asarray(thresholds, dtype=np.int64) + hw.score_offset
+    if t.size and (t.min() < 0 or t.max() >> hw.threshold_width):
+        raise ValueError(f"thresholds {int(t.min()) - hw.score_offset}..{int(t.max()) - hw.score_offset} do not fit "
+                         f"the {hw.threshold_width}-bit threshold bank of {hw.tag()}")
+    return t
+
+
+def hardware_counts(golden_counts, hw: HwConfig) -> np.ndarray:
+    """The golden model's popcounts (ternary: scores) -> what ``out.popcount`` carries:
+    ``+ hw.score_offset``."""
+    return np.asarray(golden_counts, dtype=np.int64) + hw.score_offset
 
 
 def pad_inputs(x_bits: np.ndarray, hw: HwConfig) -> np.ndarray:
@@ -60,7 +101,9 @@ def pad_inputs(x_bits: np.ndarray, hw: HwConfig) -> np.ndarray:
 
 
 def cell_contents(phys_bits: np.ndarray, hw: HwConfig) -> np.ndarray:
-    """Physical weight bits ``(max_outputs, max_inputs)`` -> ``(N, M, n rows, n columns)``."""
+    """Physical weight bits ``(max_outputs, max_inputs)`` -> ``(N, M, n rows, n columns)``.
+
+    Any per-weight plane maps the same way: sign and zero bits, ternary values, device codes."""
     n, N, M = hw.n, hw.N, hw.M
     w = np.asarray(phys_bits)
     if w.shape != (hw.max_outputs, hw.max_inputs):

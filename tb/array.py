@@ -1,6 +1,8 @@
 """cocotb testbench of the N x M array (both configurations): every activation bit and every
 popcount is compared with hwgen's golden model on the same error-injected weights, and every
-pass's cycle count with the manifest.
+pass's cycle count with the manifest. A ternary array (manifest ``hw.weights``) runs a ternary
+layer with ternary error codes, programmed with its zero plane; its popcounts are compared with
+the golden scores plus ``hw.score_offset`` (:meth:`ArrayScenario.expected_outputs`).
 
 Two modes (HWGEN_MODE): ``stream`` drives the array's own ports cycle by cycle (and can apply
 random back-pressure); ``batch`` runs the harness view with the batch driver (no Python in the
@@ -22,8 +24,8 @@ import numpy as np
 from hwgen import seeds
 from hwgen.manifest import Manifest
 from hwgen.mapping import field, input_beats, output_neurons, to_int
-from hwgen.verify.driver import (ARRAY_INPUTS, HARNESS_INPUTS, PROG_INPUTS, Progress, Report, compare, env_int, expect,
-                                 load_thresholds, program_array, run_batches, start, stream_passes)
+from hwgen.verify.driver import (HARNESS_INPUTS, STREAM_INPUTS, Progress, Report, compare, env_int, expect,
+                                 load_thresholds, prog_inputs, program_array, run_batches, start, stream_passes)
 from hwgen.verify.scenario import array_scenario
 
 MODES = ("stream", "batch")
@@ -40,7 +42,7 @@ def params():
 
 
 def flipped_note(error_map):
-    return lambda p, o: f" (this neuron has {int(error_map[o].sum())} flipped weights)"
+    return lambda p, o: f" (this neuron has {int((error_map[o] != 0).sum())} misread weights)"
 
 
 async def run_harness(dut, hw, x_phys, capacity: int):
@@ -68,11 +70,12 @@ async def array_matches_golden(dut):
     manifest, hw, mode, seed, ber, passes, fill, backpressure = params()
     report = Report()
     sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
-    dut._log.info("hw=%s mode=%s seed=%d ber=%g fill=%s layer=%dx%d passes=%d injected_errors=%d backpressure=%s",
+    dut._log.info("hw=%s mode=%s seed=%d ber=%g fill=%s layer=%dx%d passes=%d injected_errors=%d backpressure=%s%s",
                   hw.tag(), mode, seed, ber, fill, sc.layer.n_outputs, sc.layer.n_inputs, len(sc.x),
-                  int(sc.error_map.sum()), backpressure)
-    await start(dut, HARNESS_INPUTS + PROG_INPUTS if mode == "batch" else ARRAY_INPUTS)
-    await program_array(dut, hw, sc.phys.weight_bits(), sc.lrs, sc.hrs)
+                  sc.injected_errors, backpressure, f" error_types={sc.error_types()}" if hw.is_ternary else "")
+    await start(dut, prog_inputs(hw) + (HARNESS_INPUTS if mode == "batch" else STREAM_INPUTS))
+    data, zero = sc.planes()
+    await program_array(dut, hw, data, sc.lrs, sc.hrs, zero_bits=zero)
     await load_thresholds(dut, hw, sc.phys.thresholds)
 
     t_run = time.perf_counter()
@@ -92,7 +95,7 @@ async def array_matches_golden(dut):
     if mode == "stream":
         compute = wall
 
-    exp_acts, exp_pcs = sc.expected()
+    exp_acts, exp_pcs = sc.expected_outputs()
     compare(dut, "popcounts", pcs, exp_pcs, report, flipped_note(sc.error_map))
     compare(dut, "activations", acts, exp_acts, report, flipped_note(sc.error_map))
 
@@ -106,7 +109,8 @@ async def array_matches_golden(dut):
     # the edge-case neurons must have exercised both outcomes somewhere
     expect(report, exp_acts.min() == 0 and exp_acts.max() == 1, "stimulus gave no mixed activations")
     report.update(ok=True, hw=hw.tag(), mode=mode, seed=seed, ber=ber, passes=len(sc.x),
-                  outputs_checked=int(2 * pcs.size), injected_errors=int(sc.error_map.sum()),
+                  outputs_checked=int(2 * pcs.size), injected_errors=sc.injected_errors,
+                  weights=hw.weights, error_types=sc.error_types(),
                   cycles_per_pass=int(max(cycles)), simulated_cycles=int(simulated), run_wall_s=round(wall, 4),
                   compute_wall_s=round(compute, 4), sim_cycles_per_s=simulated / compute,
                   passes_per_s=len(sc.x) / wall)
@@ -123,16 +127,17 @@ async def array_detects_unmodelled_errors(dut):
     assert ber >= 1e-2, "the negative control needs enough errors to show"
     sc = array_scenario(hw, seed, ber, passes=passes, fill=fill)
     ideal = array_scenario(hw, seed, 0.0, passes=passes, fill=fill)
-    await start(dut, ARRAY_INPUTS)
-    await program_array(dut, hw, ideal.phys.weight_bits(), ideal.lrs, ideal.hrs)
+    await start(dut, prog_inputs(hw) + STREAM_INPUTS)
+    data, zero = ideal.planes()
+    await program_array(dut, hw, data, ideal.lrs, ideal.hrs, zero_bits=zero)
     await load_thresholds(dut, hw, sc.phys.thresholds)
     _, pcs, _, _, _ = await stream_passes(dut, hw, sc.x_phys)
-    exp_acts, exp_pcs = sc.expected()
+    exp_acts, exp_pcs = sc.expected_outputs()
     try:
         compare(dut, "popcounts", pcs, exp_pcs)
     except AssertionError as e:
         dut._log.info("mismatch detected as it must be: %s", str(e).splitlines()[0])
     else:
         raise AssertionError("RTL programmed without errors matched a golden model with errors")
-    compare(dut, "popcounts vs error-free golden", pcs, ideal.expected()[1], Report())
+    compare(dut, "popcounts vs error-free golden", pcs, ideal.expected_outputs()[1], Report())
     Report().update(ok=True, negative_control=True)

@@ -15,6 +15,12 @@ Ports (Verilog names in brackets; see README "Interfaces"):
 - ``busy`` is high from the first accepted input beat until the pass is over; ``done`` pulses
   for one cycle when it is (the cycle after the last output beat is taken).
 
+Ternary arrays (``weights="ternary"``): ``prog`` has a ``zero`` field (n bits, 1 = weight 0,
+written with data bit 0); every column adds ``q = 1 + x*w`` (0, 1 or 2) to the counts, so
+``out.popcount`` carries ``Q = score + max_inputs`` (bits(2*max_inputs) wide), the thresholds
+are loaded as ``T + max_inputs`` (bits(2*max_inputs + 1) wide) and ``act = Q >= T + max_inputs``,
+i.e. ``score >= T``. The offset is :attr:`hwgen.hwconfig.HwConfig.score_offset`.
+
 Timing: the read of a row (par2seq) or of an input beat (seq2par) is issued in the cycle its
 beat is accepted or the next free cycle after; an issue in cycle c reaches ``out`` in cycle
 c + ``latency``. With ``out.ready`` high and seq2par beats back to back,
@@ -37,10 +43,11 @@ from .tree import PopcountTree
 class Array(wiring.Component):
     """Parameters
     ----------
-    n, N, M, config, storage, level_bits :
+    n, N, M, config, storage, level_bits, weights :
         See :class:`hwgen.hwconfig.HwConfig` (validated there).
     init : array-like (N, M, n, n), optional
-        Initial weight bits per cell (memory-init), as :func:`hwgen.mapping.cell_contents` gives.
+        Initial weight bits (ternary: values -1/0/+1) per cell (memory-init), as
+        :func:`hwgen.mapping.cell_contents` gives.
     shared_cells : bool
         Build the array from M instances of one shared column module (:class:`SharedColumn`,
         N cells each) instead of elaborating every cell; the generator must then also emit that
@@ -57,8 +64,9 @@ class Array(wiring.Component):
     """
 
     def __init__(self, *, n: int, N: int, M: int, config: str = "par2seq",
-                 storage: str = "behavioural", level_bits: int = 4, init=None, shared_cells: bool = False):
-        hw = HwConfig(n=n, N=N, M=M, config=config, storage=storage, level_bits=level_bits)
+                 storage: str = "behavioural", level_bits: int = 4, weights: str = "binary", init=None,
+                 shared_cells: bool = False):
+        hw = HwConfig(n=n, N=N, M=M, config=config, storage=storage, level_bits=level_bits, weights=weights)
         self._hw = hw
         par = config == "par2seq"
         if shared_cells and init is not None:
@@ -67,18 +75,20 @@ class Array(wiring.Component):
         self._shared = bool(shared_cells)
         self.columns, self.cells = [], []
         if shared_cells:
-            self.columns = [SharedColumn(n=n, N=N, config=config, storage=storage, level_bits=level_bits)
+            self.columns = [SharedColumn(n=n, N=N, config=config, storage=storage, level_bits=level_bits,
+                                         weights=weights)
                             for _ in range(M)]
         else:
-            self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits,
+            self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits, weights=weights,
                                      init=None if init is None else init[i][j])
                            for j in range(M)] for i in range(N)]
-        self.trees = [PopcountTree(N=N, max_partial=n) for _ in range(M)] if par else []
+        self.trees = [PopcountTree(N=N, max_partial=n * hw.column_max) for _ in range(M)] if par else []
         self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M,
                                         width=hw.threshold_width, parallel=not par)
         super().__init__({
             "prog": In(WriteRowSignature(n=n, cells=N * M,
-                                         level_bits=level_bits if storage == "behavioural" else None)),
+                                         level_bits=level_bits if storage == "behavioural" else None,
+                                         ternary=hw.is_ternary)),
             "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=M, width=hw.threshold_width)),
             "inp": In(stream.Signature(hw.input_width)),
             "out": Out(OutputSignature(lanes=hw.output_lanes, popcount_width=hw.popcount_width,
@@ -126,7 +136,8 @@ class Array(wiring.Component):
         live = ~stall
 
         # ---- programming: one decoder per cell, refused while a pass runs ----
-        fields = ("row", "data") + (("lrs", "hrs") if hw.storage == "behavioural" else ())
+        fields = ("row", "data") + (("zero",) if hw.is_ternary else ()) + \
+            (("lrs", "hrs") if hw.storage == "behavioural" else ())
         if self._shared:
             for j, col in enumerate(self.columns):
                 m.submodules[f"col_{j}"] = col

@@ -9,7 +9,9 @@ small enough to compile once per distinct N: the network becomes 65 instances of
 
 ``CellColumn`` is the column itself (elaborated once by the generator, as the module
 ``column_module_name(...)``); ``SharedColumn`` has the same ports and elaborates to an instance
-of that module. Weights of a shared column arrive through the programming port.
+of that module. Weights of a shared column arrive through the programming port. A ternary
+column (``weights="ternary"``) is another module (name suffix ``_ternary``): its programming port
+has ``zero`` and its counts are one bit wider (:mod:`.cell`).
 """
 
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal
@@ -17,20 +19,22 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, check_int, index_width
-from .cell import BasicCell
+from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, check_int, check_weights, index_width
+from .cell import BasicCell, cell_count_max
 from .signatures import WriteRowSignature
 
 
-def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int) -> str:
+def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int, weights: str = "binary") -> str:
     levels = f"_k{level_bits}" if storage == "behavioural" else ""
-    return f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}"
+    return f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}" + ("_ternary" if weights == "ternary" else "")
 
 
-def column_signature(n: int, N: int, config: str, storage: str, level_bits: int) -> wiring.Signature:
-    width = bits_for(n * n if config == "seq2par" else n)
+def column_signature(n: int, N: int, config: str, storage: str, level_bits: int,
+                     weights: str = "binary") -> wiring.Signature:
+    width = bits_for(cell_count_max(n, config == "seq2par", weights))
     return wiring.Signature({
-        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None)),
+        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
+                                     ternary=weights == "ternary")),
         "prog_sel": In(N),                          # which cell(s) of the column take the write
         "rd_en": In(1),
         "rd_row": In(index_width(n)),
@@ -42,17 +46,18 @@ def column_signature(n: int, N: int, config: str, storage: str, level_bits: int)
     })
 
 
-def _check(n, N, config):
+def _check(n, N, config, weights="binary"):
     check_int("n", n, *N_BOUNDS)
     check_int("N", N, *CELLS_BOUNDS)
     if config not in CONFIGS:
         raise ConfigError(f"config must be one of {', '.join(CONFIGS)}, not {config!r}")
+    check_weights(weights)
 
 
 class CellColumn(wiring.Component):
     """Parameters
     ----------
-    n, N, config, storage, level_bits : see :class:`hwgen.hwconfig.HwConfig`.
+    n, N, config, storage, level_bits, weights : see :class:`hwgen.hwconfig.HwConfig`.
 
     Attributes
     ----------
@@ -61,12 +66,14 @@ class CellColumn(wiring.Component):
     count : Out(N counts); count_valid : Out(1)
     """
 
-    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4):
-        _check(n, N, config)
+    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4,
+                 weights: str = "binary"):
+        _check(n, N, config, weights)
         self._n, self._N, self._config = n, N, config
-        self.cells = [BasicCell(n=n, accumulate=config == "seq2par", storage=storage, level_bits=level_bits)
+        self.cells = [BasicCell(n=n, accumulate=config == "seq2par", storage=storage, level_bits=level_bits,
+                                weights=weights)
                       for _ in range(N)]
-        super().__init__(column_signature(n, N, config, storage, level_bits))
+        super().__init__(column_signature(n, N, config, storage, level_bits, weights))
 
     def elaborate(self, platform):
         m = Module()
@@ -87,11 +94,12 @@ class CellColumn(wiring.Component):
 class SharedColumn(wiring.Component):
     """Same parameters and ports as :class:`CellColumn`; an instance of its shared module."""
 
-    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4):
-        _check(n, N, config)
-        self._params = dict(n=n, N=N, config=config, storage=storage, level_bits=level_bits)
-        self._module = column_module_name(n, N, config, storage, level_bits)
-        super().__init__(column_signature(n, N, config, storage, level_bits))
+    def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4,
+                 weights: str = "binary"):
+        _check(n, N, config, weights)
+        self._params = dict(n=n, N=N, config=config, storage=storage, level_bits=level_bits, weights=weights)
+        self._module = column_module_name(n, N, config, storage, level_bits, weights)
+        super().__init__(column_signature(n, N, config, storage, level_bits, weights))
 
     module_name = property(lambda self: self._module)
 

@@ -10,18 +10,22 @@ from ..hwconfig import index_width
 class WriteRowSignature(wiring.Signature):
     """Program one memory row: ``en``, ``row``, ``data`` (n weight bits, 1 = +1), plus
 
+    - ``zero`` (n bits, 1 = the weight is 0) for ternary weights (``ternary=True``); a zero is
+      written with its ``data`` bit 0 (:mod:`hwgen.ir`'s encoding);
     - ``cell`` (flat cell index i*M + j) when ``cells`` is given;
     - ``lrs``/``hrs`` (n device-state codes each, column b at bits ``b*level_bits +:
       level_bits``) in the behavioural view: the states the SET and the RESET device of every
-      pair reach. The write driver routes them by ``data``.
+      pair reach. The write driver routes them by ``data`` (and ``zero``).
 
     Multi-field ports are flat vectors rather than Amaranth views: a view becomes one alias
     wire per field in Verilog, and Icarus re-propagates every alias on each partial update
     (measured: 17 ms per programming write on a 3x3 array).
     """
 
-    def __init__(self, *, n: int, level_bits: int | None = None, cells: int | None = None):
+    def __init__(self, *, n: int, level_bits: int | None = None, cells: int | None = None, ternary: bool = False):
         members = {"en": Out(1), "row": Out(index_width(n)), "data": Out(n)}
+        if ternary:
+            members["zero"] = Out(n)
         if cells is not None:
             members["cell"] = Out(index_width(cells))
         if level_bits is not None:

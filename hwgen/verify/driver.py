@@ -19,7 +19,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, First, ReadOnly, RisingEdge, Timer
 
 from ..hwconfig import HwConfig
-from ..mapping import cell_contents, field, input_beats, output_neurons, to_int
+from ..mapping import cell_contents, field, hardware_thresholds, input_beats, output_neurons, to_int
 
 CLOCK_NS = 10
 
@@ -175,12 +175,27 @@ async def run_batches(dut, items: list[list[int]], capacity: int, out_beats: int
 
 # -- the array's own ports (stream-mode testbenches) ------------------------------------------------
 PROG_INPUTS = ("prog__en", "prog__cell", "prog__row", "prog__data", "thr__en", "thr__row", "thr__data")
-ARRAY_INPUTS = PROG_INPUTS + ("inp__valid", "inp__payload", "out__ready")
+STREAM_INPUTS = ("inp__valid", "inp__payload", "out__ready")
+ARRAY_INPUTS = PROG_INPUTS + STREAM_INPUTS
 
 
-async def program_array(dut, hw: HwConfig, weight_bits, lrs=None, hrs=None):
-    """Write every memory row of every cell through the programming port (one row per cycle)."""
+def prog_inputs(hw: HwConfig) -> tuple[str, ...]:
+    """The programming and threshold inputs of an array (a ternary one also has ``prog__zero``)."""
+    return PROG_INPUTS + (("prog__zero",) if hw.is_ternary else ())
+
+
+async def program_array(dut, hw: HwConfig, weight_bits, lrs=None, hrs=None, zero_bits=None):
+    """Write every memory row of every cell through the programming port (one row per cycle).
+
+    ``weight_bits`` (sign bits) and, for a ternary array, ``zero_bits`` are physical planes
+    ``(max_outputs, max_inputs)`` (:func:`hwgen.mapping.weight_planes`); ``lrs``/``hrs`` the
+    device codes of the behavioural view."""
     bits = cell_contents(weight_bits, hw)
+    zeros = None
+    if hw.is_ternary:
+        if zero_bits is None:
+            raise ValueError("a ternary array is programmed with its zero plane (zero_bits)")
+        zeros = cell_contents(zero_bits, hw)
     codes = None
     if hw.storage == "behavioural":
         codes = cell_contents(lrs, hw), cell_contents(hrs, hw)
@@ -192,6 +207,8 @@ async def program_array(dut, hw: HwConfig, weight_bits, lrs=None, hrs=None):
                 dut.prog__cell.value = i * hw.M + j
                 dut.prog__row.value = t
                 dut.prog__data.value = to_int(bits[i, j, t])
+                if zeros is not None:
+                    dut.prog__zero.value = to_int(zeros[i, j, t])
                 if codes is not None:
                     dut.prog__lrs.value = to_int(codes[0][i, j, t], hw.level_bits)
                     dut.prog__hrs.value = to_int(codes[1][i, j, t], hw.level_bits)
@@ -200,7 +217,9 @@ async def program_array(dut, hw: HwConfig, weight_bits, lrs=None, hrs=None):
 
 
 async def load_thresholds(dut, hw: HwConfig, thresholds):
-    thresholds = np.asarray(thresholds).reshape(hw.threshold_rows, hw.M)
+    """Load IR thresholds (popcount, or ternary score); the bank holds them plus
+    ``hw.score_offset`` (:func:`hwgen.mapping.hardware_thresholds`)."""
+    thresholds = hardware_thresholds(thresholds, hw).reshape(hw.threshold_rows, hw.M)
     for r in range(hw.threshold_rows):
         await FallingEdge(dut.clk)
         dut.thr__en.value = 1

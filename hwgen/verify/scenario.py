@@ -3,7 +3,10 @@ the simulator (the runner writes the programming image from it, the testbench co
 golden model's answer from it), so they agree without exchanging anything but parameters.
 
 - :func:`array_scenario`: a random layer mapped onto one array, its inputs, a sampled error
-  map and the device states that realise it.
+  map and the device states that realise it. On a ternary array (``hw.weights == "ternary"``)
+  the layer is ternary (about a third zeros), the error map holds codes 0..3 sampled at rate
+  ``ber`` (:func:`hwgen.device.errormap.sample_ternary_error_codes`: every misread type) and
+  the device codes come from :func:`hwgen.device.errormap.ternary_pair_levels`.
 - :func:`network_scenario`: a generated network design, its images, one sampled error map per
   layer (from a BER or from a programming condition of the device model).
 
@@ -18,10 +21,11 @@ import numpy as np
 
 from .. import golden, seeds
 from ..device import check_ber, network_error_maps, pair_levels, sample_error_map
+from ..device.errormap import sample_ternary_error_codes, ternary_error_types, ternary_pair_levels
 from ..hwconfig import HwConfig
 from ..ir import Layer
 from ..manifest import Manifest
-from ..mapping import pad_inputs, physical_layer
+from ..mapping import hardware_counts, pad_inputs, physical_layer, weight_planes
 
 FILLS = ("full", "partial")
 
@@ -33,15 +37,37 @@ class ArrayScenario:
     ber: float
     layer: Layer            # the logical layer
     phys: Layer             # padded to the array size
-    error_map: np.ndarray   # (max_outputs, max_inputs), 1 = pair reads flipped
-    lrs: np.ndarray         # device codes reached by the SET device of every pair
+    error_map: np.ndarray   # (max_outputs, max_inputs), 1 = pair reads flipped (ternary: codes 0..3)
+    lrs: np.ndarray         # device codes reached by the SET device of every pair (ternary 0: 2nd HRS device)
     hrs: np.ndarray         # ... and by the RESET device
     x: np.ndarray           # (passes, n_inputs) logical input bits
     x_phys: np.ndarray      # (passes, max_inputs)
 
     def expected(self):
-        """Golden activations and popcounts ``(passes, max_outputs)`` on the erroneous weights."""
+        """Golden activations and popcounts (ternary: scores) ``(passes, max_outputs)`` on the
+        erroneous weights."""
         return golden.layer_forward(self.phys, self.x_phys, self.error_map)
+
+    def expected_outputs(self):
+        """What the array's ``out`` must carry: golden activations, and the golden popcounts
+        (ternary: scores) plus ``hw.score_offset``."""
+        acts, pcs = self.expected()
+        return acts, hardware_counts(pcs, self.hw)
+
+    def planes(self):
+        """``(data, zero)`` bit planes of the physical layer for the programming port."""
+        return weight_planes(self.phys)
+
+    @property
+    def injected_errors(self) -> int:
+        return int(np.count_nonzero(self.error_map))
+
+    def error_types(self) -> dict:
+        """Ternary: ``{"+1->0": count, ...}`` of every misread type the map injects; binary: {}."""
+        if not self.hw.is_ternary:
+            return {}
+        return {f"{s:+d}->{r:+d}".replace("+0", "0"): c
+                for (s, r), c in ternary_error_types(self.phys.values(), self.error_map).items()}
 
 
 def random_layer(rng: np.random.Generator, n_outputs: int, n_inputs: int) -> Layer:
@@ -63,11 +89,31 @@ def random_layer(rng: np.random.Generator, n_outputs: int, n_inputs: int) -> Lay
     return Layer.from_bits(w, np.clip(t, 0, n_inputs + 1), name="random")
 
 
+def random_ternary_layer(rng: np.random.Generator, n_outputs: int, n_inputs: int) -> Layer:
+    """Random ternary weights (-1, 0, +1 equally likely) and score thresholds, with edge cases.
+
+    Neuron 0 has all +1 weights and threshold ``n_inputs`` (fires only on an all-ones input),
+    neuron 1 all-zero weights and threshold 0 (always fires), neuron 2 threshold ``n_inputs + 1``
+    (never fires), neuron 3 threshold ``-n_inputs`` (always fires); the rest have thresholds
+    around 0, where activations are mixed.
+    """
+    w = rng.integers(-1, 2, size=(n_outputs, n_inputs)).astype(np.int8)
+    spread = max(1, n_inputs // 8)
+    t = rng.integers(-spread, spread + 1, size=n_outputs)
+    edges = [(1, n_inputs), (0, 0), (None, n_inputs + 1), (None, -n_inputs)]
+    for k, (value, thr) in enumerate(edges[:n_outputs]):
+        if value is not None:
+            w[k] = value
+        t[k] = thr
+    return Layer.from_ternary(w, t, name="random_ternary")
+
+
 def array_scenario(hw: HwConfig, seed: int, ber: float, passes: int = 8, fill: str = "full") -> ArrayScenario:
     """A reproducible verification scenario.
 
     ``fill="full"`` uses the array's whole capacity; ``"partial"`` draws a smaller layer, so
-    inputs and neurons are padded. Inputs 0 and 1 are all ones and all zeros.
+    inputs and neurons are padded. Inputs 0 and 1 are all ones and all zeros. On a ternary
+    array ``ber`` is the rate of misread pairs (every type, :func:`sample_ternary_error_codes`).
     """
     if fill not in FILLS:
         raise ValueError(f"fill must be 'full' or 'partial', not {fill!r}")
@@ -77,12 +123,16 @@ def array_scenario(hw: HwConfig, seed: int, ber: float, passes: int = 8, fill: s
     else:
         n_out = int(rng.integers(max(1, hw.max_outputs // 2), hw.max_outputs)) if hw.max_outputs > 1 else 1
         n_in = int(rng.integers(max(1, hw.max_inputs // 2), hw.max_inputs))
-    layer = random_layer(rng, n_out, n_in)
+    layer = (random_ternary_layer if hw.is_ternary else random_layer)(rng, n_out, n_in)
     x = rng.integers(0, 2, size=(max(passes, 2), n_in), dtype=np.uint8)
     x[0], x[1] = 1, 0
     phys = physical_layer(layer, hw)
-    error_map = sample_error_map((hw.max_outputs, hw.max_inputs), ber, seed)
-    lrs, hrs = pair_levels(phys.weight_bits(), error_map, hw.level_bits, seed)
+    if hw.is_ternary:
+        error_map = sample_ternary_error_codes(phys.values(), ber, seed)
+        lrs, hrs = ternary_pair_levels(phys.values(), error_map, hw.level_bits, seed)
+    else:
+        error_map = sample_error_map((hw.max_outputs, hw.max_inputs), ber, seed)
+        lrs, hrs = pair_levels(phys.weight_bits(), error_map, hw.level_bits, seed)
     return ArrayScenario(hw=hw, seed=seed, ber=ber, layer=layer, phys=phys, error_map=error_map,
                          lrs=lrs, hrs=hrs, x=x, x_phys=pad_inputs(x, hw))
 
