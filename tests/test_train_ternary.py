@@ -391,3 +391,25 @@ def test_bad_ternary_options_are_one_line_errors(args, fragment, tmp_path):
     assert r.exit_code == 2, r.output
     errors = [line for line in r.output.splitlines() if line.startswith("Error")]
     assert "Traceback" not in r.output and len(errors) == 1 and fragment in errors[0], r.output
+
+
+def test_shipped_ternary_model_golden_equals_torch_on_the_whole_test_set():
+    from hwgen.data import MODELS_DIR, binarize, default_data_dir, load_split
+
+    shipped = MODELS_DIR / "mnist_tnn.npz"
+    net = Network.load(shipped)
+    data_dir = default_data_dir(net.dataset)
+    if data_dir is None:
+        pytest.skip(f"{net.dataset} test set not found (HWGEN_DATA, ../shared/data/{net.dataset})")
+    assert net.is_ternary and all(layer.is_ternary for layer in net.layers)
+    test = load_split("test", data_dir, net.dataset)
+    assert len(test.labels) == 10000
+    bits = binarize(test.images, net.input_threshold)
+    torch_pred, _ = predict(load_checkpoint(shipped.with_suffix(".pt")), bits, exact=True)
+    golden_pred, _, _ = network_forward(net, bits)
+    accuracy = float((golden_pred == test.labels).mean())
+    print(f"mnist_tnn: golden accuracy {100 * accuracy:.2f}%, {int((torch_pred != golden_pred).sum())} differ from torch")
+    assert np.array_equal(torch_pred, golden_pred)
+    assert accuracy == pytest.approx(net.metadata["test_accuracy"], abs=1e-9) and accuracy >= 0.97
+    zeros = np.mean(np.concatenate([(layer.values() == 0).ravel() for layer in net.layers]))
+    assert 0.2 < zeros < 0.8
