@@ -41,10 +41,15 @@ $(STAMP_PIP): $(STAMP_APT) pyproject.toml
 
 # Two workers, one test file each at a time: the long synthesis check runs beside the simulations.
 test: setup
-	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30
+	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30 -m "not long"
+
+# The long checks kept out of `make test` (about 15 min): the MNIST-first-layer-size array through
+# Yosys, the shipped conv and ternary networks in Verilator, the other shipped conv models against torch.
+long: setup
+	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30 -m long
 
 test-fast: setup
-	$(PY) -m pytest -ra -m "not rtl"
+	$(PY) -m pytest -ra -m "not rtl and not long"
 
 demo: setup
 	@$(VENV)/bin/hwgen demo
@@ -84,7 +89,7 @@ fig10: setup
 # in Verilator). Results in results/conv/ (about 40 min on 2 cores).
 CONV_COUNT ?= 200
 conv: setup
-	HWGEN_LONG=1 $(PY) -m pytest -ra tests/test_rtl_conv.py -k shipped
+	$(PY) -m pytest -ra -m long tests/test_rtl_conv.py -k shipped
 	@set -e; for m in mnist_conv fashion_mnist_conv; do \
 	  $(VENV)/bin/hwgen rtl --model models/$$m.npz --n 16 --views harness -o rtl_out/$${m}_n16; \
 	  for ber in 0 1e-3 1e-2; do $(VENV)/bin/hwgen sim rtl_out/$${m}_n16 --count $(CONV_COUNT) --ber $$ber --seed 1; done; \

@@ -244,12 +244,18 @@ def hw_options(fn):
               help="Conv networks: replicate each conv layer's kernels P times, computing P output positions per "
                    "pass (P times the cells); one P for all conv layers or one per conv layer. 1 stores each "
                    "kernel once and computes the positions sequentially.")
+@click.option("--weights", type=click.Choice(["binary", "ternary"]), default="binary", show_default=True,
+              help="Arrays: binary (±1) or ternary (-1, 0, +1; HRS/HRS = 0) 2T2R pairs. With --model each layer's "
+                   "weights mode comes from the IR, so --weights is refused there.")
 @_fail_cleanly
-def rtl(n, N, M, config, level_bits, out_dir, top, views, model, parallel):
+def rtl(n, N, M, config, level_bits, out_dir, top, views, model, parallel, weights):
     """Generate Verilog and a manifest for an N x M array of n x n cells, or for a whole network."""
     from .generate import DEFAULT_VIEWS, generate_array, generate_network
 
     t0 = time.perf_counter()
+    if model is not None and _given(click.get_current_context(), "weights"):
+        raise click.UsageError("--weights applies to arrays; with --model each layer's weights (binary or ternary) "
+                               "come from the IR")
     if model is not None:
         from .ir import Network
         from .netplan import plan_network
@@ -271,7 +277,7 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model, parallel):
         raise click.BadParameter("replicates a network's conv layers; give --model", param_hint="--parallel")
     if N is None or M is None:
         raise click.UsageError("--N and --M are required for an array (or give --model)")
-    hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits)
+    hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits, weights=weights)
     out_dir = out_dir or Path("rtl_out") / hw.tag()
     manifest = generate_array(hw, out_dir, name=top or "hwgen_array", views=views or DEFAULT_VIEWS)
     timing = manifest.timing
@@ -284,13 +290,16 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model, parallel):
 
 # -- sim ---------------------------------------------------------------------------------------
 ARRAY_ONLY = ("passes", "fill", "mode")
-NETWORK_ONLY = ("count", "images", "condition", "cycles")
+NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd")
 
 
 @main.command()
 @click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
-@click.option("--ber", type=BER, default=0.0, show_default=True, help="Weight bit error rate injected in the 2T2R devices.")
+@click.option("--ber", type=BER, default=0.0, show_default=True,
+              help="Weight bit error rate injected in the 2T2R devices. A ternary layer's pairs are each misread "
+                   "with this probability, as either other value with equal odds (rates zero_as_pm = BER, "
+                   "pm_as_zero = sign_flip = BER/2).")
 @click.option("--seed", type=SEED, default=1, show_default=True, help="Seed of weights, inputs and error map.")
 @click.option("--passes", type=click.IntRange(min=2), default=16, show_default=True,
               help="Array designs: input vectors (layer passes) to run.")
@@ -309,13 +318,17 @@ NETWORK_ONLY = ("count", "images", "condition", "cycles")
                    "'i_set_uA,v_reset,pulse_us' (e.g. 55,2.5,1), instead of --ber.")
 @click.option("--cycles", type=CountType(0), default=0, show_default=True,
               help="With --condition: programming cycles already endured (aging), e.g. 1e9.")
+@click.option("--vdd", type=FiniteFloat(0.5, 1.5), default=None,
+              help="With --condition, networks with ternary layers: the PCSA read supply (V) of the ternary layers' "
+                   "error rates (default 0.9, the ternary operating point); binary layers read at the nominal supply.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Simulator build folder (default sim_build/<sim>_<view>_<design shape>, shared by designs of the "
                    "same shape); reused while the sources are unchanged.")
 @VERBOSE
 @click.pass_context
 @_fail_cleanly
-def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, condition, cycles, build_dir, verbose):
+def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, condition, cycles, vdd, build_dir,
+        verbose):
     """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
     from .manifest import Manifest
     from .verify import run_array_regression, run_network_regression
@@ -329,10 +342,15 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
         raise click.UsageError("--condition and --ber are alternatives: the condition gives the BER")
     if _given(ctx, "cycles") and condition is None:
         raise click.UsageError("--cycles applies with --condition (aging of that programming condition)")
+    if vdd is not None:
+        if condition is None:
+            raise click.UsageError("--vdd applies with --condition (the read supply of the ternary layers' rates)")
+        if not any(p.hw.is_ternary for p in manifest.layers):
+            raise click.UsageError(f"--vdd is the read supply of ternary layers; {design} has none")
     common = dict(seed=seed, build_dir=build_dir, verbose=verbose, progress=True, log=click.echo)
     if manifest.kind == "network":
         r = run_network_regression(manifest, simulator, ber=ber, count=count, images=images, condition=condition,
-                                   cycles=cycles, **common)
+                                   cycles=cycles, vdd=vdd, **common)
         click.echo(f"RTL accuracy {100 * r['accuracy']:.2f}% on {r['images']} images ({r['images_from']}), "
                    f"{r['injected_errors']} device errors: every class and output popcount equal to the golden "
                    f"model; {r['cycles_per_inference']} cycles per inference, one image every "

@@ -195,7 +195,8 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
                      max_images: int = HARNESS_IMAGES, model_path=None) -> Manifest:
     """Emit a whole network: the top (shared cell modules), the batch harness, the memory-init
     programming image (``program.hex``, ideal devices) and a manifest; plus a copy of the IR,
-    so the design folder is self-contained for the testbench.
+    so the design folder is self-contained for the testbench. Each layer's array has the layer's
+    weights mode (its plan's ``hw.weights``); the manifest records it per layer.
     """
     from .netplan import network_timing
     from .program import program_records, program_text
@@ -235,8 +236,10 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
             texts[f"{top_name}.v"] = to_verilog(top, top_name, f"{view} view of the network", params)
             stubs = ()
             if view == "macro":
-                stubs = (f"{macro_name(plans[0].hw.n)}_bb.v",)
-                texts[stubs[0]] = macro_stub(plans[0].hw.n)
+                # one black box per weights mode the layers use (binary first; ternary macros differ)
+                modes = [w for w in ("binary", "ternary") if any(p.hw.weights == w for p in plans)]
+                stubs = tuple(f"{macro_name(plans[0].hw.n, w)}_bb.v" for w in modes)
+                texts.update({stub: macro_stub(plans[0].hw.n, w) for stub, w in zip(stubs, modes)})
             files[view] = View(top=top_name, verilog=(f"{top_name}.v", cells_file, *stubs), blackbox=stubs)
             ports[view] = port_list(top)
     behavioural = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage="behavioural")) for p in plans]

@@ -2,7 +2,9 @@
 
 Every layer keeps its weights in its own array (in-memory computing: weights never move), so
 a network of L layers is L arrays chained by :class:`hwgen.rtl.link.VectorLink`. N and M are
-chosen per layer as the smallest that fit, or validated when the user fixes them. A conv layer's
+chosen per layer as the smallest that fit, or validated when the user fixes them. Each layer's
+array takes the layer's weights mode (``HwConfig.weights``: ternary for a ternary IR layer), so
+a network may mix binary and ternary layers. A conv layer's
 array holds its ``(C_out, kh*kw*C_in)`` kernel matrix, ``parallel`` times
 (:class:`hwgen.rtl.conv.ConvLayer`); conv layers come first and hand whole feature maps on.
 """
@@ -41,7 +43,10 @@ class LayerPlan:
     def as_dict(self) -> dict:
         d = {"index": self.index, "name": self.name, "n_inputs": self.n_inputs, "n_outputs": self.n_outputs,
              "output": self.output, "hw": self.hw.as_dict(), "cell_offset": self.cell_offset,
-             "cycles_per_pass": self.cycles_per_pass, "cells": self.cells}
+             "cycles_per_pass": self.cycles_per_pass, "cells": self.cells,
+             # derived, for readers of the manifest (ignored when loading): the layer's weights mode and
+             # hardware count = golden popcount (ternary: score) + score_offset
+             "weights": self.hw.weights, "score_offset": self.hw.score_offset}
         if self.conv is not None:
             d.update(conv={k: getattr(self.conv, k) for k in ConvGeometry.__dataclass_fields__},
                      parallel=self.parallel, **{k: v for k, v in self.conv_timing.items() if k != "cycles_per_pass"})
@@ -113,7 +118,8 @@ def plan_network(network: Network, n: int, config: str = "par2seq", N: int | Non
         if cfg not in CONFIGS:
             raise LayerDoesNotFit(f"layer {k}: config must be one of {', '.join(CONFIGS)}, not {cfg!r}")
         fit_N, fit_M = smallest_fit(layer.n_inputs, layer.n_outputs, n, cfg)
-        hw = HwConfig(n=n, N=N or fit_N, M=M or fit_M, config=cfg, storage=storage, level_bits=level_bits)
+        hw = HwConfig(n=n, N=N or fit_N, M=M or fit_M, config=cfg, storage=storage, level_bits=level_bits,
+                      weights="ternary" if layer.is_ternary else "binary")
         try:
             check_fit(layer, hw)
         except LayerDoesNotFit as e:

@@ -9,8 +9,9 @@ batches of the harness's capacity, without rebooting.
 Parameters (environment): HWGEN_DESIGN (design folder), HWGEN_IMAGES (an image set; default the
 shipped slice of the network's dataset), HWGEN_COUNT, HWGEN_SEED, HWGEN_BER, HWGEN_CONDITION
 ("i_set_uA,v_reset,pulse_us": error maps from the device model instead of a BER) and
-HWGEN_CYCLES (programming cycles of that condition, for aging); HWGEN_REPORT and HWGEN_PROGRESS
-come from the runner.
+HWGEN_CYCLES (programming cycles of that condition, for aging), HWGEN_VDD (with a condition: the
+ternary layers' read supply); HWGEN_REPORT and HWGEN_PROGRESS come from the runner. A ternary
+output layer's popcounts are ``Q = score + score_offset`` (:func:`hwgen.mapping.hardware_counts`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ async def network_matches_golden(dut):
     sc = network_scenario(os.environ["HWGEN_DESIGN"], float(os.environ.get("HWGEN_BER", "0")),
                           env_int("HWGEN_SEED", 1), os.environ.get("HWGEN_IMAGES") or None,
                           env_int("HWGEN_COUNT", 16), os.environ.get("HWGEN_CONDITION") or None,
-                          float(os.environ.get("HWGEN_CYCLES", "0")))
+                          float(os.environ.get("HWGEN_CYCLES", "0")),
+                          float(os.environ["HWGEN_VDD"]) if os.environ.get("HWGEN_VDD") else None)
     report, progress = Report(), Progress()
     manifest, count = sc.manifest, len(sc.x_bits)
     dut._log.info("network %s, %d images, seed=%d ber=%g injected_errors=%d",
@@ -54,7 +56,7 @@ async def network_matches_golden(dut):
     got_cls = np.array([[field(w, 0, cls_width)] for w in words], dtype=np.int64)
     got_pcs = np.array([[field(w >> cls_width, c, pw) for c in range(classes)] for w in words], dtype=np.int64)
 
-    exp_cls, exp_pcs = sc.expected()
+    exp_cls, exp_pcs = sc.expected_outputs()
     compare(dut, "output popcounts", got_pcs, exp_pcs, report, row="image", col="class")
     compare(dut, "classes", got_cls, exp_cls[:, None], report, row="image", col="output")
 
@@ -74,6 +76,7 @@ async def network_matches_golden(dut):
     run_cycles = sum(b.cycles for b in batches)
     dut._log.info("RTL accuracy %.2f%% on %d images (golden: identical classes)", 100 * accuracy, count)
     report.update(ok=True, images=count, batches=len(batches), seed=sc.seed, ber=sc.ber, accuracy=accuracy,
+                  ternary_rates=None if sc.rates is None else sc.rates._asdict(), vdd=sc.vdd,
                   images_from=sc.images, injected_errors=sc.injected_errors,
                   outputs_checked=int(got_pcs.size + got_cls.size), cycles_per_inference=latency[0],
                   initiation_interval=intervals[0] if intervals else None, boot_cycles=boot_cycles,

@@ -146,3 +146,40 @@ def random_conv_network(kind: str, seed: int):
     layers.append(Layer.from_bits(rng.integers(0, 2, (10, layers[-1].out_size)), np.zeros(10, dtype=int),
                                   output="popcount", name="out"))
     return Network(layers, {"dataset": "mnist", "input_threshold": 127})
+
+
+def random_ternary_network(kind: str, seed: int, output: str = "ternary"):
+    """A small random ternary network on MNIST-sized inputs (weights -1/0/+1 equally likely,
+    thresholds on the score near 0, so activations are mixed):
+
+    - ``dense``: 784 -> 24 -> 10, every layer ternary;
+    - ``conv2d``: a ternary 3x3 stride 2 conv with padding 1 (pad -1) and a 3x3 pool that drops the
+      last rows and columns (28 -> 14 -> 4), then a dense 96 -> 10 output layer;
+    - ``mixed``: 784 -> 24 ternary, then a binary 24 -> 10 output layer.
+
+    ``output="binary"`` makes the output layer of ``dense`` and ``conv2d`` binary (mixed networks).
+    """
+    from hwgen.ir import Layer, Network
+
+    rng = np.random.default_rng(seed)
+
+    def ternary(o, i, **kw):
+        spread = max(1, i // 8)
+        return Layer.from_ternary(rng.integers(-1, 2, (o, i)).astype(np.int8), rng.integers(-spread, spread + 1, o),
+                                  **kw)
+
+    def binary(o, i, **kw):
+        return Layer.from_bits(rng.integers(0, 2, (o, i)), np.clip(rng.integers(i // 2 - i // 8 - 1, i // 2 + i // 8 + 2,
+                                                                                o), 0, i + 1), **kw)
+
+    if kind == "mixed":
+        kind, output = "dense", "binary"
+    if kind == "dense":
+        layers = [ternary(24, 784, name="fc1")]
+    elif kind == "conv2d":
+        layers = [ternary(6, 9, kind="conv2d", in_shape=(28, 28, 1), kernel=3, stride=2, padding=1, pool=3, name="c1")]
+    else:
+        raise ValueError(kind)
+    last = ternary if output == "ternary" else binary
+    layers.append(last(10, layers[-1].out_size, output="popcount", name="out"))
+    return Network(layers, {"dataset": "mnist", "input_threshold": 127})

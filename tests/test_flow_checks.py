@@ -35,6 +35,7 @@ def test_paper_array_lints_and_synthesizes(tmp_path, config):
     assert 0 < macro["cells"] < bits["cells"]
 
 
+@pytest.mark.long      # 4-7 minutes of Yosys: `make long`
 def test_mnist_first_layer_size_lints_and_synthesizes(tmp_path):
     """(n, N, M) = (32, 25, 32) par2seq: 784 inputs x 1024 neurons, the MNIST first layer."""
     hw = HwConfig(n=32, N=25, M=32, config="par2seq")

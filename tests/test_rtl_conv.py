@@ -5,8 +5,6 @@ cover conv2d and conv1d, stride 2, padding with -1 and +1, pools that drop posit
 configurations, kernels stored once and replicated (``parallel``); the shipped MNIST conv
 network runs on Verilator."""
 
-import os
-
 import pytest
 
 from hwgen.data import MODELS_DIR
@@ -53,8 +51,7 @@ def test_small_conv_network_matches_golden(network_design, sim, case):
         check(run_network_regression(design, sim, ber=ber, seed=run_seed, count=12, build=built), design, 12, ber)
 
 
-@pytest.mark.skipif(not os.environ.get("HWGEN_LONG"), reason="long (about 3 minutes): `make conv` runs it "
-                    "(HWGEN_LONG=1), with both shipped conv networks on 200 images per BER through `hwgen sim`")
+@pytest.mark.long      # about 3 minutes: `make long` and `make conv` run it
 def test_shipped_conv_network_on_verilator(network_design):
     """The shipped MNIST conv network (784 + 196 + 36 positions per image, 0.7 s of Verilator per
     image) on 16 test images per BER, in pytest; `make conv` runs it and then both shipped conv

@@ -190,6 +190,8 @@ def record_network(network: Network, plans, count: int = TRACE_IMAGES) -> Trace:
             ctx.set(port.cell if kind is RecordKind.WEIGHT else port.layer, fields["target"])
             ctx.set(port.row, fields["row"])
             ctx.set(port.data, fields["data"])
+            if kind is RecordKind.WEIGHT and "zero" in fields:
+                ctx.set(port.zero, fields["zero"])
             await ctx.tick()
             ctx.set(port.en, 0)
         ctx.set(dut.out.ready, 1)

@@ -31,6 +31,10 @@ Data path, per image:
 ``P`` must divide the pool window (``ph*pw``) or be a multiple of it: a pass then covers part
 of one window, or whole windows.
 
+A ternary layer (``hw.weights == "ternary"``) thresholds ``Q = score + max_inputs`` against
+``T + max_inputs`` (:attr:`hwgen.hwconfig.HwConfig.score_offset`), so the pooled bits are the same
+as for the score; its ``prog`` has the ``zero`` plane.
+
 Ports: ``prog`` (global cell ``r*N*M + i*M + j`` of replica r), ``thr`` (written into every
 replica), ``inp`` (input frame), ``out`` (output frame, ``Hp*Wp*C_out`` bits), ``busy`` (an
 image is in the layer; ``prog``/``thr`` writes are ignored while it is high).
@@ -126,7 +130,8 @@ class ConvLayer(wiring.Component):
         behavioural = hw.storage == "behavioural"
         super().__init__({
             "prog": In(WriteRowSignature(n=hw.n, cells=self._P * hw.cells,
-                                         level_bits=hw.level_bits if behavioural else None)),
+                                         level_bits=hw.level_bits if behavioural else None,
+                                         ternary=hw.is_ternary)),
             "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=hw.M, width=hw.threshold_width)),
             "inp": In(stream.Signature(g.H * g.W * g.C)),
             "out": Out(stream.Signature(g.pooled * g.C_out)),

@@ -5,15 +5,18 @@ images, at the same time.
 
 Ports (Verilog names in brackets; README "Interfaces"):
 
-- ``prog`` [prog__en, prog__cell, prog__row, prog__data, prog__lrs, prog__hrs]: one memory row
-  of global cell ``cell`` (layer k's cells start at its ``cell_offset``; within a layer,
-  ``i*M + j``) per cycle.
+- ``prog`` [prog__en, prog__cell, prog__row, prog__data, prog__zero, prog__lrs, prog__hrs]: one
+  memory row of global cell ``cell`` (layer k's cells start at its ``cell_offset``; within a
+  layer, ``i*M + j``) per cycle. ``zero`` (the zero plane, 1 = weight 0) exists when some layer is
+  ternary and goes to the ternary layers only; each layer takes the fields of its own port.
 - ``thr`` [thr__en, thr__layer, thr__row, thr__data]: one threshold row of one layer; the
   layer's ``M`` thresholds sit in the low bits of ``data``.
 - ``inp`` [inp__valid, inp__ready, inp__payload]: one input vector (bit i = input i; a conv
   network's input feature map in (y, x, c) order) per beat.
 - ``out`` [out__valid, out__ready, out__cls, out__popcount]: the class (argmax of the last
-  layer's popcounts, lowest index on ties) and every class's popcount.
+  layer's popcounts, lowest index on ties) and every class's popcount. A ternary output layer
+  gives ``Q = score + max_inputs`` (:attr:`hwgen.hwconfig.HwConfig.score_offset`, equal for every
+  class, so the argmax is the score's).
 - ``busy``: some layer, link or the output stage still holds work. ``prog`` and ``thr`` writes
   are ignored while ``busy`` is high (a write in the cycle an image is accepted still lands,
   before that image reaches any layer).
@@ -74,13 +77,19 @@ class NetworkTop(wiring.Component):
         behavioural = first.storage == "behavioural"
         super().__init__({
             "prog": In(WriteRowSignature(n=first.n, cells=self._total_cells,
-                                         level_bits=first.level_bits if behavioural else None)),
+                                         level_bits=first.level_bits if behavioural else None,
+                                         ternary=self.has_ternary_for(plans))),
             "thr": In(wiring.Signature({"en": Out(1), "layer": Out(index_width(len(plans))),
                                         "row": Out(index_width(self._thr_rows)), "data": Out(self._thr_width)})),
             "inp": In(stream.Signature(plans[0].in_size)),
             "out": Out(ClassSignature(classes=plans[-1].n_outputs, popcount_width=plans[-1].hw.popcount_width)),
             "busy": Out(1),
         })
+
+    @staticmethod
+    def has_ternary_for(plans) -> bool:
+        """Some layer is ternary: ``prog`` then has the ``zero`` field (binary layers ignore it)."""
+        return any(p.hw.is_ternary for p in plans)
 
     @staticmethod
     def cells_for(plans) -> int:

@@ -89,6 +89,8 @@ class BootLoader(wiring.Component):
         prog, thr = self.prog, self.thr
         m.d.comb += [prog.en.eq(apply & (rec.kind == RecordKind.WEIGHT)), prog.cell.eq(rec.target),
                      prog.row.eq(rec.row), prog.data.eq(rec.data)]
+        if "zero" in prog.signature.members:
+            m.d.comb += prog.zero.eq(rec.zero)
         if "lrs" in prog.signature.members:
             m.d.comb += [prog.lrs.eq(rec.lrs), prog.hrs.eq(rec.hrs)]
         m.d.comb += [thr.en.eq(apply & (rec.kind == RecordKind.THRESHOLD)), thr.layer.eq(rec.target),

@@ -272,7 +272,9 @@ def _build_locked(sim, sources, top, build_dir, args, runner, manifest, view, wa
 def build_name(manifest: Manifest, view: str, sim: str) -> str:
     """The default build folder's name: by the design's shape, not its folder, because designs of
     the same shape have the same Verilog (weights live in the programming image or come through
-    the ports), so they share one build (which is reused while the sources are unchanged)."""
+    the ports), so they share one build (which is reused while the sources are unchanged). The
+    weights mode is part of the name: an array's tag ends in ``_ternary``, a network with ternary
+    layers gets ``_w`` and one letter per layer (``b``/``t``); binary designs keep their names."""
     if manifest.kind == "network":
         first = manifest.layers[0].hw
         shape = "-".join(str(p.n_inputs) for p in manifest.layers) + f"-{manifest.layers[-1].n_outputs}"
@@ -283,6 +285,8 @@ def build_name(manifest: Manifest, view: str, sim: str) -> str:
 
             plans = json.dumps([p.as_dict() for p in manifest.layers], sort_keys=True).encode()
             configs += "_conv" + hashlib.sha256(plans).hexdigest()[:8]
+        if any(p.hw.is_ternary for p in manifest.layers):     # weights mode per layer: b(inary), t(ernary)
+            configs += "_w" + "".join(p.hw.weights[0] for p in manifest.layers)
         return f"{sim}_{view}_net{shape}_n{first.n}_{configs}_k{first.level_bits}_{manifest.top}"
     return f"{sim}_{view}_{manifest.hw.tag()}_k{manifest.hw.level_bits}_{manifest.top}"
 

@@ -7,9 +7,13 @@ loader that decodes it in hardware (:mod:`.boot`) and the image writer that pack
 - ``kind`` (:class:`RecordKind`): a weight row, a threshold row, or the end of the image;
 - ``target``: the global cell index (weights) or the layer index (thresholds);
 - ``row``: memory row, or threshold row;
-- ``data``: the row's n weight bits, or the layer's threshold row (its M thresholds, low bits);
+- ``data``: the row's n weight bits (ternary: the sign plane, 0 for a zero weight), or the
+  layer's threshold row (its M thresholds, low bits; a ternary layer's as ``T + score_offset``);
+- ``zero`` (only when some layer is ternary): the row's n zero-plane bits (1 = weight 0; 0 in the
+  rows of binary layers);
 - ``lrs``, ``hrs`` (behavioural storage only): the device-state codes reached by the SET and the
-  RESET device of each pair of the row, ``level_bits`` each; this is where sampled errors live.
+  RESET device of each pair of the row, ``level_bits`` each; this is where sampled errors live
+  (ternary layers: :func:`hwgen.device.errormap.ternary_pair_levels`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def record_layout(plans) -> data.StructLayout:
         "row": index_width(max(first.n, max(p.hw.threshold_rows for p in plans))),
         "data": max(first.n, NetworkTop.threshold_width_for(plans)),
     }
+    if NetworkTop.has_ternary_for(plans):
+        fields["zero"] = first.n
     if first.storage == "behavioural":
         fields["lrs"] = fields["hrs"] = first.n * first.level_bits
     return data.StructLayout(fields)

@@ -79,20 +79,21 @@ def run_array_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, p
 
 
 def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, count: int = 200, images=None,
-                           condition=None, cycles=0, build: Build | None = None, build_dir=None,
+                           condition=None, cycles=0, vdd=None, build: Build | None = None, build_dir=None,
                            verbose: bool = False, progress: bool = False, log=print) -> dict:
     """Run ``count`` images through a generated network whose devices carry an error map sampled
-    at ``ber`` (or from the device model at ``condition`` after ``cycles``); every class and
-    output popcount must equal the golden model's, and the measured cycles the manifest's.
+    at ``ber`` (or from the device model at ``condition`` after ``cycles``; ternary layers read at
+    supply ``vdd``, see :func:`hwgen.verify.scenario.network_scenario`); every class and output
+    popcount must equal the golden model's, and the measured cycles the manifest's.
 
     ``images`` is an image set (default: the shipped test slice of the network's dataset);
     more images than the harness holds run in several batches after one boot.
     """
     manifest = _manifest(design, "network")
     manifest.view("harness")
-    sc = network_scenario(manifest, ber, seed, images, count, condition, cycles)   # validates before building
+    sc = network_scenario(manifest, ber, seed, images, count, condition, cycles, vdd)   # validates before building
     tag = f"{sc.seed}_{sc.ber:g}_{count}" + (f"_{str(condition).replace(',', '_').replace(' ', '')}_{cycles:g}"
-                                             if condition else "")
+                                             if condition else "") + (f"_vdd{sc.vdd:g}" if sc.vdd is not None else "")
 
     def write_image(build: Build) -> list[str]:
         from ..program import write_program
@@ -101,10 +102,13 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
         write_program(program, sc.program(), sc.plans)
         return [f"+HWGEN_PROGRAM={program}"]
 
-    log(f"[sim] {sim}: {manifest.folder} seed={sc.seed} ber={sc.ber:g} images={count} ({sc.images}), "
+    rates = "" if sc.rates is None else (" ternary rates " + ", ".join(f"{k}={v:.3g}" for k, v in sc.rates._asdict().items())
+                                         + (f" at vdd={sc.vdd:g} V" if sc.vdd is not None else ""))
+    log(f"[sim] {sim}: {manifest.folder} seed={sc.seed} ber={sc.ber:g}{rates} images={count} ({sc.images}), "
         f"{sc.injected_errors} device errors")
     return _regress(manifest, sim, "harness", build, build_dir, verbose, progress, "network", "network_matches_golden",
                     {"HWGEN_SEED": sc.seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
                      "HWGEN_IMAGES": Path(images).resolve() if images else "",
-                     "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles}, tag, "images",
+                     "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles,
+                     "HWGEN_VDD": "" if sc.vdd is None else sc.vdd}, tag, "images",
                     before_run=write_image)

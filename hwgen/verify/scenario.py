@@ -8,7 +8,13 @@ golden model's answer from it), so they agree without exchanging anything but pa
   ``ber`` (:func:`hwgen.device.errormap.sample_ternary_error_codes`: every misread type) and
   the device codes come from :func:`hwgen.device.errormap.ternary_pair_levels`.
 - :func:`network_scenario`: a generated network design, its images, one sampled error map per
-  layer (from a BER or from a programming condition of the device model).
+  layer (from a BER or from a programming condition of the device model). A ternary layer's map
+  holds codes 0..3 drawn by :func:`hwgen.device.ternary.sample_ternary_error_map` at rates
+  :class:`~hwgen.device.ternary.TernaryRates`: from a BER X by :func:`ternary_rates_for_ber`
+  (every pair misread with probability X, as either other value with equal odds), from a
+  condition by :func:`hwgen.device.ternary.ternary_rates` at the read supply ``vdd`` (default
+  :data:`hwgen.device.ternary.V_LOW`, the ternary operating point). Binary layers keep their
+  BER maps; every layer k draws from stream ``("errors", k)``.
 
 Random streams follow :mod:`hwgen.seeds` (stimulus, errors, levels); every test logs its seed.
 """
@@ -26,6 +32,7 @@ from ..hwconfig import HwConfig
 from ..ir import Layer
 from ..manifest import Manifest
 from ..mapping import hardware_counts, pad_inputs, physical_layer, weight_planes
+from ..device.ternary import TernaryRates
 
 FILLS = ("full", "partial")
 
@@ -150,15 +157,24 @@ class NetworkScenario:
     x_bits: np.ndarray      # (images, inputs)
     labels: np.ndarray
     images: str             # where the images came from
+    rates: TernaryRates | None = None   # ternary layers' misread rates (None: no ternary layer)
+    vdd: float | None = None            # read supply of the ternary rates (with a condition)
 
     @property
     def plans(self):
         return list(self.manifest.layers)
 
     def expected(self):
-        """Golden ``(classes, last-layer popcounts)`` for every image."""
+        """Golden ``(classes, last-layer popcounts)`` for every image (a ternary last layer: scores)."""
         pred, pcs, _ = golden.network_forward(self.network, self.x_bits, self.error_maps)
         return pred, pcs
+
+    def expected_outputs(self):
+        """What the network's ``out`` must carry: the golden classes, and the last layer's golden
+        popcounts (ternary: scores) plus its ``score_offset`` (:func:`hwgen.mapping.hardware_counts`;
+        the offset is equal for every class, so the argmax is unchanged)."""
+        pred, pcs = self.expected()
+        return pred, hardware_counts(pcs, self.plans[-1].hw)
 
     def program(self) -> list[int]:
         """The programming image (records) realising this error map in the devices."""
@@ -167,18 +183,46 @@ class NetworkScenario:
 
     @property
     def injected_errors(self) -> int:
-        return int(sum(int(e.sum()) for e in self.error_maps))
+        return int(sum(int(np.count_nonzero(e)) for e in self.error_maps))
+
+
+def ternary_rates_for_ber(ber) -> TernaryRates:
+    """The ternary misread rates a BER ``X`` stands for (``hwgen sim --ber X`` on a ternary layer):
+    every pair is misread with probability X, as either of the two other values with equal odds,
+    i.e. ``TernaryRates(zero_as_pm=X, pm_as_zero=X/2, sign_flip=X/2)`` (the array scenario's
+    :func:`hwgen.device.errormap.sample_ternary_error_codes` splits the same way)."""
+    ber = check_ber(ber)
+    return TernaryRates(zero_as_pm=ber, pm_as_zero=ber / 2, sign_flip=ber / 2)
+
+
+def network_layer_error_maps(network, seed: int, replicas, ber: float = 0.0, rates: TernaryRates | None = None):
+    """One error map per layer: binary layers Bernoulli(``ber``) masks, ternary layers codes 0..3 at
+    ``rates`` (default :func:`ternary_rates_for_ber`), each ``(O, I)`` or ``(P, O, I)`` for a layer
+    replicated P times; layer k draws from stream ``("errors", k)``."""
+    from ..device.ternary import sample_ternary_error_map
+
+    rates = ternary_rates_for_ber(ber) if rates is None else rates
+    maps = []
+    for k, (layer, P) in enumerate(zip(network.layers, replicas)):
+        shape = ((P,) if P > 1 else ()) + (layer.n_outputs, layer.n_inputs)
+        if layer.is_ternary:
+            maps.append(sample_ternary_error_map(np.broadcast_to(layer.values(), shape), rates, seed, k))
+        else:
+            maps.append(sample_error_map(shape, ber, seed, k))
+    return maps
 
 
 def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images=None, count: int = 200,
-                     condition=None, cycles=0) -> NetworkScenario:
+                     condition=None, cycles=0, vdd=None) -> NetworkScenario:
     """The scenario of a generated network design (``manifest``, or its folder).
 
     ``images`` is an image set (.npz, :func:`hwgen.data.load_images`); by default the shipped
     test slice of the dataset the network was trained on. With ``condition`` (a
     :class:`hwgen.device.physics.ProgrammingCondition`, or its ``"i_set_uA,v_reset,pulse_us"``
     text) the error maps come from the device model at that condition after ``cycles``
-    programming cycles, and ``ber`` is ignored.
+    programming cycles, and ``ber`` is ignored; ternary layers then take
+    :func:`hwgen.device.ternary.ternary_rates` at the read supply ``vdd`` (default ``V_LOW``).
+    Without a condition, ternary layers take :func:`ternary_rates_for_ber` of ``ber``.
     """
     from ..data import binarize, load_fixture, load_images
     from ..ir import Network
@@ -198,13 +242,26 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
     if x.shape[1] != network.input_size:
         raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.input_size}")
     replicas = [p.parallel for p in manifest.layers]
+    ternary = any(layer.is_ternary for layer in network.layers)
+    rates = None
     if condition is not None:
-        from ..device.physics import ber_2t2r, network_error_maps_from_condition, parse_condition
+        from ..device.physics import ber_2t2r, parse_condition
+        from ..device.ternary import V_LOW, ternary_rates
 
         condition = parse_condition(condition)
-        maps = network_error_maps_from_condition(network, condition, cycles, seed, replicas)
         ber = float(ber_2t2r(condition, cycles))
+        if ternary:
+            vdd = V_LOW if vdd is None else float(vdd)
+            rates = ternary_rates(condition, vdd, cycles)
     else:
+        if vdd is not None:
+            raise ValueError("vdd (the ternary read supply) applies with a programming condition")
         ber = check_ber(ber)
-        maps = network_error_maps(network, ber, seed, replicas)
-    return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels[:count], source)
+        if ternary:
+            rates = ternary_rates_for_ber(ber)
+    if ternary:
+        maps = network_layer_error_maps(network, seed, replicas, ber, rates)
+    else:
+        maps = network_error_maps(network, ber, seed, replicas)     # the binary networks' streams, as before
+    return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels[:count], source,
+                           rates, vdd if ternary and condition is not None else None)
