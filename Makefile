@@ -14,7 +14,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist qflow qflow-tech-osu018 klayout
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10 conv
+.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10 conv long ternary
 
 setup: $(STAMP_PIP)
 
@@ -96,6 +96,13 @@ conv: setup
 	done
 	$(VENV)/bin/hwgen sweep --model models/mnist_conv.npz --model models/mnist_conv_adapted.npz --repeats 3 --out results/conv
 	$(VENV)/bin/hwgen space --model models/mnist_conv.npz --model models/mnist_bnn.npz --n 16 --ber 1e-2 --sim verilator --out results/conv
+
+# Ternary weights (seed 004): the shipped ternary network in Verilator, the ternary read model's
+# rates vs supply, and the TNN-vs-BNN study (trains 72 small MLPs: about 45 min on 2 cores).
+ternary: setup
+	$(PY) -m pytest -ra -m long tests/test_rtl_ternary_network.py
+	$(VENV)/bin/hwgen device --out results/device
+	$(VENV)/bin/hwgen tnn --widths 32,64,128 --seeds 1,2,3 --epochs 5 --out results/tnn
 
 bench: setup
 	$(PY) bench/bench_sim.py
