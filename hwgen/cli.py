@@ -842,8 +842,10 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               help="Trained models (default OUT/models); reused when recipe and data match.")
 @click.option("--dataset", "datasets", type=ListType(click.Choice(["mnist", "fashion-mnist"]), "datasets"),
               default="mnist,fashion-mnist", show_default=True)
+@click.option("--arch", type=click.Choice(["mlp", "conv"]), default="mlp", show_default=True,
+              help="mlp: 784-h-h-10 MLPs; conv: 3x3 conv f, 2x2 pool, 3x3 conv 2f, 2x2 pool, dense output.")
 @click.option("--widths", type=ListType(click.IntRange(1, 4096), "widths"), default="32,64,128,256",
-              show_default=True, help="Hidden units per layer of the 784-h-h-10 MLPs (the model size).")
+              show_default=True, help="Model sizes: hidden units h per layer (--arch mlp) or filters f (--arch conv).")
 @click.option("--seeds", "seed_list", type=ListType(SEED, "seeds"), default="1,2,3", show_default=True,
               help="Training seeds: every network is trained once per seed (the spread over seeds is reported).")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
@@ -866,7 +868,7 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               help="Folder of the IDX files (one --dataset only; default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, "
                    "the Debian package's folder).")
 @_fail_cleanly
-def tnn(out_dir, cache_dir, datasets, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
+def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
         aware, threads, platform, pdk_dir, data_dir):
     """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
     from .device.physics import parse_condition
@@ -878,7 +880,8 @@ def tnn(out_dir, cache_dir, datasets, widths, seed_list, epochs, repeats, condit
         raise click.BadParameter("takes one --dataset (each dataset has its own folder)", param_hint="--data-dir")
     if len(set(seed_list)) != len(seed_list):
         raise click.BadParameter(f"seeds repeat: {','.join(map(str, seed_list))}", param_hint="--seeds")
-    runs = run_tnn_study(writable_folder(out_dir, "--out"), datasets=datasets, widths=widths, seed_list=seed_list,
+    runs = run_tnn_study(writable_folder(out_dir, "--out"), datasets=datasets, arch=arch, widths=widths,
+                         seed_list=seed_list,
                          epochs=epochs, repeats=repeats, condition=parse_condition(condition), cycles=cycles,
                          vdd_binary=vdd_binary, vdd_ternary=vdd_ternary, aware=aware, threads=threads,
                          platform=get_platform(platform, None, pdk_dir), data_dir=data_dir, cache_dir=cache_dir,

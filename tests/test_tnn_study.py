@@ -36,12 +36,12 @@ def test_tnn_study_on_a_tiny_dataset(tmp_path):
     rates = ternary_rates(CHECKERBOARD, 0.9)
     assert f"BER {ber_2t2r(CHECKERBOARD):.3g}" in r.output and f"0 as +-1 {rates.zero_as_pm:.3g}" in r.output
     runs = read(tmp_path / "out" / "tnn_runs.csv")
-    assert sorted((x["kind"], x["hidden"], x["training"]) for x in runs) == sorted(
+    assert sorted((x["kind"], x["size"], x["training"]) for x in runs) == sorted(
         (k, h, t) for k in ("bnn", "tnn") for h in ("8", "16") for t in ("plain", "aware"))
     for x in runs:
         assert (float(x["zero_fraction"]) > 0) == (x["kind"] == "tnn")
-        assert int(x["weights"]) == 784 * int(x["hidden"]) + int(x["hidden"]) ** 2 + 10 * int(x["hidden"])
-    energy = {(x["kind"], x["hidden"]): float(x["read_energy_j"]) / int(x["weights"]) for x in runs}
+        assert int(x["weights"]) == int(x["senses"]) == 784 * int(x["size"]) + int(x["size"]) ** 2 + 10 * int(x["size"])
+    energy = {(x["kind"], x["size"]): float(x["read_energy_j"]) / int(x["senses"]) for x in runs}
     assert energy["tnn", "8"] == pytest.approx(energy["bnn", "8"] * (0.9 / 1.2) ** 2)
     summary = read(tmp_path / "out" / "tnn_summary.csv")
     assert len(summary) == 8 and all(x["tnn_minus_bnn_accuracy"] != "" for x in summary if x["kind"] == "tnn")
@@ -52,8 +52,22 @@ def test_tnn_study_on_a_tiny_dataset(tmp_path):
     assert read(tmp_path / "out" / "tnn_runs.csv") == runs
 
 
+def test_conv_study_counts_a_sense_per_position(tmp_path):
+    """--arch conv: filters as the model size; a conv layer's kernels are sensed at every position."""
+    data = idx_dataset(tmp_path / "tiny", n_train=100, n_test=20)
+    r = invoke("tnn", "--arch", "conv", "--dataset", "mnist", "--data-dir", data, "--widths", "2", "--seeds", "4",
+               "--epochs", 1, "--repeats", 1, "--no-aware", "--out", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    runs = read(tmp_path / "out" / "tnn_runs.csv")
+    assert sorted(x["kind"] for x in runs) == ["bnn", "tnn"] and all(x["arch"] == "conv" for x in runs)
+    # 3x3x1 -> 2 filters at 28x28 positions, 3x3x2 -> 4 at 14x14, then 7x7x4 = 196 -> 10
+    assert all(int(x["weights"]) == 9 * 2 + 18 * 4 + 196 * 10 for x in runs)
+    assert all(int(x["senses"]) == 9 * 2 * 784 + 18 * 4 * 196 + 196 * 10 for x in runs)
+
+
 def test_summary_subtracts_the_bnn_of_the_same_width_and_training():
-    runs = [{"dataset": "d", "kind": k, "hidden": 8, "training": "plain", "seed": s, "weights": 10, "zero_fraction": 0,
+    runs = [{"dataset": "d", "arch": "mlp", "kind": k, "size": 8, "training": "plain", "seed": s, "weights": 10,
+             "senses": 10, "zero_fraction": 0,
              "accuracy": a, "accuracy_errors": a - 0.1, "read_energy_j": 1.0}
             for k, s, a in (("bnn", 1, 0.5), ("bnn", 2, 0.7), ("tnn", 1, 0.8), ("tnn", 2, 0.8))]
     out = {x["kind"]: x for x in summarize(runs)}
