@@ -183,3 +183,15 @@ def random_ternary_network(kind: str, seed: int, output: str = "ternary"):
     last = ternary if output == "ternary" else binary
     layers.append(last(10, layers[-1].out_size, output="popcount", name="out"))
     return Network(layers, {"dataset": "mnist", "input_threshold": 127})
+
+
+def check_network_run(r, design, count, ber):
+    """What every network regression asserts beyond the testbench's own golden comparison: all
+    ``count`` images' 11 outputs (class + 10 popcounts) checked, errors drawn when the BER says so,
+    and the measured cycles per inference and initiation interval equal to the manifest's."""
+    print(r)
+    assert r["outputs_checked"] == count * 11
+    if ber == 0 or ber >= 1e-2:     # a small network may draw no error at 1e-3
+        assert (r["injected_errors"] > 0) == (ber > 0)
+    assert r["cycles_per_inference"] == design.timing["cycles_per_inference"]
+    assert r["initiation_interval"] == design.timing["initiation_interval"]

@@ -11,7 +11,7 @@ from hwgen.data import MODELS_DIR
 from hwgen.ir import Network
 from hwgen.verify import run_network_regression
 
-from conftest import SIMS, random_conv_network
+from conftest import check_network_run as check, SIMS, random_conv_network
 
 pytestmark = pytest.mark.rtl
 
@@ -26,15 +26,6 @@ CASES = {
 # The largest replication (17 arrays) builds and boots slowly on Icarus; the other three cases cover
 # replication there, and Verilator runs all four.
 VERILATOR_ONLY = {"conv2d-seq-P9x8"}
-
-
-def check(r, design, count, ber):
-    print(r)
-    assert r["outputs_checked"] == count * 11
-    if ber == 0 or ber >= 1e-2:     # a small network may draw no error at 1e-3
-        assert (r["injected_errors"] > 0) == (ber > 0)
-    assert r["cycles_per_inference"] == design.timing["cycles_per_inference"]
-    assert r["initiation_interval"] == design.timing["initiation_interval"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -28,7 +28,7 @@ from hwgen.verify.build import build_name
 from hwgen.verify.record import RecordKind, field_offsets, record_layout, unpack_field
 from hwgen.verify.scenario import network_scenario, ternary_rates_for_ber
 
-from conftest import SIMS, random_ternary_network
+from conftest import check_network_run as check, SIMS, random_ternary_network
 
 BERS = ((0.0, 21), (1e-3, 22), (1e-2, 23))
 CASES = {
@@ -178,15 +178,6 @@ def test_cli_sim_vdd_errors(tmp_path):
 
 
 # -- RTL --------------------------------------------------------------------------------------------
-def check(r, design, count, ber):
-    print(r)
-    assert r["outputs_checked"] == count * 11
-    if ber == 0 or ber >= 1e-2:     # a small network may draw no error at 1e-3
-        assert (r["injected_errors"] > 0) == (ber > 0)
-    assert r["cycles_per_inference"] == design.timing["cycles_per_inference"]
-    assert r["initiation_interval"] == design.timing["initiation_interval"]
-
-
 @pytest.mark.rtl
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("sim", SIMS)
