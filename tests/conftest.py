@@ -93,6 +93,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "wheel: builds the wheel and runs an installed hwgen from an empty folder")
 
 
+def sky130():
+    """The sky130hd platform, or a skip when its Liberty/LEF files are not beside the clone (../shared)."""
+    from hwgen.errors import ConfigError
+    from hwgen.flow.platform import get_platform
+
+    try:
+        return get_platform("sky130hd")
+    except ConfigError as e:
+        pytest.skip(f"sky130hd files not found: {e}")
+
+
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 

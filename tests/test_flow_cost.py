@@ -24,14 +24,9 @@ from hwgen.generate import generate_array
 from hwgen.hwconfig import HwConfig
 from hwgen.manifest import Manifest
 
+from conftest import sky130
+
 HW = HwConfig(n=8, N=2, M=2)
-
-
-def sky130():
-    try:
-        return get_platform("sky130hd")
-    except ConfigError as e:
-        pytest.skip(f"sky130hd files not found: {e}")
 
 
 def needs(*tools):

@@ -12,7 +12,7 @@ from hwgen.device.physics import CHECKERBOARD, ber_2t2r
 from hwgen.device.ternary import ternary_rates
 from hwgen.study.tnn import summarize
 
-from conftest import idx_dataset
+from conftest import idx_dataset, sky130
 
 pytest.importorskip("torch")
 
@@ -27,6 +27,7 @@ def read(path):
 
 
 def test_tnn_study_on_a_tiny_dataset(tmp_path):
+    sky130()  # the read energy comes from the platform's macro model
     data = idx_dataset(tmp_path / "tiny", n_train=200, n_test=50)
     args = ("tnn", "--dataset", "mnist", "--data-dir", data, "--widths", "8,16", "--seeds", "4", "--epochs", 1,
             "--repeats", 2, "--out", tmp_path / "out")
@@ -54,6 +55,7 @@ def test_tnn_study_on_a_tiny_dataset(tmp_path):
 
 def test_conv_study_counts_a_sense_per_position(tmp_path):
     """--arch conv: filters as the model size; a conv layer's kernels are sensed at every position."""
+    sky130()
     data = idx_dataset(tmp_path / "tiny", n_train=100, n_test=20)
     r = invoke("tnn", "--arch", "conv", "--dataset", "mnist", "--data-dir", data, "--widths", "2", "--seeds", "4",
                "--epochs", 1, "--repeats", 1, "--no-aware", "--out", tmp_path / "out")
