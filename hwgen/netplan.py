@@ -20,6 +20,7 @@ from .ir import ConvGeometry, Network
 from .mapping import check_fit
 from .rtl.array import Array
 from .rtl.conv import check_parallel, conv_timing
+from .rtl.link import VectorLink
 
 
 @dataclass(frozen=True)
@@ -144,21 +145,30 @@ def network_timing(plans: list[LayerPlan]) -> dict:
     An image accepted in cycle 0 is in the input link at 1, where the first array takes it;
     each layer pass then takes its ``cycles_per_pass`` (n reads + pipeline latency) and hands
     its vector to the next layer's link the cycle its last output beat leaves.
+
+    The initiation interval is the slowest stage's: a conv layer's ``period``, a dense layer's
+    pass, a link or the output stage. A link holds a vector for its span (collect + emit,
+    ``cycles_per_link``). A one-buffer link bounds the interval by its span; a two-buffer link
+    (:meth:`hwgen.rtl.link.VectorLink.buffers_for` gives two where one would bound it) collects
+    the next vector while it emits one, so its span only has to fit two intervals. The output
+    stage holds the last layer's output beats plus the cycle the result is taken. None of these
+    exceeds the largest conv period or layer pass (the plan tests check it for every mix of
+    configurations), so that is the interval.
     """
     convs = [p for p in plans if p.conv is not None]
     plans = [p for p in plans if p.conv is None]
     conv_latency = sum(p.conv_timing["latency"] for p in convs)
     conv_periods = [p.conv_timing["period"] for p in convs]
     passes = [p.cycles_per_pass for p in plans]
-    # A link holds one vector: it takes the previous layer's output beats, then hands out the
-    # next layer's input beats, and only then takes the next vector. So each link (and the
-    # output stage) also bounds the initiation interval, e.g. 2n for par2seq -> seq2par.
-    links = [1 + plans[0].hw.input_beats]
-    links += [a.hw.output_beats + b.hw.input_beats for a, b in zip(plans, plans[1:])]
-    links.append(plans[-1].hw.output_beats + 1)
+    srcs = [None] + [p.hw for p in plans[:-1]]
+    links = [VectorLink.span_for(a, b.hw) for a, b in zip(srcs, plans)]
+    buffers = [VectorLink.buffers_for(a, b.hw) for a, b in zip(srcs, plans)]
+    output_stage = plans[-1].hw.output_beats + 1
+    bounds = conv_periods + passes + [-(-span // k) for span, k in zip(links, buffers)] + [output_stage]
     timing = {"cycles_per_inference": conv_latency + 1 + sum(passes),
-              "initiation_interval": max(conv_periods + passes + links),
-              "cycles_per_layer_pass": passes, "cycles_per_link": links}
+              "initiation_interval": max(bounds),
+              "cycles_per_layer_pass": passes, "cycles_per_link": links, "link_buffers": buffers,
+              "cycles_per_output_stage": output_stage}
     if convs:
         # A conv layer takes the frame in cycle 0 and hands its output frame on `latency` cycles
         # later, to the next conv layer or the dense part's input link, in that same cycle; it
