@@ -165,6 +165,46 @@ SEED = click.IntRange(0, 2**63 - 1)
 VERBOSE = click.option("-v", "--verbose", is_flag=True, help="Show the simulators' and cocotb's whole output.")
 
 
+# -- where the work runs (hwgen.farm: in-process, a LocalCluster, a remote dask scheduler) --------
+class SchedulerAddress(click.ParamType):
+    """A dask scheduler address ``[tcp://]HOST:PORT``."""
+
+    name = "address"
+
+    def convert(self, value, param, ctx):
+        from .farm import check_address
+
+        try:
+            return check_address(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def farm_options(fn):
+    fn = click.option("--scheduler", type=SchedulerAddress(), default=None,
+                      help="Run on the workers of this dask scheduler, e.g. tcp://HOST:8786 (`dask scheduler` "
+                           "there, `dask worker tcp://HOST:8786 --nthreads 1` on each worker host; see README).")(fn)
+    fn = click.option("--workers", type=click.IntRange(min=1), default=None,
+                      help="Worker processes of a local dask cluster on this machine; 1 runs in this process, "
+                           "without dask. Default: sim, one per CPU core for 500 images or more per batch; sweep, "
+                           "one per 4 cores for large sweeps (a sweep point already runs on 4 threads); else 1.")(fn)
+    return fn
+
+
+def _check_farm_options(scheduler, workers):
+    if scheduler is not None and workers is not None:
+        raise click.UsageError("--workers sizes a local cluster; with --scheduler the workers are those that joined "
+                               "the scheduler")
+
+
+def _farm(scheduler, workers):
+    """The Farm of --scheduler/--workers (None: one worker per CPU core)."""
+    from .farm import Farm
+
+    _check_farm_options(scheduler, workers)
+    return Farm(scheduler, workers)
+
+
 # -- error edge --------------------------------------------------------------------------------
 def _fail_cleanly(fn):
     """Every error ends as one line and a non-zero exit, never a traceback or click's "Aborted!"
@@ -290,7 +330,7 @@ def rtl(n, N, M, config, level_bits, out_dir, top, views, model, parallel, weigh
 
 # -- sim ---------------------------------------------------------------------------------------
 ARRAY_ONLY = ("passes", "fill", "mode")
-NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd")
+NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd", "workers", "scheduler", "batches")
 
 
 @main.command()
@@ -323,12 +363,18 @@ NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd")
                    "error rates (default 0.9, the ternary operating point); binary layers read at the nominal supply.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Simulator build folder (default sim_build/<sim>_<view>_<design shape>, shared by designs of the "
-                   "same shape); reused while the sources are unchanged.")
+                   "same shape); reused while the sources are unchanged. With --scheduler: a folder on each worker "
+                   "host (default: its temp folder).")
+@farm_options
+@click.option("--batches", type=click.IntRange(min=1), default=None,
+              help="Network designs: cut the images into this many batches, each a testbench run (with its own "
+                   "boot) on a worker, same chip (error map) for all. Default: one per worker (without --workers "
+                   "and --scheduler: one per 500 images, at most one per CPU core).")
 @VERBOSE
 @click.pass_context
 @_fail_cleanly
 def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, condition, cycles, vdd, build_dir,
-        verbose):
+        workers, scheduler, batches, verbose):
     """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
     from .manifest import Manifest
     from .verify import run_array_regression, run_network_regression
@@ -349,8 +395,24 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
             raise click.UsageError(f"--vdd is the read supply of ternary layers; {design} has none")
     common = dict(seed=seed, build_dir=build_dir, verbose=verbose, progress=True, log=click.echo)
     if manifest.kind == "network":
-        r = run_network_regression(manifest, simulator, ber=ber, count=count, images=images, condition=condition,
-                                   cycles=cycles, vdd=vdd, **common)
+        if scheduler is not None:
+            farm = _farm(scheduler, workers)        # batches: one per worker of the scheduler, unless given
+        else:
+            from .verify.regression import AUTO_BATCH_IMAGES
+
+            if batches is None:
+                batches = workers or min(os.cpu_count() or 1, -(-count // AUTO_BATCH_IMAGES))
+            batches = min(batches, count)
+            farm = _farm(None, min(workers or os.cpu_count() or 1, batches))
+        if farm.in_process and (batches or 1) == 1:
+            r = run_network_regression(manifest, simulator, ber=ber, count=count, images=images, condition=condition,
+                                       cycles=cycles, vdd=vdd, **common)
+        else:
+            from .verify.regression import run_network_regression_farm
+
+            with farm:
+                r = run_network_regression_farm(manifest, simulator, farm, batches=batches, ber=ber, count=count,
+                                                images=images, condition=condition, cycles=cycles, vdd=vdd, **common)
         click.echo(f"RTL accuracy {100 * r['accuracy']:.2f}% on {r['images']} images ({r['images_from']}), "
                    f"{r['injected_errors']} device errors: every class and output popcount equal to the golden "
                    f"model; {r['cycles_per_inference']} cycles per inference, one image every "
@@ -361,7 +423,15 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
                    f"{r['injected_errors']} device errors; {r['cycles_per_pass']} cycles per pass (manifest = "
                    f"measured)")
     if verbose:
-        click.echo(json.dumps(r, indent=2))
+        click.echo(json.dumps(r, indent=2, default=str))
+    elif "image_batches" in r:
+        built = ("on each worker" if r["build_reused"] is None else "reused" if r["build_reused"]
+                 else f"{r['build_s']} s")
+        click.echo(f"  build {built}, run {r['run_s']} s ({r['images'] / max(r['run_s'], 1e-9):.1f} images/s over all "
+                   f"workers, boots included): {len(r['image_batches'])} image batches on {r['farm']}")
+        for b in r["image_batches"]:
+            click.echo(f"    batch {b['batch']}: images {b['offset']}..{b['offset'] + b['images'] - 1} on "
+                       f"{b['worker']}, {b['wall_s']} s; log {b['log']}")
     else:
         built = "reused" if r["build_reused"] else f"{r['build_s']} s"
         click.echo(f"  build {built}, run {r['run_s']} s; log {r['log']}")
@@ -773,16 +843,29 @@ def space(models, dataset, data_dir, seed, out_dir, parallels, n, config, ber, c
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
               help="Error maps per BER (BER 0 runs once).")
 @click.option("--count", type=click.IntRange(min=1), default=None, help="Use only the first COUNT test images.")
+@farm_options
 @_fail_cleanly
-def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count):
-    """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG."""
+def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count, workers, scheduler):
+    """Accuracy vs weight bit error rate (paper Fig. 9) on the bit-packed golden model: CSV + PNG.
+    The points run on --workers local processes or the workers of --scheduler; the results do
+    not depend on where they ran."""
     from .files import writable_folder
-    from .study.sweep import run_sweep
+    from .study.sweep import AUTO_CORES_PER_WORKER, AUTO_MIN_WORK, run_sweep
 
+    _check_farm_options(scheduler, workers)
     out_dir = writable_folder(out_dir)
     inputs = _load_study(models, dataset, data_dir, count, "sweep")
-    run_sweep(inputs.networks, inputs.x_bits, inputs.labels, out_dir, bers, repeats, seed, log=click.echo,
-              source=inputs.source)
+    points = len(inputs.networks) * sum(1 if b == 0 else repeats for b in bers)
+    weights = sum(layer.n_inputs * layer.n_outputs for n in inputs.networks.values() for layer in n.layers)
+    if scheduler is None:
+        if workers is None:
+            small = points * len(inputs.labels) * weights < AUTO_MIN_WORK
+            workers = 1 if small else max(1, (os.cpu_count() or 1) // AUTO_CORES_PER_WORKER)
+        workers = min(workers, points)
+    farm = _farm(scheduler, workers)
+    with farm:
+        run_sweep(inputs.networks, inputs.x_bits, inputs.labels, out_dir, bers, repeats, seed, log=click.echo,
+                  source=inputs.source, farm=farm)
 
 
 @main.command()

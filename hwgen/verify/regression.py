@@ -80,20 +80,23 @@ def run_array_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, p
 
 def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, count: int = 200, images=None,
                            condition=None, cycles=0, vdd=None, build: Build | None = None, build_dir=None,
-                           verbose: bool = False, progress: bool = False, log=print) -> dict:
+                           verbose: bool = False, progress: bool = False, log=print, tag_suffix: str = "") -> dict:
     """Run ``count`` images through a generated network whose devices carry an error map sampled
     at ``ber`` (or from the device model at ``condition`` after ``cycles``; ternary layers read at
     supply ``vdd``, see :func:`hwgen.verify.scenario.network_scenario`); every class and output
     popcount must equal the golden model's, and the measured cycles the manifest's.
 
     ``images`` is an image set (default: the shipped test slice of the network's dataset);
-    more images than the harness holds run in several batches after one boot.
+    more images than the harness holds run in several batches after one boot. ``tag_suffix``
+    tells apart the files (programming image, logs, reports) of runs that share a build folder
+    at the same time (the image batches of :func:`run_network_regression_farm`).
     """
     manifest = _manifest(design, "network")
     manifest.view("harness")
     sc = network_scenario(manifest, ber, seed, images, count, condition, cycles, vdd)   # validates before building
     tag = f"{sc.seed}_{sc.ber:g}_{count}" + (f"_{str(condition).replace(',', '_').replace(' ', '')}_{cycles:g}"
                                              if condition else "") + (f"_vdd{sc.vdd:g}" if sc.vdd is not None else "")
+    tag += f"_{tag_suffix}" if tag_suffix else ""
 
     def write_image(build: Build) -> list[str]:
         from ..program import write_program
@@ -112,3 +115,188 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
                      "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles,
                      "HWGEN_VDD": "" if sc.vdd is None else sc.vdd}, tag, "images",
                     before_run=write_image)
+
+
+# -- image batches on a farm (hwgen sim --workers/--scheduler) ------------------------------------
+#
+# The images are cut into contiguous batches; every batch runs the same design with the same error
+# map (the same seed: the same chip) on its slice of the images, as its own testbench run that
+# boots the chip and checks every class and popcount against the golden model. The reports merge
+# in batch order, so the result does not depend on the number of workers or on which ran what.
+# On this machine's workers (in-process, LocalCluster) the design is built once before dispatch
+# and every batch reuses that build; on a remote scheduler the design's files travel with the
+# work and each worker builds (or reuses) the simulator in its own build folder.
+
+AUTO_BATCH_IMAGES = 500     # without --workers/--batches: at least this many images per batch (a batch's fixed
+                            # cost, worker start-up and the column-wide boot, is ~5 s on the shipped MNIST network,
+                            # ~250 images' worth)
+SAME_IN_EVERY_BATCH = ("seed", "ber", "ternary_rates", "vdd", "injected_errors", "cycles_per_inference",
+                       "boot_cycles")
+
+
+def run_network_slice(design, sim: str, images, labels, *, tag: str, ber: float = 0.0, seed: int = 1,
+                      condition=None, cycles=0, vdd=None, build: Build | None = None, build_dir=None,
+                      verbose: bool = False, log=print) -> dict:
+    """:func:`run_network_regression` on the image arrays ``images`` / ``labels`` (a slice of an
+    image set), under the run tag suffix ``tag`` (unique among the runs sharing the build folder).
+    The slice is written as an image set into the build folder for the testbench and removed after."""
+    from ..data import Split, write_images
+
+    manifest = _manifest(design, "network")
+    if build is None:
+        build = build_view(manifest, "harness", sim, build_dir, verbose=verbose)
+    path = build.build_dir.resolve() / f"images_{manifest.folder.name}_{tag}.npz"
+    write_images(Split(images, labels, {"slice": tag}, manifest.dataset, False), path)
+    try:
+        return run_network_regression(manifest, sim, ber=ber, seed=seed, count=len(labels), images=path,
+                                      condition=condition, cycles=cycles, vdd=vdd, build=build, verbose=verbose,
+                                      log=log, tag_suffix=tag)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _design_files(manifest: Manifest) -> dict:
+    """The files of a design folder (name -> bytes), to recreate it on a remote worker."""
+    folder = manifest.folder
+    return {name: (folder / name).read_bytes() for name in sorted(manifest.written_files())
+            if (folder / name).is_file()}
+
+
+def _unpack_design(name: str, files: dict) -> Path:
+    """The design's files in this host's temp folder (once per content: a folder named by its digest)."""
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
+    h = hashlib.sha256()
+    for file, data in sorted(files.items()):
+        h.update(file.encode() + b"\0" + hashlib.sha256(data).digest())
+    root = Path(tempfile.gettempdir()) / "hwgen-designs" / h.hexdigest()[:16]
+    if not (root / name / "manifest.json").is_file():
+        root.parent.mkdir(parents=True, exist_ok=True)
+        part = Path(tempfile.mkdtemp(prefix=".part-", dir=root.parent))
+        (part / name).mkdir()
+        for file, data in files.items():
+            (part / name / file).write_bytes(data)
+        try:
+            os.rename(part, root)           # atomic: another task of this host may have won the race
+        except OSError:
+            shutil.rmtree(part, ignore_errors=True)
+    return root / name
+
+
+def _network_batch(item, data) -> dict:
+    """A farm task: image batch ``k`` of ``n`` (``offset``, ``count``), with the run's parameters in ``data``."""
+    import os
+    import socket
+    import tempfile
+    import uuid
+
+    from .build import build_name
+
+    k, n, offset, count = item
+    design, build_dir = data["design"], data["build_dir"]
+    if data.get("files") is not None:       # a remote worker: its own copy of the design and its own build
+        design = _unpack_design(data["name"], data["files"])
+        if build_dir is None:
+            manifest = Manifest.load(design)
+            build_dir = Path(tempfile.gettempdir()) / "hwgen-sim-build" / build_name(manifest, "harness", data["sim"])
+    token = uuid.uuid4().hex[:8]            # per attempt: a re-run after a worker died must not share its files
+    t0 = time.perf_counter()
+    r = run_network_slice(design, data["sim"], data["images"][offset:offset + count],
+                          data["labels"][offset:offset + count], tag=f"b{k}of{n}_{token}", ber=data["ber"],
+                          seed=data["seed"], condition=data["condition"], cycles=data["cycles"], vdd=data["vdd"],
+                          build_dir=build_dir, verbose=data["verbose"], log=lambda *a, **kw: None)
+    log = r.get("log")
+    if log:                                 # keep the log under a stable name, drop the run's other files
+        stable = Path(log).with_name(Path(log).name.replace(f"_{token}", ""))
+        os.replace(log, stable)
+        r["log"] = str(stable)
+        for f in Path(log).parent.glob(f"*_{token}.*"):
+            f.unlink(missing_ok=True)
+    r.update(batch=k, offset=offset, worker=f"{socket.gethostname()}:{os.getpid()}",
+             wall_s=round(time.perf_counter() - t0, 2))
+    return r
+
+
+def merge_network_reports(reports: list[dict], source: str) -> dict:
+    """One report of the image batches' reports (in batch order): totals over all images; what
+    the chip and the design fix (seed, error map, cycles) must agree between batches."""
+    from ..errors import VerificationError
+
+    first = reports[0]
+    for key in SAME_IN_EVERY_BATCH:
+        values = [r.get(key) for r in reports]
+        if any(v != values[0] for v in values):
+            raise VerificationError(f"the image batches disagree on {key}: {values}")
+    intervals = sorted({r["initiation_interval"] for r in reports if r.get("initiation_interval") is not None})
+    if len(intervals) > 1:
+        raise VerificationError(f"the image batches disagree on the initiation interval: {intervals}")
+    images = sum(r["images"] for r in reports)
+    correct = sum(round(r["accuracy"] * r["images"]) for r in reports)
+    run_wall = sum(r["run_wall_s"] for r in reports)
+    run_cycles = sum(r["run_cycles"] for r in reports)
+    merged = {key: first.get(key) for key in ("ok", "seed", "ber", "ternary_rates", "vdd", "injected_errors",
+                                              "cycles_per_inference", "boot_cycles", "simulator")}
+    merged.update(images=images, batches=sum(r["batches"] for r in reports), accuracy=correct / images,
+                  images_from=source, outputs_checked=sum(r["outputs_checked"] for r in reports),
+                  initiation_interval=intervals[0] if intervals else None, run_cycles=run_cycles,
+                  run_wall_s=round(run_wall, 3), inferences_per_s=images / run_wall if run_wall else 0.0,
+                  sim_cycles_per_s=run_cycles / run_wall if run_wall else 0.0,
+                  total_wall_s=round(sum(r["total_wall_s"] for r in reports), 2), log=None,
+                  logs=[r["log"] for r in reports],
+                  image_batches=[{k: r.get(k) for k in ("batch", "offset", "images", "accuracy", "worker", "build_s",
+                                                        "build_reused", "run_s", "wall_s", "log")}
+                                 for r in reports])
+    return merged
+
+
+def run_network_regression_farm(design, sim: str, farm, *, batches: int | None = None, ber: float = 0.0,
+                                seed: int = 1, count: int = 200, images=None, condition=None, cycles=0, vdd=None,
+                                build: Build | None = None, build_dir=None, verbose: bool = False,
+                                progress: bool = False, log=print) -> dict:
+    """:func:`run_network_regression` with the ``count`` images cut into ``batches`` contiguous
+    batches (default: one per worker of ``farm``, a started :class:`hwgen.farm.Farm`) that run on
+    the farm's workers; returns the merged report (:func:`merge_network_reports`) plus ``farm``
+    (where it ran) and ``wall_s``. Every batch checks every class and popcount of its images
+    against the golden model on the same error map, so the verdict and the accuracy equal those
+    of one run over all images.
+
+    On a remote scheduler (``farm.shared_filesystem`` false) the design's files are sent to the
+    workers and each builds in ``build_dir`` (a path on the worker) or its temp folder."""
+    from ..data import load_fixture, load_images
+
+    manifest = _manifest(design, "network")
+    manifest.view("harness")
+    sc = network_scenario(manifest, ber, seed, images, count, condition, cycles, vdd)   # validates before building
+    batches = farm.workers if batches is None else batches
+    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+        raise ConfigError(f"batches must be a whole number >= 1, not {batches!r}")
+    batches = min(batches, count)
+    split = load_images(images) if images is not None else load_fixture(dataset=manifest.dataset)
+    data = {"sim": sim, "ber": ber, "seed": sc.seed, "condition": condition,
+            "cycles": cycles, "vdd": vdd, "verbose": verbose, "images": split.images[:count],
+            "labels": split.labels[:count], "design": manifest.folder.resolve(), "build_dir": None}
+    log(f"[sim] {sim}: {manifest.folder} seed={sc.seed} ber={sc.ber:g} images={count} ({sc.images}), "
+        f"{sc.injected_errors} device errors; {batches} image batches on {farm.describe()}")
+    t0 = time.perf_counter()
+    if farm.shared_filesystem:              # build once here; every batch reuses the build
+        if build is None:
+            build = build_view(manifest, "harness", sim, build_dir, verbose=verbose)
+        data["build_dir"] = build.build_dir.resolve()
+        built = {"build_s": build.build_s, "build_reused": build.reused}
+    else:
+        data.update(name=manifest.folder.name, files=_design_files(manifest),
+                    build_dir=None if build_dir is None else str(build_dir))
+        built = {"build_s": None, "build_reused": None}     # per worker: see image_batches
+    t1 = time.perf_counter()
+    from ..farm import chunks
+
+    parts = chunks(count, batches)
+    reports = farm.map(_network_batch, [(k, len(parts), c.start, len(c)) for k, c in enumerate(parts)], data,
+                       sizes=[len(c) for c in parts], desc="image batches", unit="images", progress=progress)
+    merged = merge_network_reports(reports, sc.images)
+    merged.update(design=str(manifest.folder), farm=farm.describe(), workers=farm.workers, run_s=round(
+        time.perf_counter() - t1, 2), wall_s=round(time.perf_counter() - t0, 2), **built)
+    return merged
