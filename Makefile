@@ -104,10 +104,14 @@ ternary: setup
 	$(VENV)/bin/hwgen device --out results/device
 	$(VENV)/bin/hwgen tnn --widths 32,64,128 --seeds 1,2,3 --epochs 5 --out results/tnn
 
+# Speed (issue 14; run on a quiet machine): array simulation modes, golden model vs torch, the
+# Fig. 9 sweep, and the shipped MNIST network's RTL on Verilator (1 and 2 workers, the whole test
+# set when ../shared/data/mnist is there) and Icarus. About 15 min on 2 cores.
 bench: setup
 	$(PY) bench/bench_sim.py
-	$(PY) bench/bench_network.py
+	$(PY) bench/bench_network.py --no-rtl
 	$(PY) bench/bench_sweep.py
+	$(PY) bench/bench_rtl.py
 
 clean:
 	rm -rf sim_build .pytest_cache build *.egg-info

@@ -196,7 +196,9 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     """Emit a whole network: the top (shared cell modules), the batch harness, the memory-init
     programming image (``program.hex``, ideal devices) and a manifest; plus a copy of the IR,
     so the design folder is self-contained for the testbench. Each layer's array has the layer's
-    weights mode (its plan's ``hw.weights``); the manifest records it per layer.
+    weights mode (its plan's ``hw.weights``); the manifest records it per layer. The harness's top
+    boots through column writes (a row of a whole cell column per cycle; its column modules are
+    in ``<name>_cells_harness.v``); the sim and macro views keep the one-cell programming port.
     """
     from .netplan import network_timing
     from .program import program_records, program_text
@@ -218,12 +220,15 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     for view in views:
         storage = "macro" if view == "macro" else "behavioural"
         view_plans = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage=storage)) for p in plans]
-        top = NetworkTop(plans=view_plans, shared_cells=True)
-        cells_file = f"{name}_cells_{storage}.v"
-        texts[cells_file] = "".join(hier_block(to_verilog(comp, mod, f"shared basic cell ({storage})",
-                                                          {"module": mod}), mod)
+        # the harness boots through column writes (a row of a whole cell column per cycle), so its
+        # column modules differ from the sim view's: a file of their own
+        boots = view == "harness"
+        top = NetworkTop(plans=view_plans, shared_cells=True, column_writes=boots)
+        cells_file = f"{name}_cells_harness.v" if boots else f"{name}_cells_{storage}.v"
+        title = f"shared cell column ({storage}, column writes)" if boots else f"shared basic cell ({storage})"
+        texts[cells_file] = "".join(hier_block(to_verilog(comp, mod, title, {"module": mod}), mod)
                                     for mod, comp in sorted(top.cell_modules().items()))
-        if view == "harness":
+        if boots:
             harness = NetworkHarness(top=top, max_images=max_images)
             texts[f"{name}_harness.v"] = to_verilog(harness, f"{name}_harness", "network batch harness",
                                                     {**params, "max_images": max_images})

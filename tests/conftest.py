@@ -75,10 +75,11 @@ def network_design(tmp_path_factory, shared_builds):
 
     designs, builds = {}, {}
 
-    def get(sim, key, network, n, config="par2seq", parallel=1):
+    def get(sim, key, network, n, config="par2seq", parallel=1, level_bits=4):
         if key not in designs:
             root = tmp_path_factory.mktemp(f"net_{key}")
-            designs[key] = generate_network(network, plan_network(network, n, config, parallel=parallel),
+            designs[key] = generate_network(network, plan_network(network, n, config, parallel=parallel,
+                                                                  level_bits=level_bits),
                                             root / "rtl", views=("harness",))
         manifest = designs[key]
         if (sim, key) not in builds:

@@ -10,6 +10,8 @@ from hwgen.generate import generate_array, generate_network
 from hwgen.hwconfig import HwConfig
 from hwgen.ir import Layer
 from hwgen.rtl import Array, BasicCell, PopcountTree, Rram2T2RBlock, ThresholdBank
+from hwgen.rtl.column import CellColumn, column_module_name
+from hwgen.rtl.signatures import WriteRowSignature
 from hwgen.verify.harness import ArrayHarness
 
 
@@ -22,6 +24,8 @@ from hwgen.verify.harness import ArrayHarness
     (lambda: ThresholdBank(rows=4, lanes=0, width=6), "lanes must be a positive integer"),
     (lambda: Array(n=32, N=3, M=3, config="both"), "config must be one of"),
     (lambda: ArrayHarness(max_passes=0, n=8, N=1, M=1), "max_passes must be a positive integer, not 0"),
+    (lambda: Array(n=8, N=2, M=2, column_writes=1), "column_writes must be True or False, not 1"),
+    (lambda: WriteRowSignature(n=8, cells=4, columns=2), "a write addresses a cell or a column, not both"),
 ])
 def test_invalid_parameters_are_refused_with_their_name(make, message):
     with pytest.raises(ConfigError, match=message):
@@ -39,6 +43,22 @@ def test_components_expose_their_shape():
     assert (seq.latency, seq.cycles_per_pass) == (3, 35)
     assert len(par.inp.payload) == 96 and len(seq.inp.payload) == 32
     assert len(par.out.popcount) == 3 * 7 and len(seq.out.popcount) == 9 * 11
+
+
+def test_column_writes_widen_the_programming_port():
+    """Issue 14: with column writes a write addresses a column and carries a row of its N cells
+    (cell i's part at [i*w +: w]); the shared column module has its own name and no prog_sel."""
+    cells, columns = Array(n=8, N=3, M=2), Array(n=8, N=3, M=2, column_writes=True, level_bits=2)
+    assert {name: len(getattr(cells.prog, name)) for name in cells.prog.signature.members} == \
+        {"en": 1, "row": 3, "data": 8, "cell": 3, "lrs": 32, "hrs": 32}
+    assert {name: len(getattr(columns.prog, name)) for name in columns.prog.signature.members} == \
+        {"en": 1, "row": 3, "data": 24, "column": 1, "lrs": 48, "hrs": 48}
+    shared = CellColumn(n=8, N=3, config="par2seq", weights="ternary", column_writes=True)
+    assert "prog_sel" not in shared.signature.members and len(shared.prog.zero) == 24
+    assert "prog_sel" in CellColumn(n=8, N=3, config="par2seq").signature.members
+    assert column_module_name(8, 3, "par2seq", "behavioural", 4, "ternary", column_writes=True) == \
+        "hwgen_col_par2seq_n8_N3_behavioural_k4_ternary_colwrite"
+    assert column_module_name(8, 3, "par2seq", "behavioural", 4) == "hwgen_col_par2seq_n8_N3_behavioural_k4"
 
 
 def test_generation_is_deterministic_and_manifest_is_complete(tmp_path):

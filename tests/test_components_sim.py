@@ -77,6 +77,7 @@ def cell_reference(w, err, xs, rows, firsts, accumulate):
 CELL_STORAGES = [
     pytest.param("behavioural", 4, 0.0, id="behavioural-k4-ber0"),
     pytest.param("behavioural", 2, 0.25, id="behavioural-k2-ber0.25"),
+    pytest.param("behavioural", 1, 0.25, id="behavioural-k1-ber0.25"),    # the word-wide sense of 1-bit codes
     pytest.param("behavioural", 4, 0.25, id="behavioural-k4-ber0.25"),
     pytest.param("bitmem", 4, 0.0, id="bitmem"),
 ]

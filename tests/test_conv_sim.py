@@ -38,16 +38,17 @@ def tiny_network(seed, conv1d=False):
     return Network(convs + [out], {"input_threshold": 127})
 
 
-def run(net, plans, images):
-    """Program the network, offer ``images`` back to back; returns (popcounts, accept cycles,
-    result cycles)."""
+def run(net, plans, images, column_writes=False):
+    """Program the network (one cell row per write, or a row of a whole cell column with
+    ``column_writes``), offer ``images`` back to back; returns (popcounts, accept cycles, result
+    cycles)."""
     from hwgen.rtl.network import NetworkTop
 
-    top = NetworkTop(plans=plans, shared_cells=False)
+    top = NetworkTop(plans=plans, shared_cells=False, column_writes=column_writes)
     results, taken, done = [], [], []
 
     async def source(ctx):
-        for kind, fields in program_writes(net, plans):
+        for kind, fields in program_writes(net, plans, column_writes):
             await write(ctx, top, kind, fields)
         ctx.set(top.out.ready, 1)
         for x in images:
@@ -71,7 +72,7 @@ def run(net, plans, images):
     sim.add_clock(1e-6)
     sim.add_testbench(source)
     sim.add_testbench(monitor, background=True)
-    sim.run_until(1e-6 * (len(program_writes(net, plans)) + 2 * (len(images) + 1)
+    sim.run_until(1e-6 * (len(program_writes(net, plans, column_writes)) + 2 * (len(images) + 1)
                           * network_timing(plans)["cycles_per_inference"]))
     return np.array(results), taken, done
 
@@ -98,6 +99,19 @@ def test_conv_network_matches_golden_and_timing(conv1d, n, config, parallel):
         first = plans[0].conv_timing
         assert first["cycles_per_pass"] < plans[0].conv.taps
         assert first["latency"] > first["passes"] * first["cycles_per_pass"] + plans[0].conv.taps
+
+
+@pytest.mark.parametrize("conv1d,n,config,parallel", [(False, 4, "par2seq", [4, 2]), (True, 4, "seq2par", [2, 3])],
+                         ids=lambda v: str(v))
+def test_column_writes_program_every_replica(conv1d, n, config, parallel):
+    """Issue 14: the boot's column writes (global column = the layer's first column + r*M + j)
+    reach every replica's own columns; the popcounts equal the golden model's."""
+    print(f"seed={SEED}")
+    net = tiny_network(SEED, conv1d)
+    plans = plan_network(net, n, config, storage="bitmem", parallel=parallel)
+    images = np.random.default_rng(SEED).integers(0, 2, (2, net.input_size), dtype=np.uint8)
+    got, _, _ = run(net, plans, images, column_writes=True)
+    np.testing.assert_array_equal(got, golden.network_forward(net, images)[1])
 
 
 def test_replicas_run_their_own_positions():

@@ -32,11 +32,14 @@ def small_network(seed):
 
 
 async def write(ctx, top, kind, fields):
+    """One :func:`program_writes` write (a cell's row, or a column's with column writes)."""
     if kind is RecordKind.WEIGHT:
         ctx.set(top.prog.en, 1)
-        ctx.set(top.prog.cell, fields["target"])
+        ctx.set(top.prog.column if top.column_writes else top.prog.cell, fields["target"])
         ctx.set(top.prog.row, fields["row"])
         ctx.set(top.prog.data, fields["data"])
+        if "zero" in fields:
+            ctx.set(top.prog.zero, fields["zero"])
     else:
         ctx.set(top.thr.en, 1)
         ctx.set(top.thr.layer, fields["target"])
@@ -47,10 +50,11 @@ async def write(ctx, top, kind, fields):
     ctx.set(top.thr.en, 0)
 
 
-def run(plans, program, images, during_first=(), after_first=()):
+def run(plans, program, images, during_first=(), after_first=(), top=None):
     """Program, run ``images[0]`` while applying ``during_first`` writes (the network busy),
-    wait until idle, apply ``after_first``, run ``images[1]``. Returns the popcounts per image."""
-    top = NetworkTop(plans=plans, shared_cells=False)
+    wait until idle, apply ``after_first``, run ``images[1]``. Returns the popcounts per image.
+    ``top``: the network to drive (default: every cell elaborated, the one-cell port)."""
+    top = top or NetworkTop(plans=plans, shared_cells=False)
     results, busy_seen = [], []
 
     async def bench(ctx):
@@ -104,3 +108,28 @@ def test_writes_while_busy_are_ignored_and_land_when_idle(configs):
     assert not np.array_equal(want_before, golden.network_forward(other, images[:1])[1]), "the rewrite must matter"
     np.testing.assert_array_equal(got[0], want_before[0])        # busy: the writes were ignored
     np.testing.assert_array_equal(got[1], want_after[0])         # idle: the same writes landed
+
+
+def test_column_writes_program_the_same_network():
+    """Issue 14: a top built with column writes (the harness's boot: a row of all N cells of a
+    column per write), programmed from the image's column writes, computes the golden model's
+    popcounts; the second layer has fewer cells per column (N=2) than the first (N=4), so it
+    takes the low parts of every write. A mixed binary/ternary network checks the zero plane."""
+    print(f"seed={SEED}")
+    rng = np.random.default_rng(SEED)
+    net = small_network(SEED)
+    ternary = Network([Layer.from_ternary(rng.integers(-1, 2, (8, 16)).astype(np.int8), rng.integers(-2, 3, 8),
+                                          name="t1"), net.layers[1]], net.metadata)
+    images = rng.integers(0, 2, (2, 16), dtype=np.uint8)
+    for network, configs in ((net, ["par2seq", "seq2par"]), (ternary, ["par2seq", "par2seq"])):
+        plans = plan_network(network, 4, configs, storage="bitmem")
+        assert [p.hw.N for p in plans] == [4, 2]
+        writes = program_writes(network, plans, column_writes=True)
+        cells = program_writes(network, plans)
+        assert len(writes) == sum(p.hw.M * 4 + p.hw.threshold_rows for p in plans)
+        assert len(cells) == sum(p.cells * 4 + p.hw.threshold_rows for p in plans)
+        top = NetworkTop(plans=plans, shared_cells=False, column_writes=True)
+        assert "column" in top.prog.signature.members and len(top.prog.data) == 4 * 4
+        got, _ = run(plans, writes, images, top=top)
+        _, want, _ = golden.network_forward(network, images)
+        np.testing.assert_array_equal(got, want)

@@ -9,7 +9,7 @@ from hwgen.data import MODELS_DIR
 from hwgen.ir import Layer, Network
 from hwgen.verify import run_network_regression
 
-from conftest import SIMS
+from conftest import SIMS, check_network_run
 
 pytestmark = pytest.mark.rtl
 
@@ -42,6 +42,42 @@ def test_small_network_matches_golden(network_design, sim, configs):
         assert (r["injected_errors"] > 0) == (ber > 0)
 
 
+def conv_front_network(seed: int) -> Network:
+    """A one-position conv1d front end (the 784-bit image as 784 channels, kernel 1: its period
+    is short enough not to hide the links) before dense 16 -> 16 -> 10."""
+    rng = np.random.default_rng(seed)
+    conv = Layer.from_bits(rng.integers(0, 2, (16, 784)), rng.integers(392 - 49, 392 + 49, 16), kind="conv1d",
+                           in_shape=(1, 784), kernel=1, name="c1")
+    dense = random_network(seed + 1, (16, 16, 10)).layers
+    return Network([conv, *dense], {"dataset": "mnist", "input_threshold": 127})
+
+
+DOUBLE_BUFFERED = {
+    # key: (network, configs); each has a par2seq -> seq2par link (32 beats in, 32 out: two buffers)
+    "par-seq-par": (lambda: random_network(79, (784, 32, 16, 10)), ["par2seq", "seq2par", "par2seq"]),
+    "conv-par-seq": (lambda: conv_front_network(80), ["par2seq", "par2seq", "seq2par"]),
+}
+
+
+@pytest.mark.parametrize("case", DOUBLE_BUFFERED)
+@pytest.mark.parametrize("sim", SIMS)
+def test_double_buffered_links_run_at_the_largest_pass(network_design, sim, case):
+    """Issue 14: a par2seq layer's 32 output beats feed a seq2par layer's 32 input beats through
+    a two-buffer link, so the measured initiation interval is the largest layer pass (or conv
+    period), not the link's 64-cycle span; latency and interval equal the manifest's."""
+    make, configs = DOUBLE_BUFFERED[case]
+    print(f"case={case}")
+    design, built = network_design(sim, f"dbl-{case}", make(), 32, configs)
+    timing = design.timing
+    stages = [c["period"] for c in timing.get("conv_layers", [])] + timing["cycles_per_layer_pass"]
+    assert timing["initiation_interval"] == max(stages) < max(timing["cycles_per_link"])
+    assert 2 in timing["link_buffers"]
+    for ber, seed in ((0.0, 81), (1e-2, 82)):
+        print(f"seed={seed} ber={ber}")
+        r = run_network_regression(design, sim, ber=ber, seed=seed, count=12, build=built)
+        check_network_run(r, design, 12, ber)
+
+
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
 def test_mnist_network_on_verilator(network_design):
     """The shipped 784-1024-1024-10 network, 200 MNIST test images, on Verilator."""
@@ -52,6 +88,21 @@ def test_mnist_network_on_verilator(network_design):
         print(f"BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on 200 images, {r['injected_errors']} errors, "
               f"{r['cycles_per_inference']} cycles/inference, {r['inferences_per_s']:.0f} inferences/s")
         assert r["outputs_checked"] == 200 * 11
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
+def test_mnist_network_on_icarus(network_design):
+    """Issue 14: the shipped 784-1024-1024-10 network on Icarus, 3 MNIST test images at BER 1e-2
+    (device errors in every layer), level_bits 1, bit for bit against the golden model. The
+    harness boots a row of a whole cell column per cycle: 2,176 records instead of 59,488 cell
+    rows, about 45 s of Icarus CPU instead of ~35 min; the whole test takes ~2 min of CPU."""
+    design, built = network_design("icarus", "mnist_k1", Network.load(SHIPPED), 32, level_bits=1)
+    assert design.program["layout"]["depth"] == 2 * 32 * (32 + 1) + (32 + 32) + 1
+    r = run_network_regression(design, "icarus", ber=1e-2, seed=3, count=3, build=built)
+    print(f"RTL accuracy {100 * r['accuracy']:.2f}% on 3 images, {r['injected_errors']} errors, boot "
+          f"{r['boot_cycles']} cycles, {r['cycles_per_inference']} cycles/inference")
+    check_network_run(r, design, 3, 1e-2)
+    assert r["boot_cycles"] < design.program["layout"]["depth"] + 8
 
 
 @pytest.mark.parametrize("sim", ["verilator"])

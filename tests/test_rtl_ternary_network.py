@@ -19,9 +19,9 @@ from hwgen.device.errormap import ternary_read, ternary_sensed
 from hwgen.device.ternary import TernaryRates, V_LOW, ternary_rates
 from hwgen.generate import generate_network
 from hwgen.ir import Network
-from hwgen.mapping import cell_contents, physical_layer, weight_planes
+from hwgen.mapping import physical_layer, weight_planes
 from hwgen.netplan import plan_network
-from hwgen.program import program_records, program_writes
+from hwgen.program import column_rows, program_records, program_writes
 from hwgen.rtl.network import NetworkTop
 from hwgen.verify import run_network_regression
 from hwgen.verify.build import build_name
@@ -60,7 +60,9 @@ def test_plan_takes_each_layers_weights_mode():
 @pytest.mark.parametrize("kind", ["dense", "conv2d", "mixed"])
 def test_programming_image_realises_ternary_error_maps(tmp_path, kind):
     """Decode the image: the zero plane, the sign plane, the thresholds (T + score_offset) and the
-    device codes, which the behavioural sense reads exactly as the golden model's error codes."""
+    device codes, which the behavioural sense reads exactly as the golden model's error codes.
+    Weight records are column writes (row t of every cell of a column, cell i's part at part i;
+    :func:`hwgen.program.column_rows`), replica after replica."""
     net = random_ternary_network(kind, NET_SEED)
     plans = plan_network(net, 8, parallel=[3] if kind == "conv2d" else 1)
     manifest = generate_network(net, plans, tmp_path / "rtl", views=("harness",))
@@ -74,28 +76,29 @@ def test_programming_image_realises_ternary_error_maps(tmp_path, kind):
     thresholds = [w for w in records if unpack_field(layout, w, "kind") == RecordKind.THRESHOLD.value]
     n, lb = plans[0].hw.n, plans[0].hw.level_bits
     k = 0
-    for plan, layer, emap in zip(plans, net.layers, sc.error_maps):
+    for plan, layer, emap, first in zip(plans, net.layers, sc.error_maps, NetworkTop.column_offsets_for(plans)):
         hw, P = plan.hw, plan.parallel
         phys = physical_layer(layer, hw)
-        rows = hw.cells * n
+        rows = hw.M * n
         emaps = np.asarray(emap).reshape(P, layer.n_outputs, layer.n_inputs)
         for r in range(P):
             mine = weights[k:k + rows]
             k += rows
+            assert [unpack_field(layout, w, "target") for w in mine] == [first + r * hw.M + t // n for t in range(rows)]
 
-            def plane(name, width=1):
+            def plane(name, width=1):     # (M*n column rows, N*n): the layer's N cells of each record
                 return np.array([[(unpack_field(layout, w, name) >> (b * width)) & ((1 << width) - 1)
-                                  for b in range(n)] for w in mine])
+                                  for b in range(hw.N * n)] for w in mine])
             sign, zero = weight_planes(phys)
-            assert (plane("data") == cell_contents(sign, hw).reshape(-1, n)).all()
+            assert (plane("data") == column_rows(sign, hw)).all()
             if hw.is_ternary:
-                assert (plane("zero") == cell_contents(zero, hw).reshape(-1, n)).all()
+                assert (plane("zero") == column_rows(zero, hw)).all()
                 lrs, hrs = plane("lrs", lb), plane("hrs", lb)
-                values = cell_contents(phys.values(), hw).reshape(-1, n)
+                values = column_rows(phys.values(), hw)
                 codes = np.zeros(phys.values().shape, dtype=np.uint8)
                 codes[:layer.n_outputs, :layer.n_inputs] = emaps[r]
                 read = ternary_read(phys.values(), codes)
-                assert (ternary_sensed(values, lrs, hrs, lb) == cell_contents(read, hw).reshape(-1, n)).all()
+                assert (ternary_sensed(values, lrs, hrs, lb) == column_rows(read, hw)).all()
             else:
                 assert not plane("zero").any()
         thr = np.array([[(unpack_field(layout, w, "data") >> (j * hw.threshold_width)) & ((1 << hw.threshold_width) - 1)

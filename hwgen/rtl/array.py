@@ -4,7 +4,12 @@ Ports (Verilog names in brackets; see README "Interfaces"):
 
 - ``prog`` [prog__en, prog__cell, prog__row, prog__data, prog__lrs, prog__hrs]: writes one
   memory row of cell ``cell = i*M + j`` per cycle. ``lrs``/``hrs`` exist in the behavioural
-  view only. Ignored while ``busy``.
+  view only. Ignored while ``busy``. With ``column_writes`` [prog__en, prog__column, prog__row,
+  prog__data, prog__lrs, prog__hrs]: writes memory row ``row`` of all N cells of column
+  ``column = j`` (cells i*M + j) per cycle; cell i's part of ``data`` (``zero``) is at bits
+  ``[i*n +: n]``, of ``lrs``/``hrs`` at ``[i*n*level_bits +: n*level_bits]``. Only the addressed
+  column sees the write's fields (the others see 0), so a simulator re-evaluates one column's
+  write drivers per write.
 - ``thr`` [thr__en, thr__row, thr__data]: writes the thresholds of neurons row*M .. row*M+M-1.
   Ignored while ``busy``.
 - ``inp`` [inp__valid, inp__ready, inp__payload]: input beats. par2seq takes the whole
@@ -52,6 +57,9 @@ class Array(wiring.Component):
         Build the array from M instances of one shared column module (:class:`SharedColumn`,
         N cells each) instead of elaborating every cell; the generator must then also emit that
         module (:meth:`cell_modules`). Excludes ``init``.
+    column_writes : bool
+        ``prog`` addresses a column and writes a row of all its N cells at once (module
+        docstring); False (default): one cell per write.
 
     Attributes
     ----------
@@ -65,18 +73,21 @@ class Array(wiring.Component):
 
     def __init__(self, *, n: int, N: int, M: int, config: str = "par2seq",
                  storage: str = "behavioural", level_bits: int = 4, weights: str = "binary", init=None,
-                 shared_cells: bool = False):
+                 shared_cells: bool = False, column_writes: bool = False):
         hw = HwConfig(n=n, N=N, M=M, config=config, storage=storage, level_bits=level_bits, weights=weights)
         self._hw = hw
         par = config == "par2seq"
         if shared_cells and init is not None:
             raise ConfigError("shared cells cannot take init contents (one module serves every cell); "
                               "program them through the prog port")
+        if not isinstance(column_writes, bool):
+            raise ConfigError(f"column_writes must be True or False, not {column_writes!r}")
         self._shared = bool(shared_cells)
+        self._column_writes = column_writes
         self.columns, self.cells = [], []
         if shared_cells:
             self.columns = [SharedColumn(n=n, N=N, config=config, storage=storage, level_bits=level_bits,
-                                         weights=weights)
+                                         weights=weights, column_writes=column_writes)
                             for _ in range(M)]
         else:
             self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits, weights=weights,
@@ -85,8 +96,9 @@ class Array(wiring.Component):
         self.trees = [PopcountTree(N=N, max_partial=n * hw.column_max) for _ in range(M)] if par else []
         self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M,
                                         width=hw.threshold_width, parallel=not par)
+        address = {"columns": M, "lanes": N} if column_writes else {"cells": N * M}
         super().__init__({
-            "prog": In(WriteRowSignature(n=n, cells=N * M,
+            "prog": In(WriteRowSignature(n=n, **address,
                                          level_bits=level_bits if storage == "behavioural" else None,
                                          ternary=hw.is_ternary)),
             "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=M, width=hw.threshold_width)),
@@ -99,6 +111,7 @@ class Array(wiring.Component):
 
     hw = property(lambda self: self._hw)
     shared_cells = property(lambda self: self._shared)
+    column_writes = property(lambda self: self._column_writes)
 
     def cell_modules(self) -> dict:
         """Shared modules this array instantiates: ``{module name: component to emit}``."""
@@ -125,6 +138,34 @@ class Array(wiring.Component):
     def cycles_per_pass(self) -> int:
         return self.cycles_per_pass_for(self._hw)
 
+    def _column_programming(self, m, fields, stall):
+        """Column writes: column j takes the write when ``prog.column == j``. Its copies of the
+        fields (``prog_<field>_c<j>``) follow the port while it is addressed and are 0 otherwise,
+        so a write changes the inputs of one column's write drivers only."""
+        N, M = self._hw.N, self._hw.M
+        for j in range(M):
+            hit = Signal(name=f"prog_hit_c{j}")
+            m.d.comb += hit.eq(self.prog.en & ~self.busy & (self.prog.column == j))
+            gated = {}
+            for name in fields:
+                port = getattr(self.prog, name)
+                gated[name] = Signal(len(port), name=f"prog_{name}_c{j}")
+                m.d.comb += gated[name].eq(Mux(hit, port, 0))
+            if self._shared:
+                col = self.columns[j]
+                m.submodules[f"col_{j}"] = col
+                m.d.comb += [getattr(col.prog, name).eq(gated[name]) for name in fields]
+                m.d.comb += [col.prog.en.eq(hit), col.hold.eq(stall)]
+                continue
+            for i in range(N):
+                cell = self.cells[i][j]
+                m.submodules[f"cell_{i}_{j}"] = cell
+                m.d.comb += cell.prog.row.eq(gated["row"])
+                for name in fields[1:]:         # cell i's static slice
+                    part = getattr(cell.prog, name)
+                    m.d.comb += part.eq(gated[name].word_select(i, len(part)))
+                m.d.comb += [cell.prog.en.eq(hit), cell.hold.eq(stall)]
+
     def elaborate(self, platform):
         m = Module()
         hw = self._hw
@@ -135,22 +176,26 @@ class Array(wiring.Component):
         m.d.comb += stall.eq(self.out.valid & ~self.out.ready)
         live = ~stall
 
-        # ---- programming: one decoder per cell, refused while a pass runs ----
+        # ---- programming: one decoder per cell (per column with column writes), refused while a
+        # pass runs ----
         fields = ("row", "data") + (("zero",) if hw.is_ternary else ()) + \
             (("lrs", "hrs") if hw.storage == "behavioural" else ())
-        if self._shared:
+        if self._column_writes:
+            self._column_programming(m, fields, stall)
+        elif self._shared:
             for j, col in enumerate(self.columns):
                 m.submodules[f"col_{j}"] = col
                 m.d.comb += [getattr(col.prog, name).eq(getattr(self.prog, name)) for name in fields]
                 m.d.comb += [col.prog.en.eq(self.prog.en & ~self.busy),
                              col.prog_sel.eq(Cat(self.prog.cell == i * M + j for i in range(N))),
                              col.hold.eq(stall)]
-        for i, row_cells in enumerate(self.cells):
-            for j, cell in enumerate(row_cells):
-                m.submodules[f"cell_{i}_{j}"] = cell
-                m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name)) for name in fields]
-                m.d.comb += cell.prog.en.eq(self.prog.en & ~self.busy & (self.prog.cell == i * M + j))
-                m.d.comb += cell.hold.eq(stall)
+        else:
+            for i, row_cells in enumerate(self.cells):
+                for j, cell in enumerate(row_cells):
+                    m.submodules[f"cell_{i}_{j}"] = cell
+                    m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name)) for name in fields]
+                    m.d.comb += cell.prog.en.eq(self.prog.en & ~self.busy & (self.prog.cell == i * M + j))
+                    m.d.comb += cell.hold.eq(stall)
         m.submodules.thresholds = thr = self.thresholds
         m.d.comb += [thr.load.row.eq(self.thr.row), thr.load.data.eq(self.thr.data),
                      thr.load.en.eq(self.thr.en & ~self.busy)]

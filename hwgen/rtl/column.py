@@ -12,6 +12,14 @@ small enough to compile once per distinct N: the network becomes 65 instances of
 of that module. Weights of a shared column arrive through the programming port. A ternary
 column (``weights="ternary"``) is another module (name suffix ``_ternary``): its programming port
 has ``zero`` and its counts are one bit wider (:mod:`.cell`).
+
+Column writes (``column_writes=True``, module name suffix ``_colwrite``; the network harness's
+boot): ``prog`` carries row ``row`` of all N cells in one write, cell i's part of every field at
+``[i*w +: w]`` (``data``/``zero``: w = n; ``lrs``/``hrs``: w = n*level_bits), and there is no
+``prog_sel``: every cell takes its own static slice when ``prog.en`` is high (the array enables
+only the addressed column). Otherwise ``prog`` is one cell's row, broadcast, and ``prog_sel``
+picks the cell(s) that take it. Either way a write lands at the clock edge of the cycle ``en`` is
+high.
 """
 
 from amaranth.hdl import Cat, ClockSignal, Instance, Module, ResetSignal
@@ -24,18 +32,23 @@ from .cell import BasicCell, cell_count_max
 from .signatures import WriteRowSignature
 
 
-def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int, weights: str = "binary") -> str:
+def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int, weights: str = "binary",
+                       column_writes: bool = False) -> str:
     levels = f"_k{level_bits}" if storage == "behavioural" else ""
-    return f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}" + ("_ternary" if weights == "ternary" else "")
+    return (f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}" + ("_ternary" if weights == "ternary" else "")
+            + ("_colwrite" if column_writes else ""))
 
 
 def column_signature(n: int, N: int, config: str, storage: str, level_bits: int,
-                     weights: str = "binary") -> wiring.Signature:
+                     weights: str = "binary", column_writes: bool = False) -> wiring.Signature:
     width = bits_for(cell_count_max(n, config == "seq2par", weights))
+    prog = WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
+                             ternary=weights == "ternary", lanes=N if column_writes else 1)
+    # cell mode: prog_sel says which cell(s) of the column take the write
+    sel = {} if column_writes else {"prog_sel": In(N)}
     return wiring.Signature({
-        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
-                                     ternary=weights == "ternary")),
-        "prog_sel": In(N),                          # which cell(s) of the column take the write
+        "prog": In(prog),
+        **sel,
         "rd_en": In(1),
         "rd_row": In(index_width(n)),
         "x": In(N * n if config == "par2seq" else n),   # par2seq: cell i gets x[i*n +: n]
@@ -46,43 +59,59 @@ def column_signature(n: int, N: int, config: str, storage: str, level_bits: int,
     })
 
 
-def _check(n, N, config, weights="binary"):
+def _check(n, N, config, weights="binary", column_writes=False):
     check_int("n", n, *N_BOUNDS)
     check_int("N", N, *CELLS_BOUNDS)
     if config not in CONFIGS:
         raise ConfigError(f"config must be one of {', '.join(CONFIGS)}, not {config!r}")
     check_weights(weights)
+    if not isinstance(column_writes, bool):
+        raise ConfigError(f"column_writes must be True or False, not {column_writes!r}")
 
 
 class CellColumn(wiring.Component):
     """Parameters
     ----------
     n, N, config, storage, level_bits, weights : see :class:`hwgen.hwconfig.HwConfig`.
+    column_writes : bool
+        ``prog`` writes row ``row`` of every cell at once (see the module docstring).
 
     Attributes
     ----------
-    prog, prog_sel : row write into the cells selected by ``prog_sel`` (when ``prog.en``)
+    prog, prog_sel : row write into the cells selected by ``prog_sel`` (when ``prog.en``); with
+        column writes, ``prog`` only: row ``row`` of every cell (cell i's slice)
     rd_en, rd_row, x, first, hold : as :class:`BasicCell`, shared by the column
     count : Out(N counts); count_valid : Out(1)
     """
 
     def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4,
-                 weights: str = "binary"):
-        _check(n, N, config, weights)
+                 weights: str = "binary", column_writes: bool = False):
+        _check(n, N, config, weights, column_writes)
         self._n, self._N, self._config = n, N, config
+        self._column_writes = column_writes
         self.cells = [BasicCell(n=n, accumulate=config == "seq2par", storage=storage, level_bits=level_bits,
                                 weights=weights)
                       for _ in range(N)]
-        super().__init__(column_signature(n, N, config, storage, level_bits, weights))
+        super().__init__(column_signature(n, N, config, storage, level_bits, weights, column_writes))
+
+    column_writes = property(lambda self: self._column_writes)
 
     def elaborate(self, platform):
         m = Module()
         n = self._n
         for i, cell in enumerate(self.cells):
             m.submodules[f"cell_{i}"] = cell
-            m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name))
-                         for name in cell.prog.signature.members if name != "en"]
-            m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
+            if self._column_writes:
+                # cell i's static slice of every per-cell field (data, zero, lrs, hrs)
+                for name in cell.prog.signature.members:
+                    if name not in ("en", "row"):
+                        part = getattr(cell.prog, name)
+                        m.d.comb += part.eq(getattr(self.prog, name).word_select(i, len(part)))
+                m.d.comb += [cell.prog.row.eq(self.prog.row), cell.prog.en.eq(self.prog.en)]
+            else:
+                m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name))
+                             for name in cell.prog.signature.members if name != "en"]
+                m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
             m.d.comb += [cell.rd_en.eq(self.rd_en), cell.rd_row.eq(self.rd_row), cell.first.eq(self.first),
                          cell.hold.eq(self.hold),
                          cell.x.eq(self.x.word_select(i, n) if self._config == "par2seq" else self.x)]
@@ -95,11 +124,12 @@ class SharedColumn(wiring.Component):
     """Same parameters and ports as :class:`CellColumn`; an instance of its shared module."""
 
     def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4,
-                 weights: str = "binary"):
-        _check(n, N, config, weights)
-        self._params = dict(n=n, N=N, config=config, storage=storage, level_bits=level_bits, weights=weights)
-        self._module = column_module_name(n, N, config, storage, level_bits, weights)
-        super().__init__(column_signature(n, N, config, storage, level_bits, weights))
+                 weights: str = "binary", column_writes: bool = False):
+        _check(n, N, config, weights, column_writes)
+        self._params = dict(n=n, N=N, config=config, storage=storage, level_bits=level_bits, weights=weights,
+                            column_writes=column_writes)
+        self._module = column_module_name(n, N, config, storage, level_bits, weights, column_writes)
+        super().__init__(column_signature(n, N, config, storage, level_bits, weights, column_writes))
 
     module_name = property(lambda self: self._module)
 

@@ -35,8 +35,9 @@ A ternary layer (``hw.weights == "ternary"``) thresholds ``Q = score + max_input
 ``T + max_inputs`` (:attr:`hwgen.hwconfig.HwConfig.score_offset`), so the pooled bits are the same
 as for the score; its ``prog`` has the ``zero`` plane.
 
-Ports: ``prog`` (global cell ``r*N*M + i*M + j`` of replica r), ``thr`` (written into every
-replica), ``inp`` (input frame), ``out`` (output frame, ``Hp*Wp*C_out`` bits), ``busy`` (an
+Ports: ``prog`` (global cell ``r*N*M + i*M + j`` of replica r; with ``column_writes``, global
+column ``r*M + j`` of replica r and a row of all its N cells, as :class:`Array`'s), ``thr`` (written
+into every replica), ``inp`` (input frame), ``out`` (output frame, ``Hp*Wp*C_out`` bits), ``busy`` (an
 image is in the layer; ``prog``/``thr`` writes are ignored while it is high).
 """
 
@@ -107,6 +108,8 @@ class ConvLayer(wiring.Component):
         Replicas P of the array (P output positions per pass).
     shared_cells : bool
         Build the arrays from shared column modules (see :class:`Array`).
+    column_writes : bool
+        ``prog`` writes a row of a whole column of cells (see :class:`Array`).
 
     Attributes
     ----------
@@ -114,7 +117,8 @@ class ConvLayer(wiring.Component):
     arrays : the P :class:`Array` replicas.
     """
 
-    def __init__(self, *, geometry: ConvGeometry, hw: HwConfig, parallel: int = 1, shared_cells: bool = True):
+    def __init__(self, *, geometry: ConvGeometry, hw: HwConfig, parallel: int = 1, shared_cells: bool = True,
+                 column_writes: bool = False):
         g = geometry
         if not isinstance(g, ConvGeometry) or not isinstance(hw, HwConfig):
             raise ConfigError("ConvLayer takes a ConvGeometry and an HwConfig")
@@ -126,10 +130,13 @@ class ConvLayer(wiring.Component):
                                   f"of {MAX_FRAME_BITS}")
         self._g, self._hw = g, hw
         self._P = check_parallel(g, parallel)
-        self.arrays = [Array(**hw.as_dict(), shared_cells=shared_cells) for _ in range(self._P)]
+        self.arrays = [Array(**hw.as_dict(), shared_cells=shared_cells, column_writes=column_writes)
+                       for _ in range(self._P)]
+        self._column_writes = column_writes
         behavioural = hw.storage == "behavioural"
+        address = {"columns": self._P * hw.M, "lanes": hw.N} if column_writes else {"cells": self._P * hw.cells}
         super().__init__({
-            "prog": In(WriteRowSignature(n=hw.n, cells=self._P * hw.cells,
+            "prog": In(WriteRowSignature(n=hw.n, **address,
                                          level_bits=hw.level_bits if behavioural else None,
                                          ternary=hw.is_ternary)),
             "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=hw.M, width=hw.threshold_width)),
@@ -157,14 +164,17 @@ class ConvLayer(wiring.Component):
         per_window = max(1, g.window // P)                   # passes per pooled word when P < window
         passes = conv_passes(g, P)
 
-        # ---- programming: replica r owns cells [r*cells, (r+1)*cells); thresholds go to all ----
-        fields = [name for name in self.prog.signature.members if name not in ("en", "cell")]
+        # ---- programming: replica r owns cells [r*cells, (r+1)*cells) (column writes: columns
+        # [r*M, (r+1)*M)); thresholds go to all ----
+        address, span = ("column", hw.M) if self._column_writes else ("cell", cells)
+        fields = [name for name in self.prog.signature.members if name not in ("en", address)]
         for r, array in enumerate(self.arrays):
             m.submodules[f"replica_{r}"] = array
             hit = Signal(name=f"prog_hit_r{r}")
-            m.d.comb += [hit.eq((self.prog.cell >= r * cells) & (self.prog.cell < (r + 1) * cells)),
+            at = getattr(self.prog, address)
+            m.d.comb += [hit.eq((at >= r * span) & (at < (r + 1) * span)),
                          array.prog.en.eq(self.prog.en & hit & ~self.busy),
-                         array.prog.cell.eq(self.prog.cell - r * cells),
+                         getattr(array.prog, address).eq(at - r * span),
                          array.thr.en.eq(self.thr.en & ~self.busy),
                          array.thr.row.eq(self.thr.row), array.thr.data.eq(self.thr.data)]
             m.d.comb += [getattr(array.prog, name).eq(getattr(self.prog, name)) for name in fields]

@@ -163,13 +163,18 @@ class Rram2T2RBlock(wiring.Component):
         if behavioural:
             # Write driver: a 1 RESETs BL (HRS) and SETs BLb (LRS); a 0 does the opposite.
             ones = Signal(n * k, name="data_mask")
-            m.d.comb += ones.eq(Cat(self.prog.data[b].replicate(k) for b in range(n)))
+            m.d.comb += ones.eq(self.prog.data if k == 1 else Cat(self.prog.data[b].replicate(k) for b in range(n)))
             m.d.comb += [
                 ports["bl"][0].data.eq((self.prog.hrs & ones) | (self.prog.lrs & ~ones)),
                 ports["blb"][0].data.eq((self.prog.lrs & ones) | (self.prog.hrs & ~ones)),
             ]
             bl, blb = ports["bl"][1].data, ports["blb"][1].data
-            m.d.comb += sensed.eq(Cat(bl.word_select(b, k) > blb.word_select(b, k) for b in range(n)))
+            if k == 1:
+                # 1-bit codes: BL > BLb is BL & ~BLb, one word operation for the row (a simulator
+                # evaluates n per-column compares otherwise)
+                m.d.comb += sensed.eq(bl & ~blb)
+            else:
+                m.d.comb += sensed.eq(Cat(bl.word_select(b, k) > blb.word_select(b, k) for b in range(n)))
         else:
             m.d.comb += [ports["bits"][0].data.eq(self.prog.data), sensed.eq(ports["bits"][1].data)]
 

@@ -4,6 +4,7 @@
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import ConfigError
 from ..hwconfig import index_width
 
 
@@ -12,25 +13,35 @@ class WriteRowSignature(wiring.Signature):
 
     - ``zero`` (n bits, 1 = the weight is 0) for ternary weights (``ternary=True``); a zero is
       written with its ``data`` bit 0 (:mod:`hwgen.ir`'s encoding);
-    - ``cell`` (flat cell index i*M + j) when ``cells`` is given;
+    - ``cell`` (flat cell index i*M + j) when ``cells`` is given, or ``column`` (a column index)
+      when ``columns`` is given (column writes, below);
     - ``lrs``/``hrs`` (n device-state codes each, column b at bits ``b*level_bits +:
       level_bits``) in the behavioural view: the states the SET and the RESET device of every
       pair reach. The write driver routes them by ``data`` (and ``zero``).
+
+    With ``lanes`` > 1 one write carries row ``row`` of ``lanes`` cells (a column write): every
+    field but ``en``, ``row`` and the address is ``lanes`` times as wide, cell k's part at
+    ``[k*w +: w]`` (w the one-cell width).
 
     Multi-field ports are flat vectors rather than Amaranth views: a view becomes one alias
     wire per field in Verilog, and Icarus re-propagates every alias on each partial update
     (measured: 17 ms per programming write on a 3x3 array).
     """
 
-    def __init__(self, *, n: int, level_bits: int | None = None, cells: int | None = None, ternary: bool = False):
-        members = {"en": Out(1), "row": Out(index_width(n)), "data": Out(n)}
+    def __init__(self, *, n: int, level_bits: int | None = None, cells: int | None = None,
+                 columns: int | None = None, lanes: int = 1, ternary: bool = False):
+        if cells is not None and columns is not None:
+            raise ConfigError("a write addresses a cell or a column, not both")
+        members = {"en": Out(1), "row": Out(index_width(n)), "data": Out(lanes * n)}
         if ternary:
-            members["zero"] = Out(n)
+            members["zero"] = Out(lanes * n)
         if cells is not None:
             members["cell"] = Out(index_width(cells))
+        if columns is not None:
+            members["column"] = Out(index_width(columns))
         if level_bits is not None:
-            members["lrs"] = Out(n * level_bits)
-            members["hrs"] = Out(n * level_bits)
+            members["lrs"] = Out(lanes * n * level_bits)
+            members["hrs"] = Out(lanes * n * level_bits)
         super().__init__(members)
 
 

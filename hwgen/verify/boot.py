@@ -3,7 +3,9 @@
 The image lives in a ROM (``hwgen_boot_rom``, plain Verilog that ``$readmemh``-loads the file
 named by ``+HWGEN_PROGRAM=<file>``), so a new error map is a new file, not a new build. After
 reset the loader reads every record (fields in :func:`.record.record_layout`) and writes it
-through the network's own ``prog`` and ``thr`` ports, then raises ``booted``.
+through the network's own ``prog`` and ``thr`` ports, then raises ``booted``. Weight records are
+column writes (a row of a whole cell column each; ``target`` drives ``prog.column``), so the
+network is built with ``column_writes``.
 
 A verification block, not part of the accelerator.
 """
@@ -51,8 +53,8 @@ class BootLoader(wiring.Component):
     depth : int
         Records in the image, the end marker included.
     prog, thr : wiring.Signature
-        The network's programming and threshold port signatures (as the network sees them
-        from its driver: ``en`` etc. are outputs here).
+        The network's programming (column writes) and threshold port signatures (as the
+        network sees them from its driver: ``en`` etc. are outputs here).
 
     Attributes
     ----------
@@ -87,7 +89,7 @@ class BootLoader(wiring.Component):
         apply = Signal(name="boot_apply")
         m.d.comb += apply.eq(have & ~self.booted)
         prog, thr = self.prog, self.thr
-        m.d.comb += [prog.en.eq(apply & (rec.kind == RecordKind.WEIGHT)), prog.cell.eq(rec.target),
+        m.d.comb += [prog.en.eq(apply & (rec.kind == RecordKind.WEIGHT)), prog.column.eq(rec.target),
                      prog.row.eq(rec.row), prog.data.eq(rec.data)]
         if "zero" in prog.signature.members:
             m.d.comb += prog.zero.eq(rec.zero)

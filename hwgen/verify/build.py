@@ -229,7 +229,12 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
 
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC"] if sim == "verilator" else []
+    # -O3 and fast X handling: Amaranth's Verilog gives every register an initial value and never
+    # assigns X, so these change no result. -CFLAGS -O2: the model's C++ at -O2 instead of
+    # Verilator's default -Os (verilated.mk puts user CFLAGS after OPT_FAST). Measured on the MNIST
+    # network: together about 0.6x the CPU time per image.
+    args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+             "-CFLAGS", "-O2"] if sim == "verilator" else [])
     if sim == "verilator" and ports_only:
         args += ["--no-public-flat-rw", "--public-depth", "1"]
     if sim == "verilator" and hierarchical:

@@ -5,7 +5,8 @@ and reads everything back, with no Python in the per-cycle path.
 - :class:`ArrayHarness` = source + :class:`hwgen.rtl.Array` + sink; the array's ``prog``/``thr``
   ports are passed through (the testbench programs it).
 - :class:`NetworkHarness` = :class:`BootLoader` + source + :class:`hwgen.rtl.network.NetworkTop`
-  + sink; the network programs itself from its programming image after reset.
+  + sink; the network programs itself from its programming image after reset, a row of a whole
+  cell column per cycle (the top is built with ``column_writes``).
 
 Every harness has the same run ports (see :class:`BatchHarness`), which the one cocotb driver
 (:mod:`hwgen.verify.driver`) uses. Verification fixtures, not part of the accelerator.
@@ -17,6 +18,7 @@ from amaranth.hdl import Cat, Const, Module, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..errors import ConfigError
 from ..hwconfig import check_int, index_width
 from ..rtl.array import Array
 from .boot import BootLoader
@@ -142,6 +144,7 @@ class NetworkHarness(BatchHarness):
     Parameters
     ----------
     top : NetworkTop
+        Built with ``column_writes=True`` (the image's weight records are column writes).
     max_images : int
         Capacity, in images per batch.
 
@@ -152,6 +155,9 @@ class NetworkHarness(BatchHarness):
 
     def __init__(self, *, top, max_images: int):
         max_images = check_int("max_images", max_images)
+        if not top.column_writes:
+            raise ConfigError("the network harness boots through column writes: build its NetworkTop with "
+                              "column_writes=True")
         self.top = top
         self.layout = record_layout(top.plans)
         self.depth = image_depth(top.plans)
