@@ -397,7 +397,8 @@ def test_link_pads_and_slices_vectors(n_valid, dst, src):
     ones and sliced per beat (bits past ``n_valid`` ignored). Under random ``out.ready``
     back-pressure the output holds steady; ``inp.ready`` is low exactly while ``full``
     (= ``out.valid``), ``full`` rises the cycle after the last input beat and the link is ready
-    again the cycle after its last output beat leaves."""
+    again the cycle after its last output beat leaves. These are the one-buffer link's rules, so
+    the link is built with ``buffers=1`` (the two-buffer link: tests/test_rtl_link.py)."""
     seed = make_seed("link", n_valid, dst, src)
     rng = np.random.default_rng(seed)
     vectors = 30
@@ -411,7 +412,7 @@ def test_link_pads_and_slices_vectors(n_valid, dst, src):
     expected = [b for v in vecs for b in link_reference(v, n_valid, dst)]
     in_beats = [b for v in vecs for b in src_beats(v, src, rng)]
 
-    dut = VectorLink(n_valid=n_valid, dst=dst, src=src)
+    dut = VectorLink(n_valid=n_valid, dst=dst, src=src, buffers=1)
     got, violations = [], []
 
     async def tb(ctx):
