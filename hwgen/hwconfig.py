@@ -50,7 +50,7 @@ LEVEL_BITS_BOUNDS = (1, 16)
 # Largest design hwgen elaborates. An array elaborates every cell (measured: 0.12 s and 1.2 MB of
 # Python heap per n=32 cell), so 2**22 weight bits (4096 cells of n=32) is ~8 min and ~5 GB; a
 # network shares one column module per distinct N, and its cost is the programming image and
-# the simulator's boot ROM (MNIST, 1.9 M bits: 16 s to generate, 59.5 k boot records).
+# the simulator's boot ROM (MNIST, 1.9 M bits: 16 s to generate, 2,176 column-wide boot records).
 MAX_ARRAY_BITS = 1 << 22
 MAX_NETWORK_BITS = 1 << 24
 
