@@ -213,7 +213,8 @@ class _ProgressBar:
 
 
 def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None = None, view: str | None = None,
-          ports_only: bool = False, hierarchical: bool = False, waves: bool = False, verbose: bool = False) -> Build:
+          ports_only: bool = False, hierarchical: bool = False, waves: bool = False, verbose: bool = False,
+          fast_model: bool = False) -> Build:
     """Compile ``sources`` with top ``top`` for ``sim`` into ``build_dir`` (reused when the sources
     and options are unchanged since the last build there).
 
@@ -222,7 +223,7 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     table, which for a whole network (thousands of cells) costs more compile time than the
     logic itself; harness testbenches need nothing but the ports. ``hierarchical`` turns on
     Verilator's hierarchical verilation, so modules marked ``hier_block`` (the shared column)
-    compile once.
+    compile once. ``fast_model`` (Verilator) compiles the model's C++ for run speed over build time.
     """
     check_simulator(sim)
     from cocotb_tools.runner import get_runner
@@ -230,11 +231,12 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     # -O3 and fast X handling: Amaranth's Verilog gives every register an initial value and never
-    # assigns X, so these change no result. -CFLAGS -O2: the model's C++ at -O2 instead of
-    # Verilator's default -Os (verilated.mk puts user CFLAGS after OPT_FAST). Measured on the MNIST
-    # network: together about 0.6x the CPU time per image.
-    args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-             "-CFLAGS", "-O2"] if sim == "verilator" else [])
+    # assigns X, so these change no result (and no build time). ``fast_model``: -CFLAGS -O2, the
+    # model's C++ at -O2 instead of Verilator's default -Os (verilated.mk puts user CFLAGS after
+    # OPT_FAST): about 0.75x the CPU time per image on the MNIST network, but 1.3x the build time,
+    # so only big designs (long runs) take it.
+    args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3", "--x-assign", "fast", "--x-initial", "fast"]
+            + (["-CFLAGS", "-O2"] if fast_model else []) if sim == "verilator" else [])
     if sim == "verilator" and ports_only:
         args += ["--no-public-flat-rw", "--public-depth", "1"]
     if sim == "verilator" and hierarchical:
@@ -296,11 +298,16 @@ def build_name(manifest: Manifest, view: str, sim: str) -> str:
     return f"{sim}_{view}_{manifest.hw.tag()}_k{manifest.hw.level_bits}_{manifest.top}"
 
 
+FAST_MODEL_CELLS = 256     # network harnesses of at least this many cells compile with ``fast_model``
+
+
 def build_view(manifest: Manifest, view: str, sim: str, build_dir=None, *, verbose: bool = False,
                waves: bool = False) -> Build:
     """Compile one view of a generated design (default folder ``sim_build/<build_name>``)."""
     entry = manifest.view(view)
     build_dir = Path(build_dir or Path("sim_build") / build_name(manifest, view, sim))
     network_harness = manifest.kind == "network" and view == "harness"
+    big = network_harness and sum(p.cells for p in manifest.layers) >= FAST_MODEL_CELLS
     return build(sim, manifest.sources(view), entry.top, build_dir, manifest=manifest, view=view,
-                 ports_only=network_harness, hierarchical=network_harness, waves=waves, verbose=verbose)
+                 ports_only=network_harness, hierarchical=network_harness, waves=waves, verbose=verbose,
+                 fast_model=big)
