@@ -105,6 +105,19 @@ def sky130():
         pytest.skip(f"sky130hd files not found: {e}")
 
 
+def random_network(seed: int, sizes=(784, 32, 10)):
+    """A random binary MLP (popcount output layer) with thresholds near half the inputs."""
+    from hwgen.ir import Layer, Network
+
+    rng = np.random.default_rng(seed)
+    layers = []
+    for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        last = k == len(sizes) - 2
+        layers.append(Layer.from_bits(rng.integers(0, 2, (b, a)), rng.integers(a // 2 - a // 16, a // 2 + a // 16, b),
+                                      output="popcount" if last else "sign", name=f"fc{k + 1}"))
+    return Network(layers, {"input_threshold": 127})
+
+
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 

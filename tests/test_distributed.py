@@ -14,18 +14,19 @@ import time
 import uuid
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from hwgen.cli import main
 from hwgen.data import MODELS_DIR, binarize, load_fixture
 from hwgen.farm import Farm, check_address, chunks
-from hwgen.ir import Layer, Network
+from hwgen.ir import Network
 from hwgen.study.sweep import sweep_rows
 from hwgen.verify import run_network_regression
 from hwgen.verify.build import build_name
 from hwgen.verify.regression import run_network_regression_farm
+
+from conftest import random_network
 
 distributed = pytest.importorskip("distributed")
 
@@ -89,13 +90,7 @@ def one_line_error(r, expect, code=1):
 
 def tiny_network(seed: int, sizes=(784, 32, 10)) -> Network:
     """The 784-32-10 random network of test_rtl_network (same seed, same build)."""
-    rng = np.random.default_rng(seed)
-    layers = []
-    for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        last = k == len(sizes) - 2
-        layers.append(Layer.from_bits(rng.integers(0, 2, (b, a)), rng.integers(a // 2 - a // 16, a // 2 + a // 16, b),
-                                      output="popcount" if last else "sign", name=f"fc{k + 1}"))
-    return Network(layers, {"input_threshold": 127})
+    return random_network(seed, sizes)
 
 
 @pytest.fixture(scope="module")

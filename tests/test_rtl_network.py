@@ -9,21 +9,13 @@ from hwgen.data import MODELS_DIR
 from hwgen.ir import Layer, Network
 from hwgen.verify import run_network_regression
 
-from conftest import SIMS, check_network_run
+from conftest import SIMS, check_network_run, random_network
 
 pytestmark = pytest.mark.rtl
 
 SHIPPED = MODELS_DIR / "mnist_bnn.npz"
 
 
-def random_network(seed: int, sizes=(784, 32, 10)) -> Network:
-    rng = np.random.default_rng(seed)
-    layers = []
-    for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
-        last = k == len(sizes) - 2
-        layers.append(Layer.from_bits(rng.integers(0, 2, (b, a)), rng.integers(a // 2 - a // 16, a // 2 + a // 16, b),
-                                      output="popcount" if last else "sign", name=f"fc{k + 1}"))
-    return Network(layers, {"input_threshold": 127})
 
 
 @pytest.mark.parametrize("configs", [("par2seq", "par2seq"), ("par2seq", "seq2par")], ids=["par-par", "par-seq"])
