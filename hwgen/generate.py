@@ -141,7 +141,7 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
     :class:`hwgen.verify.harness.ArrayHarness`, for batch simulation). Returns the manifest.
     ``hw.weights`` chooses binary or ternary pairs (:mod:`hwgen.rtl.rram`); the manifest records it.
     """
-    from .verify.harness import ArrayHarness
+    from .verify.harness import ArrayHarness, HarnessShell
 
     views = check_views(views, VIEWS)
     check_identifier("--top", name)
@@ -153,12 +153,14 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
         top = name if view == "sim" else f"{name}_{view}"
         view_hw = HwConfig(**{**hw.as_dict(), "storage": VIEWS[view]})
         if view == "harness":
-            array = ArrayHarness(max_passes=harness_passes, **view_hw.as_dict())
+            array = HarnessShell(ArrayHarness(max_passes=harness_passes, **view_hw.as_dict()))
             params = {**view_hw.header_params(), "max_passes": harness_passes}
         else:
             array = Array(**view_hw.as_dict())
             params = view_hw.header_params()
         texts[f"{top}.v"] = to_verilog(array, top, f"{view} view of the BNN array", params)
+        if view == "harness":
+            texts[f"{top}.v"] = public_ports(texts[f"{top}.v"], top)
         verilog_files, blackbox = [f"{top}.v"], []
         if view == "macro":
             stub = f"{macro_name(hw.n, hw.weights)}_bb.v"
@@ -168,7 +170,7 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
         files[view] = View(top=top, verilog=tuple(verilog_files), blackbox=tuple(blackbox),
                            capacity=harness_passes if view == "harness" else None)
         ports[view] = port_list(array)
-        core = array.array if view == "harness" else array
+        core = array.harness.array if view == "harness" else array
         latency, cycles = core.latency, core.cycles_per_pass
     timing = {"latency": latency, "cycles_per_pass": cycles,
               "definition": "cycles from accepting the first input beat to done high, with out.ready "
@@ -177,18 +179,48 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
     return write_design(out_dir, manifest, texts)
 
 
-def hier_block(text: str, module: str) -> str:
-    """Mark ``module`` as a Verilator hierarchical block (verilated once, instanced many times).
+def column_marks(text: str, module: str) -> str:
+    """Mark ``module`` (the shared cell column) for Verilator: not to be inlined into its parent
+    (``no_inline_module``), or, in a hierarchical build, to be verilated once and instanced
+    (``hier_block``; :func:`hwgen.verify.build.build_view` says which build a design gets).
 
-    Without it Verilator specialises the shared cell's code for every instance: a whole MNIST
-    network became ~60 MB of C++. Other tools read the mark as a comment.
+    Inlined, the columns of a whole MNIST network became 159 MB of C++ (its build took about 25
+    minutes); kept as modules, 30 MB at 1-bit device codes, 170 MB at 4 bits. A hierarchical block
+    compiles once, but the model crosses a DPI wrapper for every instance on every evaluation.
+    Other tools read the marks as comments.
     """
     lines = text.split("\n")
     for k, line in enumerate(lines):
         if line.startswith(f"module {module}("):
-            lines.insert(k + 1, "  /*verilator hier_block*/")
+            lines[k + 1:k + 1] = ["  /*verilator no_inline_module*/", "  /*verilator hier_block*/"]
             return "\n".join(lines)
     raise ValueError(f"module {module} not found in the generated text")
+
+
+def public_ports(text: str, module: str) -> str:
+    """Mark the ports of ``module`` (a harness's top) as the only signals the testbench reaches.
+
+    Verilator must assume a signal the testbench may write can change at any time, so it
+    evaluates all logic that such a signal feeds on every call of the model (its ``ico`` region,
+    both clock edges); with cocotb's default every signal is one. The harness builds
+    (:func:`hwgen.verify.build.build`, ``ports_only``) make nothing public but these marks. Other
+    tools read them as comments.
+    """
+    lines = text.split("\n")
+    start = next((k for k, line in enumerate(lines) if line.startswith(f"module {module}(")), None)
+    if start is None:
+        raise ValueError(f"module {module} not found in the generated text")
+    marked = 0
+    for k in range(start + 1, len(lines)):
+        line = lines[k]
+        if line.startswith("endmodule"):
+            break
+        if line.lstrip().startswith(("input ", "output ")) and line.endswith(";"):
+            lines[k] = line[:-1] + " /*verilator public_flat_rw*/;"
+            marked += 1
+    if not marked:
+        raise ValueError(f"module {module} has no ports")
+    return "\n".join(lines)
 
 
 def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NETWORK_VIEWS,
@@ -204,7 +236,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     from .program import program_records, program_text
     from .rtl.network import NetworkTop
     from .verify.boot import boot_rom_verilog
-    from .verify.harness import NetworkHarness
+    from .verify.harness import HarnessShell, NetworkHarness
     from .verify.record import describe, image_depth, record_layout
 
     views = check_views(views, NETWORK_VIEWS)
@@ -226,12 +258,13 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
         top = NetworkTop(plans=view_plans, shared_cells=True, column_writes=boots)
         cells_file = f"{name}_cells_harness.v" if boots else f"{name}_cells_{storage}.v"
         title = f"shared cell column ({storage}, column writes)" if boots else f"shared basic cell ({storage})"
-        texts[cells_file] = "".join(hier_block(to_verilog(comp, mod, title, {"module": mod}), mod)
+        texts[cells_file] = "".join(column_marks(to_verilog(comp, mod, title, {"module": mod}), mod)
                                     for mod, comp in sorted(top.cell_modules().items()))
         if boots:
-            harness = NetworkHarness(top=top, max_images=max_images)
-            texts[f"{name}_harness.v"] = to_verilog(harness, f"{name}_harness", "network batch harness",
-                                                    {**params, "max_images": max_images})
+            harness = HarnessShell(NetworkHarness(top=top, max_images=max_images))
+            texts[f"{name}_harness.v"] = public_ports(
+                to_verilog(harness, f"{name}_harness", "network batch harness", {**params, "max_images": max_images}),
+                f"{name}_harness")
             texts["hwgen_boot_rom.v"] = boot_rom_verilog()
             files[view] = View(top=f"{name}_harness", verilog=(f"{name}_harness.v", cells_file, "hwgen_boot_rom.v"),
                                capacity=max_images, program="program.hex")

@@ -151,11 +151,18 @@ def test_network_generation_is_deterministic_and_self_contained(tmp_path):
     assert sum(text.count(f"{m} column (") for m in {f"hwgen_col_par2seq_n8_N{p.hw.N}_behavioural_k4" for p in plans}) \
         == sum(p.hw.M for p in plans)
     cells = (tmp_path / "a" / "hwgen_net_cells_behavioural.v").read_text()
-    assert cells.count("/*verilator hier_block*/") == len({p.hw.N for p in plans})
+    assert cells.count("/*verilator no_inline_module*/") == cells.count("/*verilator hier_block*/") \
+        == len({p.hw.N for p in plans})
     # the harness boots through column writes: its column modules (own names) in a file of their own
     boot = (tmp_path / "a" / "hwgen_net_cells_harness.v").read_text()
-    assert boot.count("/*verilator hier_block*/") == boot.count("_colwrite(") == len({p.hw.N for p in plans})
+    assert boot.count("/*verilator no_inline_module*/") == boot.count("_colwrite(") == len({p.hw.N for p in plans})
     assert "_colwrite" not in cells and "prog__column" in (tmp_path / "a" / "hwgen_net_harness.v").read_text()
+    # the harness's ports, and nothing else, are marked for the testbench (the simulator must treat
+    # every marked signal as an input); the sim view has no marks
+    harness = (tmp_path / "a" / "hwgen_net_harness.v").read_text()
+    marked = [line.split()[-3] for line in harness.splitlines() if line.endswith("/*verilator public_flat_rw*/;")]
+    assert sorted(marked) == sorted(p["name"] for p in m1["ports"]["harness"])
+    assert harness.count("public_flat_rw") == len(marked) and "public_flat_rw" not in text
 
 
 def test_rtl_model_cli(tmp_path):

@@ -1,11 +1,10 @@
 """A column of N basic cells, the unit that a large array shares as one Verilog module.
 
-Amaranth elaborates every component instance into its own Verilog module, and Verilator
-specialises code per instance, so a whole MNIST network (1856 cells of n=32) cost ~60 MB of
-C++; instancing one shared module per *cell* instead made Verilator's hierarchical blocks
-cross a DPI boundary 1856 times per cycle (~160 cycles/s). A column (N cells: one per input
-slice, sharing the row address and control) is large enough to amortise that boundary and
-small enough to compile once per distinct N: the network becomes 65 instances of 2 modules.
+Amaranth elaborates every component instance into its own Verilog module, so a network built
+from cell components has one module per cell (1856 for MNIST), each compiled on its own. A
+column (N cells: one per input slice, sharing the row address and control) is one module per
+distinct N: the MNIST network becomes 65 instances of 2 modules, which the generator marks for
+Verilator not to inline (:func:`hwgen.generate.column_marks`).
 
 ``CellColumn`` is the column itself (elaborated once by the generator, as the module
 ``column_module_name(...)``); ``SharedColumn`` has the same ports and elaborates to an instance

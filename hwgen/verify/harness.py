@@ -7,6 +7,8 @@ and reads everything back, with no Python in the per-cycle path.
 - :class:`NetworkHarness` = :class:`BootLoader` + source + :class:`hwgen.rtl.network.NetworkTop`
   + sink; the network programs itself from its programming image after reset, a row of a whole
   cell column per cycle (the top is built with ``column_writes``).
+- :class:`HarnessShell` is the top module of a harness view: the harness's ports around the harness,
+  whose reset is registered (see the class for why it makes Verilator's model several times faster).
 
 Every harness has the same run ports (see :class:`BatchHarness`), which the one cocotb driver
 (:mod:`hwgen.verify.driver`) uses. Verification fixtures, not part of the accelerator.
@@ -14,7 +16,7 @@ Every harness has the same run ports (see :class:`BatchHarness`), which the one 
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Shape, Signal
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Const, DomainRenamer, Module, ResetSignal, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -183,3 +185,49 @@ class NetworkHarness(BatchHarness):
         wiring.connect(m, self.source.out, top.inp)
         m.d.comb += [sink.inp.valid.eq(top.out.valid), sink.inp.payload.eq(Cat(top.out.cls, top.out.popcount)),
                      top.out.ready.eq(sink.inp.ready), sink.mark.eq(top.out.valid & top.out.ready)]
+
+
+class HarnessShell(wiring.Component):
+    """The top module of a harness view: the ports of ``harness``, and ``harness`` itself in a
+    clock domain whose reset is the top-level reset registered once.
+
+    Both keep the simulator's per-cycle work down. Verilator evaluates every piece of logic that
+    is combinational in a top-level input (its ``ico`` region) on each call of the model, i.e. on
+    both clock edges, besides the clock edge's own evaluation.
+
+    - Every register's next-state logic reads the reset, so a top-level reset input puts the whole
+      design's logic in that region; a registered reset (``rst_q``) keeps it out.
+    - A signal the testbench may write counts as an input too; the generator marks the shell's ports
+      as the only public signals (:func:`hwgen.generate.public_ports`).
+
+    On the MNIST network (1856 cells) the two made Verilator's model 2.4x faster. The reset reaches
+    the harness one cycle later; the testbench holds it for two.
+
+    Parameters
+    ----------
+    harness : BatchHarness
+
+    Attributes
+    ----------
+    The ports of ``harness``.
+    """
+
+    def __init__(self, harness: BatchHarness):
+        if not isinstance(harness, BatchHarness):
+            raise ConfigError(f"a harness shell wraps a batch harness, not {type(harness).__name__}")
+        self.harness = harness
+        super().__init__(harness.signature)
+
+    capacity = property(lambda self: self.harness.capacity)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.core = core = ClockDomain("core", local=True)
+        rst_q = Signal(init=1, name="rst_q")
+        m.d.sync += rst_q.eq(ResetSignal("sync"))
+        m.d.comb += [core.clk.eq(ClockSignal("sync")), core.rst.eq(rst_q)]
+        m.submodules.harness = DomainRenamer("core")(self.harness)
+        for (_, member, outer), (_, _, inner) in zip(self.signature.flatten(self),
+                                                     self.harness.signature.flatten(self.harness)):
+            m.d.comb += inner.eq(outer) if member.flow == In else outer.eq(inner)
+        return m
