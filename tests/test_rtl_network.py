@@ -5,15 +5,12 @@ the cycles per inference and initiation interval of the manifest."""
 import numpy as np
 import pytest
 
-from hwgen.data import MODELS_DIR
 from hwgen.ir import Layer, Network
 from hwgen.verify import run_network_regression
 
 from conftest import SIMS, check_network_run, random_network
 
 pytestmark = pytest.mark.rtl
-
-SHIPPED = MODELS_DIR / "mnist_bnn.npz"
 
 
 
@@ -68,33 +65,6 @@ def test_double_buffered_links_run_at_the_largest_pass(network_design, sim, case
         print(f"seed={seed} ber={ber}")
         r = run_network_regression(design, sim, ber=ber, seed=seed, count=12, build=built)
         check_network_run(r, design, 12, ber)
-
-
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
-def test_mnist_network_on_verilator(network_design):
-    """The shipped 784-1024-1024-10 network, 200 MNIST test images, on Verilator."""
-    design, built = network_design("verilator", "mnist", Network.load(SHIPPED), 32)
-    for ber, seed in ((0.0, 1), (1e-3, 2), (1e-2, 3)):
-        print(f"seed={seed} ber={ber}")
-        r = run_network_regression(design, "verilator", ber=ber, seed=seed, count=200, build=built)
-        print(f"BER {ber:g}: RTL accuracy {100 * r['accuracy']:.2f}% on 200 images, {r['injected_errors']} errors, "
-              f"{r['cycles_per_inference']} cycles/inference, {r['inferences_per_s']:.0f} inferences/s")
-        assert r["outputs_checked"] == 200 * 11
-
-
-@pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
-def test_mnist_network_on_icarus(network_design):
-    """Issue 14: the shipped 784-1024-1024-10 network on Icarus, 3 MNIST test images at BER 1e-2
-    (device errors in every layer), level_bits 1, bit for bit against the golden model. The
-    harness boots a row of a whole cell column per cycle: 2,176 records instead of 59,488 cell
-    rows, about 45 s of Icarus CPU instead of ~35 min; the whole test takes ~2 min of CPU."""
-    design, built = network_design("icarus", "mnist_k1", Network.load(SHIPPED), 32, level_bits=1)
-    assert design.program["layout"]["depth"] == 2 * 32 * (32 + 1) + (32 + 32) + 1
-    r = run_network_regression(design, "icarus", ber=1e-2, seed=3, count=3, build=built)
-    print(f"RTL accuracy {100 * r['accuracy']:.2f}% on 3 images, {r['injected_errors']} errors, boot "
-          f"{r['boot_cycles']} cycles, {r['cycles_per_inference']} cycles/inference")
-    check_network_run(r, design, 3, 1e-2)
-    assert r["boot_cycles"] < design.program["layout"]["depth"] + 8
 
 
 @pytest.mark.parametrize("sim", ["verilator"])
