@@ -395,6 +395,9 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
             raise click.UsageError(f"--vdd is the read supply of ternary layers; {design} has none")
     common = dict(seed=seed, build_dir=build_dir, verbose=verbose, progress=True, log=click.echo)
     if manifest.kind == "network":
+        if batches is not None and batches > count:
+            raise click.UsageError(f"--batches {batches} is more than the --count of {count} images: every batch "
+                                   f"runs at least one")
         if scheduler is not None:
             farm = _farm(scheduler, workers)        # batches: one per worker of the scheduler, unless given
         else:

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from hwgen.cli import main
 from hwgen.data import MODELS_DIR, binarize, load_fixture
+from hwgen.errors import ConfigError
 from hwgen.farm import Farm, check_address, chunks
 from hwgen.ir import Network
 from hwgen.study.sweep import sweep_rows
@@ -211,6 +212,11 @@ def test_rtl_batches_on_two_workers_equal_one_run(tiny):
     leftovers = [f.name for f in built.build_dir.iterdir() if f.suffix in (".npz", ".hex", ".json", ".xml")
                  and f"_{RTL_SEED}_" in f.name and re.search(r"_b\d+of\d+_", f.name)]
     assert leftovers == []          # a batch removes its programming image, image slice and reports
+    # more batches than images: an error before anything runs, from the CLI and the API
+    one_line_error(invoke("sim", design.folder, "--count", 3, "--batches", 5), "--batches 5 is more than the --count "
+                   "of 3 images", code=2)
+    with Farm(None, 1) as farm, pytest.raises(ConfigError, match="5 batches is more than the 3 images"):
+        run_network_regression_farm(design, "verilator", farm, batches=5, count=3, build=built)
 
 
 @pytest.mark.rtl

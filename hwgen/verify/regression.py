@@ -270,10 +270,12 @@ def run_network_regression_farm(design, sim: str, farm, *, batches: int | None =
     manifest = _manifest(design, "network")
     manifest.view("harness")
     sc = network_scenario(manifest, ber, seed, images, count, condition, cycles, vdd)   # validates before building
-    batches = farm.workers if batches is None else batches
-    if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
+    if batches is None:
+        batches = min(farm.workers, count)
+    elif isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise ConfigError(f"batches must be a whole number >= 1, not {batches!r}")
-    batches = min(batches, count)
+    elif batches > count:
+        raise ConfigError(f"{batches} batches is more than the {count} images: every batch runs at least one")
     split = load_images(images) if images is not None else load_fixture(dataset=manifest.dataset)
     data = {"sim": sim, "ber": ber, "seed": sc.seed, "condition": condition,
             "cycles": cycles, "vdd": vdd, "verbose": verbose, "images": split.images[:count],
