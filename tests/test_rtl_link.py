@@ -19,13 +19,11 @@ from hwgen import golden
 from hwgen.errors import ConfigError
 from hwgen.hwconfig import HwConfig
 from hwgen.ir import Layer, Network
-from hwgen.mapping import field, input_beats, output_neurons, pad_inputs, to_int
+from hwgen.mapping import input_beats, output_neurons, pad_inputs, to_int
 from hwgen.netplan import network_timing, plan_network
-from hwgen.program import program_writes
 from hwgen.rtl.array import Array
 from hwgen.rtl.link import VectorLink
-from hwgen.rtl.network import NetworkTop
-from hwgen.verify.record import RecordKind
+from test_conv_sim import run as run_network
 
 SEED = 14
 
@@ -168,54 +166,6 @@ def conv_front_network(seed):
                            kernel=3, padding=1, pool=2, name="c1")
     dense = dense_network([16, 9, 4], seed + 1).layers
     return Network([conv, *dense], {"input_threshold": 127})
-
-
-def run_network(net, plans, images):
-    """Program the network through its ports, offer ``images`` back to back (out.ready high).
-    Returns (output popcounts, accept cycles, result cycles)."""
-    top = NetworkTop(plans=plans, shared_cells=False)
-    results, taken, done = [], [], []
-
-    async def source(ctx):
-        for kind, fields in program_writes(net, plans):
-            port = top.prog if kind is RecordKind.WEIGHT else top.thr
-            ctx.set(port.en, 1)
-            ctx.set(port.row, fields["row"])
-            ctx.set(port.data, fields["data"])
-            if kind is RecordKind.WEIGHT:
-                ctx.set(top.prog.cell, fields["target"])
-                if "zero" in fields:
-                    ctx.set(top.prog.zero, fields["zero"])
-            else:
-                ctx.set(top.thr.layer, fields["target"])
-            await ctx.tick()
-            ctx.set(port.en, 0)
-        ctx.set(top.out.ready, 1)
-        for x in images:
-            ctx.set(top.inp.payload, to_int(x))
-            ctx.set(top.inp.valid, 1)
-            await ctx.tick().until(top.inp.ready)
-        ctx.set(top.inp.valid, 0)
-
-    async def monitor(ctx):
-        cycle = 0
-        async for _, _, accept, valid, pcs in ctx.tick().sample(top.inp.valid & top.inp.ready, top.out.valid,
-                                                                 top.out.popcount):
-            cycle += 1
-            if accept:
-                taken.append(cycle)
-            if valid:
-                done.append(cycle)
-                results.append([field(pcs, c, plans[-1].hw.popcount_width) for c in range(plans[-1].n_outputs)])
-
-    timing = network_timing(plans)
-    sim = Simulator(top)
-    sim.add_clock(1e-6)
-    sim.add_testbench(source)
-    sim.add_testbench(monitor, background=True)
-    sim.run_until(1e-6 * (len(program_writes(net, plans)) + timing["cycles_per_inference"]
-                          + (len(images) + 2) * timing["initiation_interval"]))
-    return np.array(results), taken, done
 
 
 NETWORKS = {f"n8-{'-'.join(c[:3] for c in cfgs)}": (dense_network([20, 9, 7, 4], SEED, ternary=(1,)), 8, list(cfgs))
