@@ -26,6 +26,8 @@ one bit wider than the binary ones.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -74,6 +76,24 @@ def check_int(name: str, value, low: int = 1, high: int | None = None) -> int:
             bound = "a positive integer" if low == 1 else f"an integer >= {low}"
         raise ConfigError(f"{name} must be {bound}, not {value!r}")
     return int(value)
+
+
+def check_float(name: str, value, low: float, high: float, unit: str = "", *, noun: str = "a number",
+                error: type[Exception] = ValueError) -> float:
+    """``value`` as a finite float in ``[low, high]``, or ``error`` naming ``name`` and the value:
+    ``{name} must be {noun} in [low, high] {unit}, not ...`` when it is no number, ``{name} must be
+    in [...]`` when it is NaN, infinite or out of range.
+
+    The one validation helper for bounded float parameters (device conditions, rates, supplies).
+    """
+    bounds = f"[{low:g}, {high:g}]" + (f" {unit}" if unit else "")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise error(f"{name} must be {noun} in {bounds}, not {value!r}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise error(f"{name} must be in {bounds}, not {value!r}")
+    return number
 
 
 def zero_band(level_bits: int) -> int:

@@ -305,10 +305,10 @@ def test_bad_input_is_one_line(designs, tmp_path):
     cases = [
         (dict(platform="sky131"), ConfigError, "--platform: unknown platform 'sky131'"),
         (dict(view="sim"), ConfigError, "--view: ORFS export takes the synth or macro view, not 'sim'"),
-        (dict(utilization=0), ConfigError, "--utilization must be a percentage within"),
-        (dict(utilization="lots"), ConfigError, "--utilization must be a percentage, not 'lots'"),
+        (dict(utilization=0), ConfigError, r"--utilization must be in \[1, 95\] %, not 0"),
+        (dict(utilization="lots"), ConfigError, r"--utilization must be a percentage in \[1, 95\] %, not 'lots'"),
         (dict(utilization=95), ConfigError, r"too small for the grid of 4 RRAM macros.*use at most"),
-        (dict(period_ns=-1), ConfigError, "--period must be within"),
+        (dict(period_ns=-1), ConfigError, r"--period must be in \[0.05, 1e\+06\] ns, not -1"),
     ]
     for kwargs, error, message in cases:
         args = {"platform": "sky130hd", **kwargs}

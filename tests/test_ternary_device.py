@@ -243,9 +243,9 @@ def test_network_maps_mirror_the_binary_streams_and_replicas():
 
 
 @pytest.mark.parametrize("rates, message", [
-    ((0.1, 1.5, 0.0), r"pm_as_zero must be a rate in \[0, 1\], not 1.5"),
-    ((-0.1, 0.0, 0.0), r"zero_as_pm must be a rate in \[0, 1\], not -0.1"),
-    ((0.0, 0.0, float("nan")), r"sign_flip must be a rate in \[0, 1\], not nan"),
+    ((0.1, 1.5, 0.0), r"pm_as_zero must be in \[0, 1\], not 1.5"),
+    ((-0.1, 0.0, 0.0), r"zero_as_pm must be in \[0, 1\], not -0.1"),
+    ((0.0, 0.0, float("nan")), r"sign_flip must be in \[0, 1\], not nan"),
     ((0.0, "x", 0.0), r"pm_as_zero must be a rate in \[0, 1\], not 'x'"),
     ((0.0, 0.6, 0.5), r"pm_as_zero \+ sign_flip must be <= 1, not 0.6 \+ 0.5"),
     ((0.1, 0.2), r"rates must be \(zero_as_pm, pm_as_zero, sign_flip\), not \(0.1, 0.2\)"),

@@ -13,23 +13,15 @@ produce such maps from programming conditions (:mod:`.physics`); here the map co
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import seeds
-from ..hwconfig import zero_band
+from ..hwconfig import check_float, zero_band
 
 
 def check_ber(ber) -> float:
     """Return ``ber`` as a float, or raise ValueError naming the bad value."""
-    try:
-        value = float(ber)
-    except (TypeError, ValueError):
-        raise ValueError(f"bit error rate must be a number in [0, 1], not {ber!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"bit error rate must be in [0, 1], not {ber!r}")
-    return value
+    return check_float("bit error rate", ber, 0.0, 1.0)
 
 
 def sample_error_map(shape, ber, seed: int, layer: int = 0) -> np.ndarray:

@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..hwconfig import check_float
 from .errormap import network_error_maps, sample_error_map
 
 # --- LRS -------------------------------------------------------------------------------------------
@@ -135,14 +136,7 @@ class ProgrammingCondition:
 
     def __post_init__(self):
         for name, (lo, hi, unit) in _RANGES.items():
-            value = getattr(self, name)
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a number in [{lo:g}, {hi:g}] {unit}, not {value!r}") from None
-            if not (math.isfinite(number) and lo <= number <= hi):
-                raise ValueError(f"{name} must be in [{lo:g}, {hi:g}] {unit}, not {value!r}")
-            object.__setattr__(self, name, number)
+            object.__setattr__(self, name, check_float(name, getattr(self, name), lo, hi, unit))
 
     def __str__(self):
         return f"{self.i_set_uA:g} uA / {self.v_reset:g} V / {self.pulse_us:g} us"

@@ -74,6 +74,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import seeds
+from ..hwconfig import check_float
 from ..outputs import new_figure, save_figure, write_csv
 from .physics import (CALIBRATED, CHECKERBOARD, SIGMA_PCSA, TABLE1, ProgrammingCondition, StateDistributions,
                       distributions, expected_pair_error)
@@ -165,14 +166,7 @@ def _q_both(z):
 
 
 def _check_vdd(vdd) -> float:
-    lo, hi = VDD_RANGE
-    try:
-        value = float(vdd)
-    except (TypeError, ValueError):
-        raise ValueError(f"vdd must be a number in [{lo:g}, {hi:g}] V, not {vdd!r}") from None
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise ValueError(f"vdd must be in [{lo:g}, {hi:g}] V, not {vdd!r}")
-    return value
+    return check_float("vdd", vdd, *VDD_RANGE, "V")
 
 
 def _latch_gm(vdd: float) -> float:
@@ -306,13 +300,7 @@ def check_rates(rates) -> TernaryRates:
         raise ValueError(f"rates must be (zero_as_pm, pm_as_zero, sign_flip), not {rates!r}") from None
     out = []
     for name, value in zip(TernaryRates._fields, values):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a rate in [0, 1], not {value!r}") from None
-        if not (math.isfinite(number) and 0.0 <= number <= 1.0):
-            raise ValueError(f"{name} must be a rate in [0, 1], not {value!r}")
-        out.append(number)
+        out.append(check_float(name, value, 0.0, 1.0, noun="a rate"))
     rates = TernaryRates(*out)
     if rates.pm_as_zero + rates.sign_flip > 1.0:
         raise ValueError(f"pm_as_zero + sign_flip must be <= 1, not {rates.pm_as_zero!r} + {rates.sign_flip!r}")

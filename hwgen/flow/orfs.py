@@ -55,6 +55,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ConfigError, HwgenError, OutputError
 from ..files import write_folder
+from ..hwconfig import check_float
 from ..manifest import Manifest, check_identifier
 from ..rtl.rram import macro_name
 from .macro import macro_model, tech_info
@@ -116,14 +117,7 @@ def macro_instances(texts, top: str, macros) -> list[tuple[str, str]]:
 def _check_utilization(value):
     if value is None:
         return None
-    lo, hi = UTILIZATION_BOUNDS
-    try:
-        u = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--utilization must be a percentage, not {value!r}") from None
-    if not math.isfinite(u) or not lo <= u <= hi:
-        raise ConfigError(f"--utilization must be a percentage within [{lo:g}, {hi:g}], not {value!r}")
-    return u
+    return check_float("--utilization", value, *UTILIZATION_BOUNDS, "%", noun="a percentage", error=ConfigError)
 
 
 def _resolve_platform(platform, pdk_dir) -> Platform:

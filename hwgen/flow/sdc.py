@@ -7,9 +7,8 @@ and numbers enter it.
 
 from __future__ import annotations
 
-import math
-
 from ..errors import ConfigError
+from ..hwconfig import check_float
 from ..manifest import check_identifier
 
 DEFAULT_PERIOD_NS = 10.0
@@ -18,14 +17,7 @@ IO_FRACTION = 0.2
 
 
 def check_period(period_ns) -> float:
-    lo, hi = PERIOD_BOUNDS_NS
-    try:
-        period = float(period_ns)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--period must be a number of nanoseconds, not {period_ns!r}") from None
-    if not math.isfinite(period) or not lo <= period <= hi:
-        raise ConfigError(f"--period must be within [{lo}, {hi}] ns, not {period_ns!r}")
-    return period
+    return check_float("--period", period_ns, *PERIOD_BOUNDS_NS, "ns", error=ConfigError)
 
 
 def sdc_text(top: str, period_ns: float = DEFAULT_PERIOD_NS, io_fraction: float = IO_FRACTION) -> str:
