@@ -249,20 +249,36 @@ def _load_float(path: Path, sizes):
 # ---------------------------------------------------------------------------------------------
 # the study
 
-def _bnn(sizes, cfg, path: Path, data_dir, progress, log) -> Network:
-    network = None
+def study_folders(out_dir, cache_dir, progress: bool, log):
+    """A study's ``(out_dir, cache_dir, log)``: both folders made (the trained models default to
+    ``out_dir/models``); ``log`` defaults to ``tqdm.write`` with progress bars, silence without."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir = out_dir / "models" if cache_dir is None else Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if log is None:
+        log = tqdm.write if progress else (lambda *_: None)
+    return out_dir, cache_dir, log
+
+
+def load_or_train(path: Path, dataset: str, cfg: TrainConfig, data_dir, progress, log, fits=None) -> Network:
+    """The network cached at ``path`` when it loads (and ``fits(network)``, if given); otherwise
+    trained on ``dataset`` with ``cfg`` and exported there."""
     if path.is_file():
         try:
             network = Network.load(path)
-            if [layer.n_inputs for layer in network.layers] + [network.layers[-1].n_outputs] != list(sizes):
-                network = None
+            if fits is None or fits(network):
+                return network
         except ModelFileError:
-            network = None
-    if network is None:
-        train_and_export("mnist", replace(cfg, sizes=list(sizes)), path, data_dir=data_dir, progress=progress,
-                         log=log)
-        network = Network.load(path)
-    return network
+            pass
+    train_and_export(dataset, cfg, path, data_dir=data_dir, progress=progress, log=log)
+    return Network.load(path)
+
+
+def _bnn(sizes, cfg, path: Path, data_dir, progress, log) -> Network:
+    return load_or_train(path, "mnist", replace(cfg, sizes=list(sizes)), data_dir, progress, log,
+                         fits=lambda net: [layer.n_inputs for layer in net.layers] + [net.layers[-1].n_outputs]
+                         == list(sizes))
 
 
 def _int8(sizes, cfg, path: Path, train_split, test_split, progress, log):
@@ -311,12 +327,7 @@ def run_fig10(out_dir, bnn_energy: Callable[[Network], float], widths=WIDTHS, hi
     ``int8_node=(nm, volts)`` scales the 8-bit energies (:func:`int8_mac_energy`); None keeps
     Horowitz's 45 nm figures. Returns the CSV rows.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = out_dir / "models" if cache_dir is None else Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    if log is None:
-        log = tqdm.write if progress else (lambda *_: None)
+    out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
     cfg = TrainConfig(sizes=[784, 10], epochs=epochs, seed=seed, threads=threads)
     train_split = load_split("train", data_dir, "mnist")
     test_split = load_split("test", data_dir, "mnist")

@@ -49,13 +49,11 @@ from ..data import binarize, load_split
 from ..device import network_error_maps
 from ..device.physics import CHECKERBOARD, ProgrammingCondition, ber_2t2r
 from ..device.ternary import V_LOW, V_NOM, network_ternary_error_maps, ternary_rates
-from ..errors import ModelFileError
 from ..golden import network_forward
 from ..ir import Network
 from ..outputs import new_figure, save_figure, write_csv
-from ..train.job import train_and_export
 from ..train.loop import TrainConfig
-from .fig10 import _key, _recipe
+from .fig10 import _key, _recipe, load_or_train, study_folders
 
 DATASETS = ("mnist", "fashion-mnist")
 # Pixel > threshold is +1. Fashion-MNIST's garments are mid-grey: 50 keeps their texture (the
@@ -83,13 +81,7 @@ def _network(dataset, cfg: TrainConfig, cache_dir: Path, data, data_dir, progres
     key = _key(kind, cfg.sizes, _recipe(cfg), {"dataset": dataset, **data})
     shape = "-".join(map(str, cfg.sizes)) if cfg.arch == "mlp" else "conv" + "-".join(str(c["channels"]) for c in cfg.convs)
     path = cache_dir / f"{kind}_{dataset}_{shape}_{key}.npz"
-    if path.is_file():
-        try:
-            return Network.load(path), path
-        except ModelFileError:
-            pass
-    train_and_export(dataset, cfg, path, data_dir=data_dir, progress=progress, log=log)
-    return Network.load(path), path
+    return load_or_train(path, dataset, cfg, data_dir, progress, log), path
 
 
 def _error_accuracy(network: Network, x_bits, labels, ber: float, rates, repeats: int, seed: int) -> list[float]:
@@ -125,12 +117,7 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                   platform=None, data_dir=None, cache_dir=None, progress: bool = True,
                   log=None) -> list[dict]:
     """Train (or reuse) and measure every network; write the CSVs and the plot. Returns the runs."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = out_dir / "models" if cache_dir is None else Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    if log is None:
-        log = tqdm.write if progress else (lambda *_: None)
+    out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
     ber = ber_2t2r(condition, cycles)
     rates = ternary_rates(condition, vdd_ternary, cycles)
     capacitance = sense_capacitance_f(platform) if platform is not None else math.nan
