@@ -190,10 +190,16 @@ def column_marks(text: str, module: str) -> str:
     Other tools read the marks as comments.
     """
     lines = text.split("\n")
+    k = _module_line(lines, module)
+    lines[k + 1:k + 1] = ["  /*verilator no_inline_module*/", "  /*verilator hier_block*/"]
+    return "\n".join(lines)
+
+
+def _module_line(lines: list[str], module: str) -> int:
+    """Index of the line that opens ``module`` in generated Verilog."""
     for k, line in enumerate(lines):
         if line.startswith(f"module {module}("):
-            lines[k + 1:k + 1] = ["  /*verilator no_inline_module*/", "  /*verilator hier_block*/"]
-            return "\n".join(lines)
+            return k
     raise ValueError(f"module {module} not found in the generated text")
 
 
@@ -207,11 +213,8 @@ def public_ports(text: str, module: str) -> str:
     tools read them as comments.
     """
     lines = text.split("\n")
-    start = next((k for k, line in enumerate(lines) if line.startswith(f"module {module}(")), None)
-    if start is None:
-        raise ValueError(f"module {module} not found in the generated text")
     marked = 0
-    for k in range(start + 1, len(lines)):
+    for k in range(_module_line(lines, module) + 1, len(lines)):
         line = lines[k]
         if line.startswith("endmodule"):
             break

@@ -218,8 +218,6 @@ class HarnessShell(wiring.Component):
         self.harness = harness
         super().__init__(harness.signature)
 
-    capacity = property(lambda self: self.harness.capacity)
-
     def elaborate(self, platform):
         m = Module()
         m.domains.core = core = ClockDomain("core", local=True)
