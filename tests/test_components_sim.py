@@ -89,7 +89,8 @@ CELL_STORAGES = [
 def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
     """Programmed rows (device codes realising an error map in the behavioural view) are read
     back with random gaps and holds: ``xnor_row`` one cycle after each un-held read and every
-    ``count`` two un-held cycles after (running sums since ``first`` in accumulate mode) match
+    ``count`` one un-held cycle after (the row's popcount), or two in accumulate mode (running
+    sums since ``first``), match
     the golden model; ``hold`` freezes every output, ``xnor_row`` holds between reads, and no
     count appears without a read."""
     seed = make_seed("cell", n, accumulate, storage, level_bits, ber)
@@ -116,6 +117,7 @@ def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
 
     dut = BasicCell(n=n, accumulate=accumulate, storage=storage, level_bits=level_bits)
     assert max(expected_counts) < 1 << len(dut.count)
+    assert dut.latency == (2 if accumulate else 1)
     got_xnor, got_counts = [], []
     stale_xnor, unfrozen, late, spurious = [], [], [], []
 
@@ -132,7 +134,7 @@ def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
 
         issued, sense_due, last_read = 0, None, None
         prev_hold, prev_sample = 0, None
-        pipe = [None, None]                             # read sensed, read counted (live edges only)
+        pipe = [None] * dut.latency                     # read sensed, (read counted) (live edges only)
         for cycle in range(reads * 20):
             hold = int(rng.random() < 0.2)
             issue = issued < reads and rng.random() < 0.8
@@ -154,9 +156,9 @@ def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
                 sense_due = None
             if last_read is not None and sample[0] != expected_xnor[last_read]:
                 stale_xnor.append((cycle, last_read, sample[0], expected_xnor[last_read]))
-            want = (0, None) if pipe[1] is None else (1, expected_counts[pipe[1]])
+            want = (0, None) if pipe[-1] is None else (1, expected_counts[pipe[-1]])
             if (sample[2], sample[1] if sample[2] else None) != want:
-                late.append((cycle, pipe[1], sample[2], sample[1]))
+                late.append((cycle, pipe[-1], sample[2], sample[1]))
             accepted = None
             if issue and not hold:
                 sense_due = last_read = accepted = issued
@@ -164,7 +166,7 @@ def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
             if sample[2] and not hold:
                 got_counts.append(sample[1])
             if not hold:
-                pipe = [accepted, pipe[0]]
+                pipe = [accepted] + pipe[:-1]
             prev_hold, prev_sample = hold, sample
             if len(got_counts) >= reads:
                 break
@@ -316,19 +318,25 @@ def test_threshold_memory_reads_back_loaded_rows(rows, lanes, width):
 
 
 @pytest.mark.parametrize("rows,lanes,width", BANK_SIZES)
-def test_threshold_parallel_shows_every_row(rows, lanes, width):
-    """Parallel (register) form: ``all_rows`` presents every row, row-major, and a load is
-    visible from the next cycle; with ``load.en`` low the bus is ignored."""
+def test_threshold_parallel_read_gives_every_row(rows, lanes, width):
+    """Parallel form (seq2par): one read gives every load row, row-major, one cycle later, and
+    holds while ``rd_en`` is low; a load replaces only its own row (its write lane), is seen by
+    reads from the next cycle, and ``load.en`` low ignores the bus. No ``rd_row``: a read is
+    always the whole memory row."""
     seed = make_seed("thr-par", rows, lanes, width)
     rng = np.random.default_rng(seed)
     dut = ThresholdBank(rows=rows, lanes=lanes, width=width, parallel=True)
-    assert not hasattr(dut, "rd_data")
-    table = np.zeros((rows, lanes), dtype=np.int64)      # registers start at zero
-    mismatches, loads = [], []
+    assert not hasattr(dut, "rd_row") and len(dut.rd_data) == rows * lanes * width
+    assert dut.macro.lanes == rows and dut.macro.rows == 1
+    table = np.zeros((rows, lanes), dtype=np.int64)      # the memory starts at zero
+    mismatches, loads, reads = [], [], []
+    expect = None
 
     async def tb(ctx):
+        nonlocal expect
         for cycle in range(10 * rows + 10):
             en = int(rng.random() < 0.5)
+            rd = int(rng.random() < 0.5)
             row = int(rng.integers(0, rows))
             data = rng.integers(0, 1 << width, size=lanes)
             if cycle == 0:
@@ -336,16 +344,20 @@ def test_threshold_parallel_shows_every_row(rows, lanes, width):
             ctx.set(dut.load.en, en)
             ctx.set(dut.load.row, row)
             ctx.set(dut.load.data, to_int(data, width))
-            got, expect = ctx.get(dut.all_rows), to_int(table, width)
-            if got != expect:
+            ctx.set(dut.rd_en, rd)
+            got = ctx.get(dut.rd_data)
+            if expect is not None and got != expect:
                 mismatches.append((cycle, got, expect))
+            if rd:                                       # a read sees the memory before this edge's write
+                expect = to_int(table, width)
+                reads.append(cycle)
             await ctx.tick()
             if en:
                 table[row] = data
                 loads.append(row)
 
     simulate(dut, tb)
-    assert loads, "some rows should have been loaded"
+    assert loads and reads, "some rows should have been loaded and read"
     assert mismatches == []
 
 

@@ -148,8 +148,14 @@ def test_manifest_and_build_name_record_weights(tmp_path):
     layers = json.loads((tmp_path / "rtl" / "manifest.json").read_text())["network"]["layers"]
     assert [(d["weights"], d["hw"]["weights"]) for d in layers] == [("ternary", "ternary"), ("binary", "binary")]
     assert "_pp_wtb_k4_" in build_name(manifest, "harness", "icarus")
-    # a mixed network's macro view has both black boxes
-    assert set(manifest.view("macro").blackbox) == {"hwgen_rram2t2r_xnor_n32_bb.v", "hwgen_rram2t2r_ternary_n32_bb.v"}
+    # a mixed network's macro view has both weight black boxes, and each layer's threshold memory
+    # (a ternary layer's thresholds are T + I: one bit wider than a binary layer's of the same inputs)
+    boxes = set(manifest.view("macro").blackbox)
+    weights = {b for b in boxes if not b.startswith("hwgen_rram2t2r_thr_")}
+    assert weights == {"hwgen_rram2t2r_xnor_n32_bb.v", "hwgen_rram2t2r_ternary_n32_bb.v"}
+    from hwgen.rtl.threshold import threshold_macro
+
+    assert boxes - weights == {f"{threshold_macro(p.hw).name}_bb.v" for p in manifest.layers}
 
 
 def test_cli_weights(tmp_path):

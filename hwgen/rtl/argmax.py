@@ -4,7 +4,7 @@ Ties go to the lowest neuron index, as ``numpy.argmax`` in the golden model does
 tree is balanced (log2 depth) and every stage is a named signal.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Mux, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -47,11 +47,17 @@ class ArgmaxOut(wiring.Component):
         m = Module()
         src, classes = self._src, self._classes
         pw, lanes = src.popcount_width, src.output_lanes
-        pcs = Signal(src.max_outputs * pw, name="pcs")
+        # The collected popcounts are loaded only with a beat, so clock gating stops them between
+        # results. They are output ports (held at 0 after reset, as the RTL simulation shows them),
+        # so the reset clears them through the enable, not over it: a register whose reset
+        # overrides its enable needs the clock in every cycle.
+        pcs = Signal(src.max_outputs * pw, name="pcs", reset_less=True)
         take = Signal(name="take")
+        rst = ResetSignal()
         m.d.comb += [self.inp.ready.eq(~self.out.valid), take.eq(self.inp.valid & self.inp.ready)]
-        with m.If(take):
-            m.d.sync += pcs.word_select(self.inp.index, lanes * pw).eq(self.inp.popcount)
+        for k in range(src.output_beats):
+            with m.If(rst | (take & (self.inp.index == k))):
+                m.d.sync += pcs.word_select(k, lanes * pw).eq(Mux(rst, 0, self.inp.popcount))
         with m.If(take & self.inp.last):
             m.d.sync += self.out.valid.eq(1)
         with m.If(self.out.valid & self.out.ready):

@@ -39,7 +39,7 @@ from amaranth.lib.wiring import In, Out
 from ..errors import ConfigError
 from ..hwconfig import HwConfig
 from .cell import BasicCell
-from .column import SharedColumn
+from .column import CellColumn, SharedColumn
 from .signatures import OutputSignature, ThresholdLoadSignature, WriteRowSignature
 from .threshold import ThresholdBank
 from .tree import PopcountTree
@@ -84,18 +84,15 @@ class Array(wiring.Component):
             raise ConfigError(f"column_writes must be True or False, not {column_writes!r}")
         self._shared = bool(shared_cells)
         self._column_writes = column_writes
-        self.columns, self.cells = [], []
-        if shared_cells:
-            self.columns = [SharedColumn(n=n, N=N, config=config, storage=storage, level_bits=level_bits,
-                                         weights=weights, column_writes=column_writes)
-                            for _ in range(M)]
-        else:
-            self.cells = [[BasicCell(n=n, accumulate=not par, storage=storage, level_bits=level_bits, weights=weights,
-                                     init=None if init is None else init[i][j])
-                           for j in range(M)] for i in range(N)]
+        # Column j holds cells i*M + j (i = 0..N-1); its cells share the read and its control.
+        column = SharedColumn if shared_cells else CellColumn
+        self.columns = [column(n=n, N=N, config=config, storage=storage, level_bits=level_bits, weights=weights,
+                               column_writes=column_writes,
+                               **({} if shared_cells or init is None else {"init": [init[i][j] for i in range(N)]}))
+                        for j in range(M)]
         self.trees = [PopcountTree(N=N, max_partial=n * hw.column_max) for _ in range(M)] if par else []
-        self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M,
-                                        width=hw.threshold_width, parallel=not par)
+        self.thresholds = ThresholdBank(rows=hw.threshold_rows, lanes=M, width=hw.threshold_width, parallel=not par,
+                                        storage="macro" if storage == "macro" else "memory")
         address = {"columns": M, "lanes": N} if column_writes else {"cells": N * M}
         super().__init__({
             "prog": In(WriteRowSignature(n=n, **address,
@@ -123,7 +120,7 @@ class Array(wiring.Component):
     def latency_for(config: str) -> int:
         """Cycles from issuing a read to its result on ``out``: cell, tree (par2seq), output register."""
         tree = PopcountTree.latency if config == "par2seq" else 0
-        return BasicCell.latency + tree + 1
+        return BasicCell.latency_for(config == "seq2par") + tree + 1
 
     @staticmethod
     def cycles_per_pass_for(hw: HwConfig) -> int:
@@ -151,20 +148,10 @@ class Array(wiring.Component):
                 port = getattr(self.prog, name)
                 gated[name] = Signal(len(port), name=f"prog_{name}_c{j}")
                 m.d.comb += gated[name].eq(Mux(hit, port, 0))
-            if self._shared:
-                col = self.columns[j]
-                m.submodules[f"col_{j}"] = col
-                m.d.comb += [getattr(col.prog, name).eq(gated[name]) for name in fields]
-                m.d.comb += [col.prog.en.eq(hit), col.hold.eq(stall)]
-                continue
-            for i in range(N):
-                cell = self.cells[i][j]
-                m.submodules[f"cell_{i}_{j}"] = cell
-                m.d.comb += cell.prog.row.eq(gated["row"])
-                for name in fields[1:]:         # cell i's static slice
-                    part = getattr(cell.prog, name)
-                    m.d.comb += part.eq(gated[name].word_select(i, len(part)))
-                m.d.comb += [cell.prog.en.eq(hit), cell.hold.eq(stall)]
+            col = self.columns[j]
+            m.submodules[f"col_{j}"] = col
+            m.d.comb += [getattr(col.prog, name).eq(gated[name]) for name in fields]
+            m.d.comb += [col.prog.en.eq(hit), col.hold.eq(stall)]
 
     def elaborate(self, platform):
         m = Module()
@@ -182,20 +169,13 @@ class Array(wiring.Component):
             (("lrs", "hrs") if hw.storage == "behavioural" else ())
         if self._column_writes:
             self._column_programming(m, fields, stall)
-        elif self._shared:
+        else:
             for j, col in enumerate(self.columns):
                 m.submodules[f"col_{j}"] = col
                 m.d.comb += [getattr(col.prog, name).eq(getattr(self.prog, name)) for name in fields]
                 m.d.comb += [col.prog.en.eq(self.prog.en & ~self.busy),
                              col.prog_sel.eq(Cat(self.prog.cell == i * M + j for i in range(N))),
                              col.hold.eq(stall)]
-        else:
-            for i, row_cells in enumerate(self.cells):
-                for j, cell in enumerate(row_cells):
-                    m.submodules[f"cell_{i}_{j}"] = cell
-                    m.d.comb += [getattr(cell.prog, name).eq(getattr(self.prog, name)) for name in fields]
-                    m.d.comb += cell.prog.en.eq(self.prog.en & ~self.busy & (self.prog.cell == i * M + j))
-                    m.d.comb += cell.hold.eq(stall)
         m.submodules.thresholds = thr = self.thresholds
         m.d.comb += [thr.load.row.eq(self.thr.row), thr.load.data.eq(self.thr.data),
                      thr.load.en.eq(self.thr.en & ~self.busy)]
@@ -208,7 +188,7 @@ class Array(wiring.Component):
         row = Signal(range(n), name="row_counter")      # next row to issue / beats taken
         issuing = Signal(name="issuing")                # par2seq: rows 1..n-1 still to issue
         taking = Signal(name="taking")                  # seq2par: more beats to take
-        x_hold = Signal(hw.input_width, name="x_hold")
+        x_hold = Signal(hw.input_width, name="x_hold", reset_less=True)      # data: loaded with each input
         cell_x = Signal(n * N if par else n, name="cell_x")
 
         m.d.comb += accept.eq(self.inp.valid & self.inp.ready)
@@ -217,7 +197,10 @@ class Array(wiring.Component):
                 self.inp.ready.eq(~self.busy),
                 issue.eq(accept | issuing),
                 issue_row.eq(Mux(accept, 0, row)),
-                cell_x.eq(Mux(accept, self.inp.payload, x_hold)),
+                # rows 1.. read the held vector; row 0 (and an idle array) sees the input beat.
+                # (Selecting by ``issuing``, not by ``accept``, keeps this mux apart from x_hold's
+                # load mux, so synthesis sees x_hold as an enabled register it can clock-gate.)
+                cell_x.eq(Mux(issuing, x_hold, self.inp.payload)),
             ]
             with m.If(accept):
                 m.d.sync += [x_hold.eq(self.inp.payload), row.eq(1), issuing.eq(1)]
@@ -243,34 +226,20 @@ class Array(wiring.Component):
         for col in self.columns:
             m.d.comb += [col.rd_en.eq(issue & live), col.rd_row.eq(issue_row), col.x.eq(cell_x),
                          col.first.eq(issue_row == 0)]
-        for i, row_cells in enumerate(self.cells):
-            for cell in row_cells:
-                m.d.comb += [
-                    cell.rd_en.eq(issue & live),
-                    cell.rd_row.eq(issue_row),
-                    cell.x.eq(cell_x.word_select(i, n) if par else cell_x),
-                    cell.first.eq(issue_row == 0),
-                ]
 
         # ---- shadow pipeline: row index and last flag travel with the cells' data ----
-        depth = BasicCell.latency
+        depth = BasicCell.latency_for(not par)
         rows = [Signal(range(n), name=f"row_s{k}") for k in range(1, depth + 1)]
         lasts = [Signal(name=f"last_s{k}") for k in range(1, depth + 1)]
         with m.If(live):
             m.d.sync += [rows[0].eq(issue_row), lasts[0].eq(issue_last)]
             for k in range(1, depth):
                 m.d.sync += [rows[k].eq(rows[k - 1]), lasts[k].eq(lasts[k - 1])]
-        if self._shared:
-            width = len(self.columns[0].count) // N
-            counts_valid = self.columns[0].count_valid
+        width = len(self.columns[0].count) // N
+        counts_valid = self.columns[0].count_valid
 
-            def count(i, j):
-                return self.columns[j].count.word_select(i, width)
-        else:
-            counts_valid = self.cells[0][0].count_valid
-
-            def count(i, j):
-                return self.cells[i][j].count
+        def count(i, j):
+            return self.columns[j].count.word_select(i, width)
 
         # ---- reduce and compare ----
         lanes = hw.output_lanes
@@ -286,8 +255,9 @@ class Array(wiring.Component):
             stage_last = Signal(name="last_tree")
             with m.If(live):
                 m.d.sync += [stage_row.eq(rows[-1]), stage_last.eq(lasts[-1])]
-            # thresholds of the row now in the tree, read in parallel with it
-            m.d.comb += [thr.rd_en.eq(live), thr.rd_row.eq(rows[-1])]
+            # thresholds of the row entering the tree, read in parallel with it (only then: the
+            # threshold memory is read once per neuron group)
+            m.d.comb += [thr.rd_en.eq(live & counts_valid), thr.rd_row.eq(rows[-1])]
             thresholds = [thr.lane(thr.rd_data, j) for j in range(M)]
             out_index = stage_row
             # valid only when the whole row is final (accumulating passes never end early)
@@ -295,7 +265,13 @@ class Array(wiring.Component):
             final_last = stage_last
         else:
             totals = [count(i, j) for i in range(N) for j in range(M)]
-            thresholds = [thr.lane(thr.all_rows, k) for k in range(N * M)]
+            # every threshold, read once per pass: in the cycle the last row is sensed, so they
+            # arrive with the final counts
+            sensing = Signal(name="valid_s1")       # a read is in the sense stage (the cells' sense_valid)
+            with m.If(live):
+                m.d.sync += sensing.eq(issue)
+            m.d.comb += thr.rd_en.eq(live & sensing & lasts[0])
+            thresholds = [thr.lane(thr.rd_data, k) for k in range(N * M)]
             out_index = 0
             final = counts_valid & lasts[-1]
             final_last = 1
@@ -303,8 +279,10 @@ class Array(wiring.Component):
         act = Signal(lanes, name="act")
         m.d.comb += act.eq(Cat(totals[k] >= thresholds[k] for k in range(lanes)))
         with m.If(live):
+            m.d.sync += self.out.valid.eq(final)
+        # the output beat's fields are loaded with a result only (and hold, unclocked, otherwise)
+        with m.If(live & final):
             m.d.sync += [
-                self.out.valid.eq(final),
                 self.out.act.eq(act),
                 self.out.index.eq(out_index),
                 self.out.last.eq(final_last),

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
 from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, check_int, check_weights, index_width
-from .cell import BasicCell, cell_count_max
+from .cell import BasicCell, cell_count_max, read_flags
 from .signatures import WriteRowSignature
 
 
@@ -74,6 +74,9 @@ class CellColumn(wiring.Component):
     n, N, config, storage, level_bits, weights : see :class:`hwgen.hwconfig.HwConfig`.
     column_writes : bool
         ``prog`` writes row ``row`` of every cell at once (see the module docstring).
+    init : list of N array-likes (n, n), optional
+        Initial weights of each cell (:class:`BasicCell`'s ``init``); an array whose cells are
+        elaborated in place (not a shared module) takes them.
 
     Attributes
     ----------
@@ -84,13 +87,15 @@ class CellColumn(wiring.Component):
     """
 
     def __init__(self, *, n: int, N: int, config: str, storage: str = "behavioural", level_bits: int = 4,
-                 weights: str = "binary", column_writes: bool = False):
+                 weights: str = "binary", column_writes: bool = False, init=None):
         _check(n, N, config, weights, column_writes)
+        if init is not None and len(init) != N:
+            raise ConfigError(f"init must hold the contents of the column's {N} cells, not {len(init)}")
         self._n, self._N, self._config = n, N, config
         self._column_writes = column_writes
         self.cells = [BasicCell(n=n, accumulate=config == "seq2par", storage=storage, level_bits=level_bits,
-                                weights=weights)
-                      for _ in range(N)]
+                                weights=weights, control="shared", init=None if init is None else init[i])
+                      for i in range(N)]
         super().__init__(column_signature(n, N, config, storage, level_bits, weights, column_writes))
 
     column_writes = property(lambda self: self._column_writes)
@@ -98,6 +103,14 @@ class CellColumn(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self._n
+        # the read's flags, registered once for the N cells (which share the read)
+        live = ~self.hold
+        sense_valid, sense_first = read_flags(m, self.rd_en, self.first, live)
+        if self._config == "par2seq":           # counts of the sensed row: no counter register
+            m.d.comb += self.count_valid.eq(sense_valid)
+        else:
+            with m.If(live):
+                m.d.sync += self.count_valid.eq(sense_valid)
         for i, cell in enumerate(self.cells):
             m.submodules[f"cell_{i}"] = cell
             if self._column_writes:
@@ -112,10 +125,9 @@ class CellColumn(wiring.Component):
                              for name in cell.prog.signature.members if name != "en"]
                 m.d.comb += cell.prog.en.eq(self.prog.en & self.prog_sel[i])
             m.d.comb += [cell.rd_en.eq(self.rd_en), cell.rd_row.eq(self.rd_row), cell.first.eq(self.first),
-                         cell.hold.eq(self.hold),
+                         cell.hold.eq(self.hold), cell.sense_valid.eq(sense_valid), cell.sense_first.eq(sense_first),
                          cell.x.eq(self.x.word_select(i, n) if self._config == "par2seq" else self.x)]
-        m.d.comb += [self.count.eq(Cat(cell.count for cell in self.cells)),
-                     self.count_valid.eq(self.cells[0].count_valid)]
+        m.d.comb += self.count.eq(Cat(cell.count for cell in self.cells))
         return m
 
 

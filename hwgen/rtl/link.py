@@ -80,7 +80,8 @@ class VectorLink(wiring.Component):
         m = Module()
         src, dst, n_valid, nbuf = self._src, self._dst, self._n_valid, self._buffers
         width = n_valid if src is None else src.max_outputs
-        vecs = [Signal(width, name=f"vec{b}") for b in range(nbuf)]
+        # data registers: no reset (``held`` says which hold a vector), so clock gating can stop them
+        vecs = [Signal(width, name=f"vec{b}", reset_less=True) for b in range(nbuf)]
         held = Signal(nbuf, name="held")            # buffer b holds a collected vector
         take = Signal(name="take")
         take_last = Signal(name="take_last")        # the beat that completes a vector

@@ -1,9 +1,10 @@
 """The popcount tree of the par2seq configuration: sums the N partial popcounts of a column.
 
 A balanced, registered adder tree: partials presented in cycle c give ``total`` in cycle c+1.
+``total`` changes only with valid partials, so a clock-gating flow stops its clock otherwise.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -53,5 +54,11 @@ class PopcountTree(wiring.Component):
         total, _ = balanced_sum(m, [self.partials.word_select(k, w) for k in range(self._N)], name="col_pc",
                                 max_values=[self._max_partial] * self._N)
         with m.If(~self.hold):
-            m.d.sync += [self.total.eq(total), self.total_valid.eq(self.valid)]
+            m.d.sync += self.total_valid.eq(self.valid)
+        # a total holds (unclocked, and without reset: total_valid says when it is one) between
+        # valid partials
+        total_q = Signal(len(self.total), name="total_q", reset_less=True)
+        m.d.comb += self.total.eq(total_q)
+        with m.If(~self.hold & self.valid):
+            m.d.sync += total_q.eq(total)
         return m
