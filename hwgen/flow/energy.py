@@ -11,21 +11,28 @@ cycle); the VCD's toggles per net over the compute window give, with the Liberty
 - internal: output toggles x the driving pin's internal energy at its load, and input-pin toggles
   x the pin's internal energy (the flip-flops' clock pins above all), charged to the cell's block;
 - leakage: the cells' leakage x the window's time at the clock period;
-- RRAM: the 2T2R senses (every stored bit of every array is sensed once per layer pass, as the
-  manifest's plans count) x the macro model's energy per sense (:mod:`hwgen.flow.macro`; the
-  macro's own Liberty internal power is not added again).
+- RRAM reads: every stored weight bit is sensed once per layer pass and every threshold bit read
+  once per pass (the manifest's plans count them), each at its macro model's energy per bit
+  sensed (:mod:`hwgen.flow.macro`; the macros' own Liberty internal power is not added again).
 
-Energy on the clock net (its pin loads and the clock pins' internal energy) is *clock*; the rest
-of switching and internal energy is *data*.
+Every VCD variable is matched to the netlist by its exact name (:func:`vcd_name`), and every
+driven net bit of the netlist must have one (:meth:`Activity.coverage`): a net without a name
+would count zero toggles.
+
+Energy on the clock net is *clock*: the ungated clock (its pin loads, the clock pins' internal
+energy, the clock-gating cells' own) and the gated clocks behind the integrated clock-gating
+cells (:mod:`hwgen.flow.synth`), which toggle only in the cycles their gate opens. The rest of
+switching and internal energy is *data*.
 
 **Block-scaled.** A network is too large for one flat gate-level run, so each block (cells,
 tree, thresholds, links, argmax, control, memory) is characterised once on a small
-characterisation network with the same n (a flat run: data energy per operation of that block),
-and the target's energy is
+characterisation network with the same n (a flat run: data energy and gated-clock energy per
+operation of that block: a gated clock ticks when its registers load, i.e. with the block's
+work), and the target's energy is
 
-    clock (exact: its netlist's clock pins, per cycle) + leakage (exact: its cells, per cycle)
-    + sum over blocks of (data energy per operation x the target's operations)
-    + RRAM senses x energy per sense,
+    ungated clock (exact: its netlist's clock pins, per cycle) + leakage (exact: its cells, per
+    cycle) + sum over blocks of ((data + gated clock) energy per operation x the target's
+    operations) + RRAM reads x energy per bit sensed,
 
 with operations per item (layer pass or image) from the plans (:func:`block_operations`) and the
 cycles per inference from the manifest (checked by every network regression). On a small array
@@ -38,6 +45,7 @@ import json
 import math
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,20 +53,52 @@ import numpy as np
 from ..errors import ConfigError, SimulatorMissing
 from ..manifest import Manifest
 from .liberty import CellLibrary, load_library
+from .macro import view_macros
 from .platform import Platform
 from .synth import BLOCK_ORDER, block_of
 from .steps import link, read_step, work_folder, write_step
 from .tools import FlowError
 
-KINDS = ("clock", "data", "leakage")
+KINDS = ("clock", "data", "leakage", "rram")
+CMOS_KINDS = ("clock", "data", "leakage")
 
 
 # -- operations -------------------------------------------------------------------------------------
 
-def layer_operations(hw) -> dict:
-    """Operations of one layer pass of an array, per block (the units the block scales with)."""
+def layer_operations(hw, thresholds: bool = True) -> dict:
+    """Operations of one layer pass of an array, per block (the units the block scales with), and
+    the threshold bits its threshold memory reads (every neuron's threshold once per pass; none
+    when ``thresholds`` is False: a network's output layer gives popcounts, so synthesis removes
+    its unread threshold memory)."""
     senses = hw.N * hw.M * hw.n * hw.n
-    return {"memory": senses, "cells": senses, "tree": hw.max_outputs * hw.N, "thresholds": hw.max_outputs}
+    return {"memory": senses, "cells": senses, "tree": hw.max_outputs * hw.N, "thresholds": hw.max_outputs,
+            "threshold_bits": hw.max_outputs * hw.threshold_width if thresholds else 0}
+
+
+def _layers(manifest_or_plans) -> list:
+    """``(hw, thresholds read)`` of every array of a design (a manifest) or of network plans."""
+    if isinstance(manifest_or_plans, Manifest):
+        if manifest_or_plans.kind == "array":
+            return [(manifest_or_plans.hw, True)]
+        manifest_or_plans = manifest_or_plans.layers
+    return [(p.hw, p.output != "popcount") for p in manifest_or_plans]
+
+
+def rram_energy(design, platform: Platform) -> dict:
+    """RRAM energy (J) per item of a design (a :class:`Manifest`: an array's pass, a network's
+    image) or of network plans, per block: the weight senses (every stored bit once, ``memory``)
+    and the threshold bits read (``thresholds``), each at its macro's energy per bit sensed
+    (:mod:`hwgen.flow.macro`)."""
+    from ..rtl.macros import MacroSpec
+    from ..rtl.threshold import threshold_macro
+    from .macro import macro_model
+
+    out = {"memory": 0.0, "thresholds": 0.0}
+    for hw, thresholds in _layers(design):
+        ops = layer_operations(hw, thresholds)
+        out["memory"] += ops["memory"] * macro_model(MacroSpec.weights(hw.n, hw.weights), platform).sense_energy_j
+        out["thresholds"] += ops["threshold_bits"] * macro_model(threshold_macro(hw), platform).sense_energy_j
+    return out
 
 
 def block_operations(manifest: Manifest) -> dict:
@@ -75,8 +115,8 @@ def plan_operations(plans) -> dict:
     the bits the links move (every layer's input vector and the output popcounts) and the classes
     argmax compares."""
     ops = defaultdict(float)
-    for p in plans:
-        for k, v in layer_operations(p.hw).items():
+    for hw, thresholds in _layers(plans):
+        for k, v in layer_operations(hw, thresholds).items():
             ops[k] += v
     ops["links"] = sum(p.n_inputs for p in plans) + plans[-1].n_outputs
     ops["argmax"] = plans[-1].n_outputs
@@ -128,10 +168,14 @@ class Netlist:
         self.cells = {}                       # name -> (type, block)
         self.sinks = defaultdict(list)        # bit -> [(cell, pin)]
         self.driver = {}                      # bit -> (cell, pin)
+        self.gated_bits = set()               # gated clocks: the outputs of clock-gating cells
         for name, cell in module["cells"].items():
             ctype = cell["type"]
             lib_cell = library.cell(ctype)
             self.cells[name] = (ctype, block_of(name))
+            if lib_cell.clock_gate:
+                self.gated_bits.update(b for p, bits in cell["connections"].items()
+                                       if lib_cell.pins[p].direction == "output" for b in bits if isinstance(b, int))
             for pin, bits in cell["connections"].items():
                 p = lib_cell.pins.get(pin)
                 if p is None:
@@ -140,13 +184,17 @@ class Netlist:
                     if isinstance(b, int):
                         (self.driver.__setitem__(b, (name, pin)) if p.direction == "output"
                          else self.sinks[b].append((name, pin)))
-        self.names = {}                       # net name -> bits (LSB first)
+        self.names = {}                       # net name as a VCD gives it -> bits (LSB first)
         for name, net in module["netnames"].items():
-            self.names[name] = [b for b in net["bits"]]
+            # Yosys's JSON keeps the backslash of a public name that began with a ``$`` in the
+            # source (``\$11[0]``, from Amaranth's ``\$11``); its Verilog names it ``$11[0]``
+            self.names[name[1:] if name.startswith("\\") else name] = [b for b in net["bits"]]
         self.clock_bits = set(b for b in module["ports"].get("clk", {}).get("bits", []) if isinstance(b, int))
 
     def clock_energy_per_cycle(self, macros=()) -> dict:
-        """Energy per cycle on the clock net, per block (two toggles a cycle)."""
+        """Energy per cycle on the (ungated) clock net, per block (two toggles a cycle): the clock
+        pins of the flip-flops it drives, the macros' and the clock-gating cells'. What a gated
+        clock costs depends on how often its gate opens: :func:`flat_energy` measures it."""
         v2 = self.library.voltage_v ** 2
         out = defaultdict(float)
         for bit in self.clock_bits:
@@ -166,9 +214,36 @@ class Netlist:
 
 # -- toggles from a VCD -----------------------------------------------------------------------------
 
-def vcd_toggles(path, names: dict) -> dict:
+def vcd_name(reference: str) -> str:
+    """The netlist name of a VCD variable. Icarus writes an escaped identifier without its leading
+    backslash and with every backslash inside it doubled: the netlist's
+    ``$flatten\\tree_1.$abc$3391$new_n48_`` (a net ABC made inside a submodule) is
+    ``$flatten\\\\tree_1.$abc$3391$new_n48_`` in the VCD. A leading backslash (other writers) goes too."""
+    name = reference.strip()
+    if name.startswith("\\") and not name.startswith("\\\\"):
+        name = name[1:]
+    return name.replace("\\\\", "\\")
+
+
+@dataclass
+class Activity:
+    """Toggles per net bit from a VCD, and how much of the netlist the VCD covered."""
+
+    toggles: dict           # bit -> toggles
+    matched_bits: set       # netlist bits some VCD variable carries
+    variables: int          # VCD variables in the file
+    matched_variables: int  # of them, matched to a netlist name of the same width
+
+    def coverage(self, driven) -> dict:
+        """Shares of VCD variables and of the netlist's driven bits that matched."""
+        driven = set(driven)
+        return {"vcd_variables": self.variables, "vcd_variables_matched": self.matched_variables,
+                "driven_bits": len(driven), "driven_bits_matched": len(driven & self.matched_bits)}
+
+
+def vcd_toggles(path, names: dict) -> Activity:
     """Toggles (0<->1) per net bit over the whole VCD; a variable's first value is its baseline.
-    Variables are matched to netlist names (a leading backslash and a bit range ignored)."""
+    Variables are matched to netlist names exactly (:func:`vcd_name`; a bit range ignored)."""
     try:
         from vcd.reader import TokenKind, tokenize
     except ImportError:
@@ -176,13 +251,15 @@ def vcd_toggles(path, names: dict) -> dict:
                                "(or run `make setup`)") from None
 
     var_bits, last, counts = {}, {}, {}
+    variables = matched = 0
     with open(path, "rb") as f:
         for tok in tokenize(f):
             kind = tok.kind
             if kind is TokenKind.VAR:
-                ref = tok.var.reference.lstrip("\\").strip()
-                bits = names.get(ref)
+                variables += 1
+                bits = names.get(vcd_name(tok.var.reference))
                 if bits is not None and len(bits) == tok.var.size:
+                    matched += 1
                     var_bits.setdefault(tok.var.id_code, []).append(bits)
             elif kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
                 code = tok.scalar_change.id_code if kind is TokenKind.CHANGE_SCALAR else tok.vector_change.id_code
@@ -212,36 +289,47 @@ def vcd_toggles(path, names: dict) -> dict:
                 bit = bits[width - 1 - k]
                 if isinstance(bit, int) and c > toggles.get(bit, 0):
                     toggles[bit] = c
-    return toggles
+    covered = {b for all_bits in var_bits.values() for bits in all_bits for b in bits if isinstance(b, int)}
+    return Activity(toggles, covered, variables, matched)
 
 
 # -- flat energy --------------------------------------------------------------------------------------
 
-def flat_energy(net: Netlist, toggles: dict, cycles: int, period_s: float, macros=()) -> dict:
-    """Energy (J) per block and kind over a window of ``cycles`` from per-bit toggles."""
+def flat_energy(net: Netlist, toggles: dict, cycles: int, period_s: float, macros=()) -> tuple[dict, dict]:
+    """Energy (J) per block and kind (RRAM left at 0) over a window of ``cycles`` from per-bit
+    toggles, and the part of the clock energy that went through clock gates, per block. A gated
+    clock is a clock (its toggles at the flip-flops' clock pins and the gate's output energy)."""
     v2 = net.library.voltage_v ** 2
     energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+    gated = dict.fromkeys(BLOCK_ORDER, 0.0)
     for bit, t in toggles.items():
-        kind = "clock" if bit in net.clock_bits else "data"
+        through_gate = bit in net.gated_bits
+        kind = "clock" if bit in net.clock_bits or through_gate else "data"
         load = 0.0
         for c, p in net.sinks.get(bit, ()):
             ctype, block = net.cells[c]
             pin = net.library.cell(ctype).pins[p]
             load += pin.capacitance_f
             internal = 0.0 if ctype in macros else pin.energy_j
-            energy[block][kind] += t * (0.5 * pin.capacitance_f * v2 + internal)
+            e = t * (0.5 * pin.capacitance_f * v2 + internal)
+            energy[block][kind] += e
+            if through_gate:
+                gated[block] += e
         drv = net.driver.get(bit)
         if drv is not None:
             ctype, block = net.cells[drv[0]]
             if ctype not in macros:
-                energy[block][kind] += t * net.library.cell(ctype).pins[drv[1]].output_energy(load)
+                e = t * net.library.cell(ctype).pins[drv[1]].output_energy(load)
+                energy[block][kind] += e
+                if through_gate:
+                    gated[block] += e
     for block, w in net.leakage_w().items():
         energy[block]["leakage"] += w * cycles * period_s
-    return energy
+    return energy, gated
 
 
-def _sum(energy: dict) -> float:
-    return sum(sum(v.values()) for v in energy.values())
+def _sum(energy: dict, kinds=KINDS) -> float:
+    return sum(v[k] for v in energy.values() for k in kinds)
 
 
 # -- the step -----------------------------------------------------------------------------------------
@@ -265,9 +353,10 @@ def design_n(manifest: Manifest) -> int:
 
 
 def _sense_energy(manifest: Manifest, platform: Platform) -> float:
+    from ..rtl.macros import MacroSpec
     from .macro import macro_model
 
-    return macro_model(design_n(manifest), platform).sense_energy_j
+    return macro_model(MacroSpec.weights(design_n(manifest)), platform).sense_energy_j
 
 
 def load_netlist(synth_folder: Path, platform: Platform, synth: dict) -> tuple["Netlist", set]:
@@ -287,42 +376,54 @@ def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, c
     t0 = time.perf_counter()
     if manifest.kind == "array":
         trace = record_array(manifest.hw, count)
-        macro_ns = [manifest.hw.n] if synth["view"] == "macro" else []
     else:
         from ..ir import Network
 
         trace = record_network(Network.load(manifest.path(manifest.ir_file)), list(manifest.layers), count)
-        macro_ns = sorted({p.hw.n for p in manifest.layers})
+    specs = view_macros(manifest, synth["view"]) if synth["view"] == "macro" else []
     t1 = time.perf_counter()
     log(f"[energy] RTL trace: {trace.cycles} cycles ({trace.items} items in {trace.window_cycles}), "
         f"{t1 - t0:.1f} s; gate-level replay of {synth['cells']} cells")
     link(work, "cells.lib", platform.prepared_liberty())
     link(work, "netlist.v", synth_folder / "netlist.v")
-    simulate(work, synth["top"], trace, macro_ns)
-    t2 = time.perf_counter()
     net, macros = netlist or load_netlist(synth_folder, platform, synth)
-    toggles = vcd_toggles(work / "activity.vcd", net.names)
+    simulate(work, synth["top"], trace, specs, net.library)
+    t2 = time.perf_counter()
+    activity = vcd_toggles(work / "activity.vcd", net.names)
+    coverage = activity.coverage(net.driver)
+    if coverage["driven_bits_matched"] < coverage["driven_bits"]:
+        missing = sorted(set(net.driver) - activity.matched_bits)[:3]
+        names = [name for name, bits in net.names.items() if any(b in bits for b in missing)][:3]
+        raise FlowError(f"the gate-level VCD carries {coverage['driven_bits_matched']} of the netlist's "
+                        f"{coverage['driven_bits']} driven net bits (missing e.g. {', '.join(names) or missing}): "
+                        f"their toggles would count as zero")
     period_s = synth["period_ns"] * 1e-9
-    energy = flat_energy(net, toggles, trace.window_cycles, period_s, macros)
+    energy, gated = flat_energy(net, activity.toggles, trace.window_cycles, period_s, macros)
     ops = block_operations(manifest)
     senses = ops["senses"] * trace.items
     e_sense = _sense_energy(manifest, platform) if synth["view"] == "macro" else 0.0
-    return {"energy": energy, "net": net, "macros": macros, "items": trace.items,
+    if synth["view"] == "macro":
+        for block, joules in rram_energy(manifest, platform).items():
+            energy[block]["rram"] = joules * trace.items
+    return {"energy": energy, "gated_clock": gated, "net": net, "macros": macros, "items": trace.items,
             "window_cycles": trace.window_cycles, "cycles": trace.cycles, "period_s": period_s,
-            "rram_j": senses * e_sense, "senses": senses, "sense_energy_j": e_sense,
+            "senses": senses, "sense_energy_j": e_sense, "vcd_coverage": coverage,
             "trace_s": round(t1 - t0, 2), "gate_sim_s": round(t2 - t1, 2), "energy_s": round(time.perf_counter() - t2, 2)}
 
 
 def coefficients(run: dict, manifest: Manifest) -> dict:
-    """Data energy per operation of every block, from a flat run (see the module docstring)."""
+    """Data energy and gated-clock energy per operation of every block, from a flat run (see the
+    module docstring): a gated clock ticks when its registers load, i.e. with the block's work."""
     ops = block_operations(manifest)
     coef = {}
     for block in BLOCK_ORDER:
-        data = run["energy"][block]["data"]
+        data, gated = run["energy"][block]["data"], run["gated_clock"][block]
         if block == "control":
-            coef[block] = {"per": "cycle", "data_j": data / run["window_cycles"]}
+            per = run["window_cycles"]
+            coef[block] = {"per": "cycle", "data_j": data / per, "gated_clock_j": gated / per}
         elif ops.get(block):
-            coef[block] = {"per": block_unit(block), "data_j": data / (ops[block] * run["items"])}
+            per = ops[block] * run["items"]
+            coef[block] = {"per": block_unit(block), "data_j": data / per, "gated_clock_j": gated / per}
     return coef
 
 
@@ -332,8 +433,10 @@ def block_unit(block: str) -> str:
 
 
 def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: float, cycles: float,
-                  period_s: float, sense_energy_j: float) -> dict:
-    """Block-scaled energy (J) per block and kind of ``items`` items over ``cycles`` cycles."""
+                  period_s: float, rram: dict) -> dict:
+    """Block-scaled energy (J) per block and kind of ``items`` items over ``cycles`` cycles:
+    the ungated clock and leakage exactly from the netlist, data and gated clocks per operation
+    (``coef``), ``rram`` (J per item per block, :func:`rram_energy`) per item."""
     ops = block_operations(manifest)
     clock, leak = net.clock_energy_per_cycle(macros), net.leakage_w()
     energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
@@ -341,16 +444,19 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
     for block in BLOCK_ORDER:
         energy[block]["clock"] = clock.get(block, 0.0) * cycles
         energy[block]["leakage"] = leak.get(block, 0.0) * cycles * period_s
+        energy[block]["rram"] = rram.get(block, 0.0) * items
         if block == "control":
             energy[block]["data"] = coef["control"]["data_j"] * cycles
+            energy[block]["clock"] += coef["control"].get("gated_clock_j", 0.0) * cycles
         elif ops.get(block):
             if block not in coef:
                 missing.append(block)
                 continue
             energy[block]["data"] = coef[block]["data_j"] * ops[block] * items
+            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[block] * items
     if missing:
         raise ConfigError(f"the characterisation has no {', '.join(missing)} block; characterise on a network")
-    return {"energy": energy, "rram_j": ops["senses"] * items * sense_energy_j}
+    return energy
 
 
 def characterisation_network(n: int, seed: int = 0):
@@ -415,7 +521,7 @@ def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, 
         result = {"structure": structure, "n": n, "platform": platform.name, "period_ns": period_ns, "images": count,
                   "network": [layer.n_inputs for layer in net.layers] + [net.layers[-1].n_outputs],
                   "cells": synth["cells"], "coefficients": coefficients(run, manifest),
-                  "flat_per_image": summarize(run["energy"], run["rram_j"], run["items"])}
+                  "flat_per_image": summarize(run["energy"], run["items"])}
     cache.parent.mkdir(parents=True, exist_ok=True)
     from ..files import atomic_write
 
@@ -423,13 +529,13 @@ def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, 
     return result
 
 
-def summarize(energy: dict, rram_j: float, per: float) -> dict:
-    """Per-item totals (J): per block, per kind, RRAM, total."""
+def summarize(energy: dict, per: float) -> dict:
+    """Per-item totals (J): per block (all kinds), per kind, per block and kind, RRAM, CMOS, total."""
     blocks = {b: round(sum(v.values()) / per, 18) for b, v in energy.items()}
     kinds = {k: round(sum(v[k] for v in energy.values()) / per, 18) for k in KINDS}
-    total = _sum(energy) + rram_j
-    return {"blocks_j": blocks, "kinds_j": kinds, "rram_j": rram_j / per, "cmos_j": _sum(energy) / per,
-            "total_j": total / per}
+    by_kind = {b: {k: round(v[k] / per, 18) for k in KINDS} for b, v in energy.items()}
+    return {"blocks_j": blocks, "kinds_j": kinds, "block_kinds_j": by_kind, "rram_j": kinds["rram"],
+            "cmos_j": _sum(energy, CMOS_KINDS) / per, "total_j": _sum(energy) / per}
 
 
 FLAT_LIMIT_CELLS = 20_000      # above this the flat gate-level run is skipped (minutes, GBs of VCD)
@@ -456,14 +562,15 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     net, macros = load_netlist(synth_folder, platform, synth)
     period_s = synth["period_ns"] * 1e-9
     e_sense = _sense_energy(manifest, platform)
+    rram = rram_energy(manifest, platform)
     cycles = cycles_per_item(manifest)
-    scaled = scaled_energy(net, macros, manifest, char["coefficients"], 1, cycles, period_s, e_sense)
+    scaled = scaled_energy(net, macros, manifest, char["coefficients"], 1, cycles, period_s, rram)
     item = "image" if manifest.kind == "network" else "pass"
     ops = block_operations(manifest)
-    per = summarize(scaled["energy"], scaled["rram_j"], 1)
+    per = summarize(scaled, 1)
     result = {"design": str(manifest.folder), "kind": manifest.kind, "item": item, "view": view,
               "platform": platform.name, "period_ns": synth["period_ns"], "cycles_per_item": cycles,
-              "operations_per_item": ops, "sense_energy_j": e_sense, "scaled": per,
+              "operations_per_item": ops, "sense_energy_j": e_sense, "rram_per_item_j": rram, "scaled": per,
               "characterisation": {k: char[k] for k in ("n", "network", "cells", "images", "coefficients")},
               "energy_per_op_j": per["total_j"] / (2 * ops["senses"]),
               "tops_per_w": 2 * ops["senses"] / per["total_j"] / 1e12}
@@ -481,12 +588,13 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         with work_folder(out_dir) as work:
             run = gate_level_run(manifest, synth_folder, platform, count, work, log=log, netlist=(net, macros))
         same = scaled_energy(net, macros, manifest, char["coefficients"], run["items"], run["window_cycles"],
-                             period_s, e_sense)
-        flat_sum = summarize(run["energy"], run["rram_j"], run["items"])
-        same_sum = summarize(same["energy"], same["rram_j"], run["items"])
+                             period_s, rram)
+        flat_sum = summarize(run["energy"], run["items"])
+        same_sum = summarize(same, run["items"])
         result["same_run"] = {"items": run["items"], "cycles": run["window_cycles"], "flat": flat_sum,
                               "scaled": same_sum, "deviation": same_sum["total_j"] / flat_sum["total_j"] - 1,
-                              "gate_sim_s": run["gate_sim_s"]}
+                              "cmos_deviation": same_sum["cmos_j"] / flat_sum["cmos_j"] - 1,
+                              "vcd_coverage": run["vcd_coverage"], "gate_sim_s": run["gate_sim_s"]}
         log(f"[energy] same run ({run['items']} x {item}): flat {flat_sum['total_j'] * 1e12:.2f} pJ/{item}, "
             f"block-scaled {same_sum['total_j'] * 1e12:.2f} pJ/{item} ({result['same_run']['deviation']:+.1%})")
     result["seconds"] = round(time.perf_counter() - t0, 2)
@@ -512,15 +620,16 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
     cycles = network_timing(plans)["initiation_interval"]
     energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
     coef, structure = char["coefficients"], char["structure"]
+    rram = rram_energy(plans, platform)
     for b in BLOCK_ORDER:
         if b in structure:
             energy[b]["clock"] = structure[b]["clock_j_per_cycle"] * units.get(b, 0) * cycles
             energy[b]["leakage"] = structure[b]["leakage_w"] * units.get(b, 0) * cycles * period_ns * 1e-9
+        energy[b]["rram"] = rram.get(b, 0.0)
         if b == "control":
             energy[b]["data"] = coef[b]["data_j"] * cycles
+            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * cycles
         elif b in coef:
             energy[b]["data"] = coef[b]["data_j"] * ops.get(b, 0)
-    from .macro import macro_model
-
-    rram = ops["senses"] * macro_model(n, platform).sense_energy_j
-    return {**summarize(energy, rram, 1), "cycles_per_image": cycles, "senses": ops["senses"]}
+            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(b, 0)
+    return {**summarize(energy, 1), "cycles_per_image": cycles, "senses": ops["senses"]}

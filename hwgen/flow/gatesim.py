@@ -19,28 +19,51 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..manifest import check_identifier
-from ..rtl.rram import macro_name
+from ..rtl.macros import MacroSpec
 from .activity import Trace
-from .tools import FlowError, run_tool
+from .tools import YOSYS, FlowError, run_tool
 
 RESET_CYCLES = 2
 
 
-def macro_sim_model(n: int) -> str:
-    """Behavioural Verilog of the macro ``macro_name(n)`` for simulation only."""
-    from .macro import macro_pins
+def macro_sim_model(spec: MacroSpec) -> str:
+    """Behavioural Verilog of macro ``spec`` (:mod:`hwgen.rtl.macros`) for simulation only: bit
+    storage with the RTL's timing (a read with ``re`` high at an edge answers after it and holds)."""
+    if spec.kind == "ternary":
+        raise ConfigError(f"{spec.name}: the gate-level run has no model of the ternary macro yet")
+    decl = ", ".join(f"{d} {'' if w == 1 else f'[{w - 1}:0] '}{p}" for p, d, w in spec.pins())
+    head = (f"// hwgen: simulation model of {spec.describe()}\n"
+            f"module {spec.name} ({decl});\n  reg [{spec.columns - 1}:0] mem [0:{spec.rows - 1}];\n"
+            f"  reg [{spec.columns - 1}:0] q = 0;\n  integer i;\n"
+            f"  initial for (i = 0; i < {spec.rows}; i = i + 1) mem[i] = 0;\n")
+    if spec.kind == "xnor":
+        return (head + f"  reg [{spec.columns - 1}:0] xq = 0;\n  always @(posedge clk) begin\n"
+                f"    if (we) mem[wrow] <= wdata;\n    if (re) begin q <= mem[rrow]; xq <= x; end\n  end\n"
+                f"  assign xnor_row = ~(xq ^ q);\nendmodule\n")
+    write = (f"mem[wrow][wlane * {spec.width} +: {spec.width}] <= wdata" if spec.lanes > 1 else "mem[wrow] <= wdata")
+    return (head + f"  always @(posedge clk) begin\n    if (we) {write};\n    if (re) q <= mem[rrow];\n  end\n"
+            f"  assign rdata = q;\nendmodule\n")
 
-    pins = {name: width for name, _, width in macro_pins(n)}
-    aw = pins["wrow"]
-    return (f"// hwgen: simulation model of the {n}x{n} 2T2R + XNOR-PCSA macro (bit storage)\n"
-            f"module {macro_name(n)} (input clk, input we, input [{aw - 1}:0] wrow, input [{n - 1}:0] wdata,\n"
-            f"  input re, input [{aw - 1}:0] rrow, input [{n - 1}:0] x, output [{n - 1}:0] xnor_row);\n"
-            f"  reg [{n - 1}:0] mem [0:{n - 1}];\n  reg [{n - 1}:0] q = 0;\n  reg [{n - 1}:0] xq = 0;\n"
-            f"  integer i;\n  initial for (i = 0; i < {n}; i = i + 1) mem[i] = 0;\n"
-            f"  always @(posedge clk) begin\n    if (we) mem[wrow] <= wdata;\n"
-            f"    if (re) begin q <= mem[rrow]; xq <= x; end\n  end\n"
-            f"  assign xnor_row = ~(xq ^ q);\nendmodule\n")
+
+def clock_gate_model(name: str, cell) -> str:
+    """Behavioural Verilog of an integrated clock-gating cell (Liberty
+    ``clock_gating_integrated_cell``, latch_posedge[_precontrol]): a latch, transparent while the
+    clock is low, holds the enable (or the test enable); the gated clock is clock AND latch.
+    The platforms' Liberty gives these cells no output function for Yosys to model."""
+    roles = {pin.gate_role: p for p, pin in cell.pins.items() if pin.gate_role}
+    if not {"clock", "enable", "out"} <= set(roles):
+        raise FlowError(f"clock-gating cell {name} names no clock, enable and output pin in the Liberty")
+    name, ck, en, out = (check_identifier("Liberty cell or pin", v) for v in (name, roles["clock"], roles["enable"],
+                                                                              roles["out"]))
+    test = check_identifier("Liberty pin", roles["test"]) if "test" in roles else None
+    ports = [ck, en] + ([test] if test else [])
+    gate = f"{en} | {test}" if test else en
+    return (f"// hwgen: simulation model of the clock-gating cell {name}\n"
+            f"module {name} ({', '.join(f'input {p}' for p in ports)}, output {out});\n"
+            f"  reg open = 1'b0;\n  always @(*) if (!{ck}) open = {gate};\n"
+            f"  assign {out} = {ck} & open;\nendmodule\n")
 
 
 def _pack(trace_rows, ports) -> list[int]:
@@ -111,34 +134,43 @@ endmodule
 """
 
 
-def cell_models(work: Path, top: str, macro_ns) -> Path:
-    """``models.v``: the Liberty cells the netlist uses (and the macro sim models), by Yosys."""
+def cell_models(work: Path, top: str, macros, library=None) -> Path:
+    """``models.v``: the Liberty cells the netlist uses (by Yosys), the macros' simulation models,
+    and models of the clock-gating cells (``library``: the cells' extract, which says which they
+    are; Yosys's Liberty reader leaves their output undriven)."""
     top = check_identifier("top", top)
-    from ..generate import macro_stub
-
     extra = ""
-    if macro_ns:
+    if macros:
         # Yosys sees the macros as black boxes (and writes no module for them); Icarus gets the
         # simulation models.
-        (work / "macro_stubs.v").write_text("".join(macro_stub(n) for n in macro_ns))
-        (work / "macro_models.v").write_text("".join(macro_sim_model(n) for n in macro_ns))
+        (work / "macro_stubs.v").write_text("".join(spec.stub() for spec in macros))
+        (work / "macro_models.v").write_text("".join(macro_sim_model(spec) for spec in macros))
         extra = "read_verilog macro_stubs.v; "
-    run_tool(["yosys", "-q", "-l", "models.log", "-p",
+    run_tool([YOSYS, "-q", "-l", "models.log", "-p",
               f"read_liberty -ignore_miss_func cells.lib; {extra}read_verilog netlist.v; hierarchy -top {top}; "
               f"delete {top}; write_verilog -noattr models.v"], "yosys: cell models for the gate-level run", cwd=work)
+    text = (work / "models.v").read_text()
+    netlist = (work / "netlist.v").read_text()
+    gates = sorted(name for name, cell in (library.cells.items() if library else ()) if cell.clock_gate
+                   and re.search(rf"^\s*\\?{re.escape(name)}\s", netlist, re.M))
+    for name in gates:          # replace Yosys's empty module (if it wrote one) with a working model
+        text = re.sub(rf"^module \\?{re.escape(name)}\s*\(.*?^endmodule\n", "", text, flags=re.M | re.S)
+        text += clock_gate_model(name, library.cells[name])
+    (work / "models.v").write_text(text)
     return work / "models.v"
 
 
-def simulate(work: Path, top: str, trace: Trace, macro_ns=()) -> dict:
-    """Replay ``trace`` on ``work/netlist.v`` (with ``work/cells.lib`` linked in); writes
-    ``work/activity.vcd``. Raises :class:`FlowError` if any output differs from the RTL's."""
-    cell_models(work, top, macro_ns)
+def simulate(work: Path, top: str, trace: Trace, macros=(), library=None) -> dict:
+    """Replay ``trace`` on ``work/netlist.v`` (with ``work/cells.lib`` linked in; ``macros``: the
+    design's :class:`MacroSpec` list; ``library``: the cells' extract, for the clock-gating cells);
+    writes ``work/activity.vcd``. Raises :class:`FlowError` if any output differs from the RTL's."""
+    cell_models(work, top, macros, library)
     (work / "bench.v").write_text(bench_text(top, trace))
     in_digits = (sum(w for _, w in trace.inputs) + 3) // 4
     out_digits = (sum(w for _, w in trace.outputs) + 3) // 4
     (work / "stim.hex").write_text("".join(f"{w:0{in_digits}x}\n" for w in _pack(trace.stim, trace.inputs)))
     (work / "want.hex").write_text("".join(f"{w:0{out_digits}x}\n" for w in _pack(trace.want, trace.outputs)))
-    models = ["models.v"] + (["macro_models.v"] if macro_ns else [])
+    models = ["models.v"] + (["macro_models.v"] if macros else [])
     run_tool(["iverilog", "-g2012", "-o", "replay.vvp", "-s", "hwgen_replay", "bench.v", "netlist.v", *models],
              "iverilog: compiling the gate-level netlist", cwd=work, log=work / "iverilog.log")
     out = run_tool(["vvp", "-n", "replay.vvp", "+stim=stim.hex", "+want=want.hex", "+vcd=activity.vcd"],

@@ -27,8 +27,9 @@ import numpy as np
 from ..errors import DataError, SimulatorMissing
 from ..files import atomic_write
 
+GATE_ROLES = ("clock", "enable", "test", "out")
 NOMINAL_TRANSITION_S = 50e-12   # a typical on-chip slew; tables change little around it
-EXTRACT_VERSION = 3
+EXTRACT_VERSION = 5
 
 _UNIT = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0}
 
@@ -49,6 +50,7 @@ class Pin:
     # input pins: energy per toggle (J); output pins: table (transitions s, loads F, energies J)
     energy_j: float = 0.0
     table: tuple | None = None
+    gate_role: str = ""     # clock-gating cells: "clock", "enable", "test" or "out" (Liberty's clock_gate_*_pin)
 
     def output_energy(self, load_f: float) -> float:
         """Internal energy (J) per output toggle at ``load_f``."""
@@ -66,6 +68,7 @@ class Cell:
     leakage_w: float
     sequential: bool
     pins: dict = field(default_factory=dict)
+    clock_gate: bool = False        # an integrated clock-gating cell (its output is a gated clock)
 
 
 @dataclass
@@ -129,7 +132,9 @@ def _extract(path: Path) -> dict:
             pname = str(p.args[0]).strip('"')
             direction = str(p.get("direction") or "").strip('"')
             pin = {"direction": direction, "capacitance_f": float(p.get("capacitance") or 0) * cap_f,
-                   "clock": str(p.get("clock") or "").strip('"') == "true", "energy_j": 0.0, "table": None}
+                   "clock": str(p.get("clock") or "").strip('"') == "true", "energy_j": 0.0, "table": None,
+                   "gate_role": next((role for role in GATE_ROLES
+                                      if str(p.get(f"clock_gate_{role}_pin") or "").strip('"') == "true"), "")}
             tables = []
             for ip in p.get_groups("internal_power"):
                 for kind in ("rise_power", "fall_power", "power"):
@@ -148,7 +153,8 @@ def _extract(path: Path) -> dict:
                                                                t[2][:, 0]) for t in tables]))
             pins[pname] = pin
         cells[name] = {"area_um2": float(c.get("area") or 0), "sequential": seq, "pins": pins,
-                       "leakage_w": float(c.get("cell_leakage_power") or 0) * leak_w}
+                       "leakage_w": float(c.get("cell_leakage_power") or 0) * leak_w,
+                       "clock_gate": c.get("clock_gating_integrated_cell") is not None}
     return {"version": EXTRACT_VERSION, "voltage_v": volt, "time_s": time_s, "cap_unit_f": cap_f, "cells": cells}
 
 
@@ -174,7 +180,9 @@ def load_library(path) -> CellLibrary:
     cells = {}
     for name, c in data["cells"].items():
         pins = {p: Pin(direction=d["direction"], capacitance_f=d["capacitance_f"], clock=d["clock"],
-                       energy_j=d["energy_j"], table=tuple(d["table"]) if d["table"] else None)
+                       energy_j=d["energy_j"], table=tuple(d["table"]) if d["table"] else None,
+                       gate_role=d["gate_role"])
                 for p, d in c["pins"].items()}
-        cells[name] = Cell(area_um2=c["area_um2"], leakage_w=c["leakage_w"], sequential=c["sequential"], pins=pins)
+        cells[name] = Cell(area_um2=c["area_um2"], leakage_w=c["leakage_w"], sequential=c["sequential"], pins=pins,
+                           clock_gate=c["clock_gate"])
     return CellLibrary(voltage_v=data["voltage_v"], time_s=data["time_s"], cap_unit_f=data["cap_unit_f"], cells=cells)

@@ -24,7 +24,7 @@ Conventions (checked against ORFS, flow/scripts at the time of writing):
 - Macro instance names: ORFS synthesises flat by default (SYNTH_HIERARCHICAL=0) and Yosys's
   ``flatten`` names a flattened instance by its instance path joined with SYNTH_HIER_SEPARATOR,
   default ``.`` (as in nangate45/black_parrot's macro_placement.tcl). Both are set explicitly,
-  and the names are read from the view's Verilog (``cell_0_0.block.macro`` for an array).
+  and the names are read from the view's Verilog (``col_0.cell_0.block.macro`` for an array).
   Yosys also removes a macro whose outputs nothing reads (a cell padding a layer narrower than
   its array: 2 of the 18 in a 20-12-10 network of n=8), so the placement script places only
   the instances the netlist has.
@@ -36,7 +36,9 @@ Conventions (checked against ORFS, flow/scripts at the time of writing):
   square (CORE_ASPECT_RATIO 1) of area instances / CORE_UTILIZATION (initialize_floorplan counts
   macros too), so the grid fits whenever it fits in the square the macros alone would fill: a
   utilization above that is refused, and the default (30 %) is lowered to it. Standard cells
-  get the rest; PLACE_DENSITY_LB_ADDON lets ORFS choose the placement density.
+  get the rest; PLACE_DENSITY_LB_ADDON lets ORFS choose the placement density. The layers'
+  threshold memories (one macro per layer) are not on the grid: the core grows by their area
+  and ORFS's macro placer places them beside it.
 
 Only validated identifiers (the manifest's top, macro names, instance paths of identifier
 components) and numbers reach config.mk, the SDC and the Tcl. The folder is written atomically
@@ -57,7 +59,7 @@ from ..errors import ConfigError, HwgenError, OutputError
 from ..files import write_folder
 from ..hwconfig import check_float
 from ..manifest import Manifest, check_identifier
-from ..rtl.rram import macro_name
+from ..rtl.macros import MacroSpec
 from .macro import macro_model, tech_info
 from .platform import PLATFORMS, Platform, get_platform
 from .sdc import DEFAULT_PERIOD_NS, sdc_text
@@ -133,9 +135,10 @@ def _resolve_platform(platform, pdk_dir) -> Platform:
     return plat
 
 
-def max_grid_utilization(count: int, w: float, h: float, halo: float, site: tuple) -> float:
+def max_grid_utilization(count: int, w: float, h: float, halo: float, site: tuple, other_area: float = 0.0) -> float:
     """The highest CORE_UTILIZATION (%) at which ``count`` macros of ``w`` x ``h`` um, ``2 halo``
-    apart and one halo from the core's edges, fit on a grid in the square core ORFS makes.
+    apart and one halo from the core's edges, fit on a grid in the square core ORFS makes, with
+    ``other_area`` um^2 of other macros beside the grid.
 
     The core is at least the square the macros alone fill at that utilization
     (initialize_floorplan: core area = instance area / utilization); one row and one site are
@@ -143,7 +146,7 @@ def max_grid_utilization(count: int, w: float, h: float, halo: float, site: tupl
     """
     sw, sh = site
     side = min(max(cols * (w + 2 * halo), math.ceil(count / cols) * (h + 2 * halo)) for cols in range(1, count + 1))
-    return 100.0 * count * w * h / (side + sh + sw) ** 2
+    return 100.0 * (count * w * h + other_area) / ((side + sh + sw) ** 2 + other_area)
 
 
 def _num(v: float) -> str:
@@ -191,15 +194,15 @@ def placement_tcl(instances, top: str, platform_name: str, w: float, h: float, h
             + PLACEMENT_TCL + f"hwgen_place_macros {{\n{names}\n}} {_num(w)} {_num(h)} {_num(halo)}\n")
 
 
-def _blackboxes(entry, texts) -> dict[str, int]:
-    """``macro name -> n`` of the view's black-box stubs (each must be an hwgen RRAM macro)."""
+def _blackboxes(entry, texts) -> dict[str, MacroSpec]:
+    """``macro name -> spec`` of the view's black-box stubs (each must be an hwgen RRAM macro)."""
     found = {}
     for stub in sorted(entry.blackbox):
         for name in re.findall(r"^module\s+([A-Za-z_]\w*)", texts[stub], re.M):
-            m = re.fullmatch(r"hwgen_rram2t2r_xnor_n(\d+)", name)
-            if not m or macro_name(int(m.group(1))) != name:
-                raise HwgenError(f"black box {name} in {stub} is not an hwgen RRAM macro")
-            found[name] = int(m.group(1))
+            try:
+                found[name] = MacroSpec.from_name(name)
+            except ConfigError:
+                raise HwgenError(f"black box {name} in {stub} is not an hwgen RRAM macro") from None
     return found
 
 
@@ -209,20 +212,26 @@ def _macro_files(manifest: Manifest, entry, texts: dict, platform: Platform, uti
     boxes = _blackboxes(entry, texts)
     if not boxes:
         raise HwgenError(f"the macro view of {top} lists no RRAM macro black box")
-    instances = macro_instances([texts[f] for f in entry.verilog if f not in entry.blackbox], top, set(boxes))
+    sources = [texts[f] for f in entry.verilog if f not in entry.blackbox]
+    weight_boxes = {name for name, spec in boxes.items() if spec.kind != "thresholds"}
+    instances = macro_instances(sources, top, weight_boxes)
     cells = manifest.hw.cells if manifest.hw is not None else sum(p.hw.cells for p in manifest.layers)
     if len(instances) != cells:
         raise HwgenError(f"found {len(instances)} RRAM macro instances in {top}, expected one per cell ({cells})")
-    models = {name: macro_model(n, platform) for name, n in sorted(boxes.items())}
+    models = {name: macro_model(spec, platform) for name, spec in sorted(boxes.items())}
     files = {}
     for name, model in models.items():
         files[f"lef/{name}.lef"] = model.lef_text()
         files[f"lib/{name}.lib"] = model.liberty_text()
     row_h, site_w = platform_site(platform)
     halo = HALO_ROWS * row_h
-    # One grid; with several macro sizes (hwgen generates one today) every slot takes the largest.
-    w, h = max(m.width_um for m in models.values()), max(m.height_um for m in models.values())
-    u_max = max_grid_utilization(len(instances), w, h, halo, (site_w, row_h))
+    # The weight macros go on one grid (with several sizes every slot takes the largest); the
+    # layers' threshold memories (one per layer, a few per design) are left to the macro placer,
+    # and the core grows by their area.
+    w = max(models[name].width_um for name in weight_boxes)
+    h = max(models[name].height_um for name in weight_boxes)
+    others = sum(models[kind].area_um2 for _, kind in macro_instances(sources, top, set(boxes) - weight_boxes))
+    u_max = max_grid_utilization(len(instances), w, h, halo, (site_w, row_h), others)
     if utilization is None:
         utilization = min(DEFAULT_UTILIZATION["macro"], math.floor(u_max))
         if utilization < UTILIZATION_BOUNDS[0]:

