@@ -72,7 +72,7 @@ wheel-check: setup
 # Verilator regression, report.md and energy.png (about 12 min on 2 cores: Yosys maps 0.2 M cells
 # in about 5); `make flow PLATFORM=nangate45` for FreePDK45. Each platform has its own design folder
 # (regenerating a design replaces its flow results): rtl_out/mnist_flow_<platform>/flow/<platform>_macro/.
-# FLOW_PERIOD: the clock (ns); FLOW_COMPARE: another run's flow folder to set beside this one.
+# FLOW_PERIOD: the clock (ns); FLOW_COMPARE: other runs' flow folders to set beside this one.
 PLATFORM ?= sky130hd
 FLOW_PLATFORM ?= $(PLATFORM)
 FLOW_DESIGN ?= rtl_out/mnist_flow_$(FLOW_PLATFORM)
@@ -81,7 +81,7 @@ FLOW_COMPARE ?=
 flow: setup
 	$(VENV)/bin/hwgen rtl --model models/mnist_bnn.npz --views macro,harness -o $(FLOW_DESIGN)
 	$(VENV)/bin/hwgen flow $(FLOW_DESIGN) --platform $(FLOW_PLATFORM) --period $(FLOW_PERIOD) --sim verilator \
-	  --count 200 $(if $(FLOW_COMPARE),--compare $(FLOW_COMPARE))
+	  --count 200 $(foreach c,$(FLOW_COMPARE),--compare $(c))
 	@echo "report: $(FLOW_DESIGN)/flow/$(FLOW_PLATFORM)_macro/report.md"
 
 # Fig. 10: accuracy vs energy per inference, BNN on this hardware vs 8-bit arithmetic, for 28 trained

@@ -28,7 +28,7 @@ switching and internal energy is *data*.
 tree, thresholds, links, argmax, control, memory) is characterised once on a small
 characterisation network with the same n (a flat run: data energy and gated-clock energy per
 operation of that block: a gated clock ticks when its registers load, i.e. with the block's
-work), and the target's energy is
+work; a tree's with its neurons, :data:`GATED_OPS`), and the target's energy is
 
     ungated clock (exact: its netlist's clock pins, per cycle) + leakage (exact: its cells, per
     cycle) + sum over blocks of ((data + gated clock) energy per operation x the target's
@@ -61,6 +61,14 @@ from .tools import FlowError
 
 KINDS = ("clock", "data", "leakage", "rram")
 CMOS_KINDS = ("clock", "data", "leakage")
+# What a block's gated clocks tick with, where it is not what its data switches with: a tree's
+# total register loads once per neuron, however many partial sums it adds.
+GATED_OPS = {"tree": "thresholds"}
+
+
+def gated_ops(block: str) -> str:
+    """The operation (a :func:`block_operations` key) a block's gated-clock energy scales with."""
+    return GATED_OPS.get(block, block)
 
 
 # -- operations -------------------------------------------------------------------------------------
@@ -423,7 +431,9 @@ def coefficients(run: dict, manifest: Manifest) -> dict:
             coef[block] = {"per": "cycle", "data_j": data / per, "gated_clock_j": gated / per}
         elif ops.get(block):
             per = ops[block] * run["items"]
-            coef[block] = {"per": block_unit(block), "data_j": data / per, "gated_clock_j": gated / per}
+            coef[block] = {"per": block_unit(block), "data_j": data / per,
+                           "gated_clock_j": gated / (ops[gated_ops(block)] * run["items"]),
+                           "gated_clock_per": block_unit(gated_ops(block))}
     return coef
 
 
@@ -453,7 +463,7 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
                 missing.append(block)
                 continue
             energy[block]["data"] = coef[block]["data_j"] * ops[block] * items
-            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[block] * items
+            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[gated_ops(block)] * items
     if missing:
         raise ConfigError(f"the characterisation has no {', '.join(missing)} block; characterise on a network")
     return energy
@@ -631,5 +641,5 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
             energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * cycles
         elif b in coef:
             energy[b]["data"] = coef[b]["data_j"] * ops.get(b, 0)
-            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(b, 0)
+            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(gated_ops(b), 0)
     return {**summarize(energy, 1), "cycles_per_image": cycles, "senses": ops["senses"]}
