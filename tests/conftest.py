@@ -55,7 +55,7 @@ def build_component(tmp_path_factory):
         if key not in cache:
             root = tmp_path_factory.mktemp(f"{sim}_{name}")
             path = generate_component(make(**params), root / "rtl", name, params)
-            cache[key] = build(sim, [path], name, root / "build")
+            cache[key] = build(sim, [path], name, root / "build", one_unit=True)     # a small design
         return cache[key]
 
     return get
