@@ -11,7 +11,9 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # dataset-fashion-mnist: the Fashion-MNIST IDX files (/usr/share/datasets/fashion-mnist), so the
 # studies of the shipped Fashion-MNIST network use the whole test set.
 # qflow (graywolf, qrouter), its osu018 tech (only a Recommends) and klayout: `hwgen pnr`.
-APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist qflow qflow-tech-osu018 klayout
+# ccache: the test suite's Verilator builds share their compiled runtime through it (tests/conftest.py).
+APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashion-mnist qflow qflow-tech-osu018 klayout \
+                ccache
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fig10 conv long ternary

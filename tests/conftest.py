@@ -4,6 +4,7 @@ reused when its sources are unchanged)."""
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +18,39 @@ from hwgen.verify.build import build_name
 SIMS = SIMULATORS
 
 
+def run_root(tmp_path_factory) -> Path:
+    """The folder shared by every xdist worker of this run (each worker's base temp is inside it)."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
 @pytest.fixture(scope="session")
 def shared_builds(tmp_path_factory):
     """A folder shared by every xdist worker of this run: identical designs build once there
     (the build takes a lock and reuses an unchanged build)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    path = root / "shared_builds"
+    path = run_root(tmp_path_factory) / "shared_builds"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiler_cache(tmp_path_factory):
+    """Verilator builds compile through ccache (when installed) into a cache of this run, shared by
+    the workers: every build compiles the same Verilator runtime (about a third of a small design's
+    build), and tests that build identical Verilog in other folders hit it whole. Set
+    ``OBJCACHE`` yourself to choose (``OBJCACHE=`` turns it off)."""
+    if "OBJCACHE" in os.environ or shutil.which("ccache") is None:
+        yield None
+        return
+    path = run_root(tmp_path_factory) / "ccache"
+    saved = {k: os.environ.get(k) for k in ("OBJCACHE", "CCACHE_DIR")}
+    os.environ.update(OBJCACHE="ccache", CCACHE_DIR=str(path))
+    yield path
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
