@@ -90,22 +90,35 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session")
-def network_design(tmp_path_factory, shared_builds):
-    """Generate (once per key) a network design folder with its harness view and compile it once
-    per simulator (in the shared build folder, so equal Verilog compiles once per run).
-    Returns ``(manifest, build)`` for run_network_regression."""
+def network_folder(tmp_path_factory):
+    """Generate (once per key in the session) a network design folder with its harness view;
+    returns its manifest. Tests that only read a design take it from here, and share it with the
+    regressions of :func:`network_design` under the same key."""
     from hwgen.generate import generate_network
     from hwgen.netplan import plan_network
 
-    designs, builds = {}, {}
+    designs = {}
 
-    def get(sim, key, network, n, config="par2seq", parallel=1, level_bits=4):
+    def get(key, network, n, config="par2seq", parallel=1, level_bits=4):
         if key not in designs:
             root = tmp_path_factory.mktemp(f"net_{key}")
             designs[key] = generate_network(network, plan_network(network, n, config, parallel=parallel,
                                                                   level_bits=level_bits),
                                             root / "rtl", views=("harness",))
-        manifest = designs[key]
+        return designs[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def network_design(network_folder, shared_builds):
+    """A network design folder (:func:`network_folder`) compiled once per simulator (in the shared
+    build folder, so equal Verilog compiles once per run). Returns ``(manifest, build)`` for
+    run_network_regression."""
+    builds = {}
+
+    def get(sim, key, network, n, config="par2seq", parallel=1, level_bits=4):
+        manifest = network_folder(key, network, n, config, parallel, level_bits)
         if (sim, key) not in builds:
             builds[(sim, key)] = build_view(manifest, "harness", sim,
                                             shared_builds / build_name(manifest, "harness", sim))

@@ -58,14 +58,17 @@ def test_plan_takes_each_layers_weights_mode():
 
 
 @pytest.mark.parametrize("kind", ["dense", "conv2d", "mixed"])
-def test_programming_image_realises_ternary_error_maps(tmp_path, kind):
+def test_programming_image_realises_ternary_error_maps(network_folder, kind):
     """Decode the image: the zero plane, the sign plane, the thresholds (T + score_offset) and the
     device codes, which the behavioural sense reads exactly as the golden model's error codes.
     Weight records are column writes (row t of every cell of a column, cell i's part at part i;
-    :func:`hwgen.program.column_rows`), replica after replica."""
+    :func:`hwgen.program.column_rows`), replica after replica. Every layer on n=8 arrays (the
+    conv2d design is the RTL test's)."""
     net = random_ternary_network(kind, NET_SEED)
+    key = "ternary-conv2d" if kind == "conv2d" else f"ternary-{kind}-n8"
     plans = plan_network(net, 8, parallel=[3] if kind == "conv2d" else 1)
-    manifest = generate_network(net, plans, tmp_path / "rtl", views=("harness",))
+    manifest = network_folder(key, net, 8, parallel=3 if kind == "conv2d" else 1)
+    assert [p.as_dict() for p in manifest.layers] == [p.as_dict() for p in plans]
     sc = network_scenario(manifest, 0.05, seed=4, count=2)
     assert sc.rates == ternary_rates_for_ber(0.05) == TernaryRates(0.05, 0.025, 0.025)
     layout = record_layout(plans)
@@ -109,9 +112,8 @@ def test_programming_image_realises_ternary_error_maps(tmp_path, kind):
     assert all("zero" in f for kind_, f in program_writes(net, plans) if kind_ is RecordKind.WEIGHT)
 
 
-def test_scenario_rates_from_condition(tmp_path):
-    net = random_ternary_network("mixed", NET_SEED)
-    manifest = generate_network(net, plan_network(net, 32), tmp_path / "rtl", views=("harness",))
+def test_scenario_rates_from_condition(network_folder):
+    manifest = network_folder("ternary-mixed", random_ternary_network("mixed", NET_SEED), 32)   # the RTL tests' design
     sc = network_scenario(manifest, seed=2, count=2, condition="55,2.5,1")
     assert sc.vdd == V_LOW
     from hwgen.device.physics import parse_condition
@@ -144,7 +146,7 @@ def test_binary_network_scenario_unchanged(tmp_path):
 
 def test_manifest_and_build_name_record_weights(tmp_path):
     net = random_ternary_network("mixed", NET_SEED)
-    manifest = generate_network(net, plan_network(net, 32), tmp_path / "rtl", views=("harness", "macro"))
+    manifest = generate_network(net, plan_network(net, 32), tmp_path / "rtl", views=("macro",))
     layers = json.loads((tmp_path / "rtl" / "manifest.json").read_text())["network"]["layers"]
     assert [(d["weights"], d["hw"]["weights"]) for d in layers] == [("ternary", "ternary"), ("binary", "binary")]
     assert "_pp_wtb_k4_" in build_name(manifest, "harness", "icarus")
@@ -175,11 +177,9 @@ def test_cli_weights(tmp_path):
     assert r.exit_code == 2 and "--weights" in r.output
 
 
-def test_cli_sim_vdd_errors(tmp_path):
-    model = tmp_path / "t.npz"
-    random_ternary_network("mixed", NET_SEED).save(model)
-    assert invoke("rtl", "--model", model, "--views", "harness", "-o", tmp_path / "net").exit_code == 0
-    r = invoke("sim", tmp_path / "net", "--vdd", 0.8)
+def test_cli_sim_vdd_errors(tmp_path, network_folder):
+    design = network_folder("ternary-mixed", random_ternary_network("mixed", NET_SEED), 32)    # the RTL tests'
+    r = invoke("sim", design.folder, "--vdd", 0.8)
     assert r.exit_code == 2 and "--vdd applies with --condition" in r.output
     assert invoke("rtl", "--n", 8, "--N", 2, "--M", 2, "--views", "harness", "-o", tmp_path / "arr").exit_code == 0
     r = invoke("sim", tmp_path / "arr", "--vdd", 0.8)
