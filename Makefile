@@ -60,7 +60,8 @@ demo: setup
 
 # A plain `pip install .` (dependencies from PyPI) into a fresh venv, then the installed hwgen
 # from an empty folder: a tiny array on Icarus and the demo. (`make test` checks the wheel the
-# same way without a network: tests/test_wheel.py.)
+# same way without a network, on the tiny array and a small network: tests/test_wheel.py; `make
+# long` runs the demo there too.)
 wheel-check: setup
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	python3 -m venv "$$tmp/venv"; "$$tmp/venv/bin/pip" install -q --upgrade pip; \

@@ -7,8 +7,12 @@ a ``.pth`` line that lends it the dependencies (amaranth, numpy, cocotb, ...): s
 no network, while the package itself (and everything it reads) can only come from the wheel.
 ``make wheel-check`` does the same with a plain ``pip install .`` from PyPI.
 
-The network runs share the Verilator build of the MNIST-sized harness with tests/test_rtl_network.py
-(same Verilog, so one build per test run; see conftest.shared_builds).
+In `make test` the installed package runs the tiny array on Icarus, ``hwgen demo`` and ``hwgen sim``
+on a small Fashion-MNIST network (784-32-10: the Verilog of tests/test_rtl_network.py's par-par case,
+so the Verilator build is shared, one per test run; see conftest.shared_builds), and the studies on
+the shipped Fashion-MNIST network (golden model). The demo of the shipped MNIST network and the
+shipped Fashion-MNIST network in the RTL (MNIST-sized builds, minutes) are ``long`` (`make long`;
+`make wheel-check` runs the full demo from a plain `pip install .`).
 """
 
 import os
@@ -26,7 +30,7 @@ from hwgen.ir import Network
 from hwgen.netplan import plan_network
 from hwgen.verify.build import build_name
 
-from conftest import idx_dataset, repo_root
+from conftest import idx_dataset, random_network, repo_root
 
 pytestmark = [pytest.mark.rtl, pytest.mark.wheel]
 FASHION = repo_root() / "models" / "fashion_mnist_bnn.npz"
@@ -92,33 +96,61 @@ def test_installed_hwgen_generates_and_simulates_a_tiny_array(installed):
     assert "Traceback" not in r.stdout + r.stderr
 
 
-def test_installed_demo_from_an_empty_folder(installed, shared_builds):
-    r = installed("demo", "--count", 20, "--build-root", shared_builds)
+def check_demo_and_sim(installed, shared_builds, model, count):
+    """`hwgen demo` on ``model`` from the empty folder: the quiet summary, both runs equal to the
+    golden model, on the images of the network's own dataset (Fashion-MNIST: its metadata, with no
+    data folder named); then `hwgen sim` on the design the demo wrote, on that dataset's slice."""
+    r = installed("demo", "--model", model, "--count", 20, "--build-root", shared_builds)
     lines = [line for line in r.stdout.splitlines() if line.strip()]
     assert len(lines) <= 8, r.stdout                          # quiet: the summary only (issue 10, section 3)
     assert sum("every class and output popcount equal to the golden model" in line for line in lines) == 2
-    assert "mnist" in lines[0] and "RTL accuracy" in r.stdout
+    assert "(fashion-mnist" in lines[0] and model.name in lines[0] and "RTL accuracy" in r.stdout
+    assert r.stdout.count("on 20 fashion-mnist images") == 2
+    assert "images:" in r.stderr                              # the progress bar
+    design = installed.work / "rtl_out" / f"{model.stem}_n32"
+    from hwgen.manifest import Manifest
+
+    build_dir = shared_builds / build_name(Manifest.load(design), "harness", "verilator")
+    r = installed("sim", design, "--count", count, "--ber", 1e-3, "--seed", 4, "--build-dir", build_dir)
+    assert f"on {count} images (the shipped fashion-mnist test slice)" in r.stdout
+    assert "every class and output popcount equal to the golden model" in r.stdout
+    return r
+
+
+def test_installed_demo_and_sim_from_an_empty_folder(installed, shared_builds, tmp_path):
+    """The demo and `hwgen sim` on a small network of Fashion-MNIST (784-32-10, n=32)."""
+    network = random_network(77)
+    network.metadata["dataset"] = "fashion-mnist"
+    model = tmp_path / "small_fashion.npz"
+    network.save(model)
+    check_demo_and_sim(installed, shared_builds, model, 200)
+
+
+@pytest.mark.long       # MNIST-sized: the hierarchical Verilator build, 1000 images on it (minutes)
+def test_installed_shipped_fashion_network_in_the_rtl(installed, shared_builds):
+    check_demo_and_sim(installed, shared_builds, FASHION, 1000)
+
+
+@pytest.mark.long       # the MNIST-sized hierarchical Verilator build and run; `make wheel-check` runs it too
+def test_installed_demo_of_the_shipped_network_from_an_empty_folder(installed, shared_builds):
+    """`hwgen demo` as the README gives it: the shipped MNIST network, found in the package."""
+    r = installed("demo", "--count", 20, "--build-root", shared_builds)
+    lines = [line for line in r.stdout.splitlines() if line.strip()]
+    assert len(lines) <= 8, r.stdout
+    assert sum("every class and output popcount equal to the golden model" in line for line in lines) == 2
+    assert "mnist_bnn.npz (mnist" in lines[0] and "RTL accuracy" in r.stdout
     assert "boot:" in r.stderr and "images:" in r.stderr        # the progress bars (boot, then images)
 
 
-def test_installed_fashion_model_goes_through_sweep_loop_demo_and_sim(installed, shared_builds, tmp_path):
-    """A Fashion-MNIST network through every study and the RTL, with no data folder named: each
-    step evaluates on Fashion-MNIST (its metadata), never on MNIST."""
+def test_installed_fashion_model_goes_through_sweep_and_loop(installed):
+    """The shipped Fashion-MNIST network through the studies with no data folder named: each
+    evaluates on Fashion-MNIST (its metadata), never on MNIST."""
     r = installed("sweep", "--model", FASHION, "--bers", "0,1e-2", "--repeats", 1, "--count", 500, "--out", "res")
     assert "fashion-mnist test set" in r.stdout and "mnist_bnn" not in r.stdout.replace("fashion_mnist_bnn", "")
     clean = float(re.search(r"fashion_mnist_bnn\s+BER 0\s+accuracy\s+([\d.]+)%", r.stdout).group(1))
     assert clean > 75.0                                      # an MNIST evaluation scored ~10%
     r = installed("loop", "--model", FASHION, "--count", 200, "--repeats", 1, "--out", "res")
     assert "fashion-mnist" in r.stdout and "cheapest condition" in r.stdout
-    r = installed("demo", "--model", FASHION, "--count", 20, "--build-root", shared_builds)
-    assert "fashion-mnist" in r.stdout and r.stdout.count("equal to the golden model") == 2
-    design = installed.work / "rtl_out" / "fashion_mnist_bnn_n32"
-    from hwgen.manifest import Manifest
-
-    build_dir = shared_builds / build_name(Manifest.load(design), "harness", "verilator")
-    r = installed("sim", design, "--count", 1000, "--ber", 1e-3, "--seed", 4, "--build-dir", build_dir)
-    assert "on 1000 images (the shipped fashion-mnist test slice)" in r.stdout
-    assert "every class and output popcount equal to the golden model" in r.stdout
 
 
 def test_installed_hwgen_trains_from_a_data_folder(installed, tmp_path):
