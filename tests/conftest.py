@@ -127,6 +127,16 @@ def network_design(network_folder, shared_builds):
     return get
 
 
+def sim_ber_cases(bers):
+    """``(sim, ber, seed)`` parameters of a network regression run at each ``(ber, seed)`` of ``bers``
+    on both simulators. Verilator runs every BER in `make test`; Icarus (a network's boot and images
+    take it 10-30 s a run) runs the last one (with device errors) in `make test` and the others,
+    repetitions of the same check, in `make long`."""
+    return [pytest.param(sim, ber, seed, id=f"{sim}-ber{ber:g}",
+                         marks=[pytest.mark.long] if sim == "icarus" and k < len(bers) - 1 else [])
+            for sim in SIMS for k, (ber, seed) in enumerate(bers)]
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "wheel: builds the wheel and runs an installed hwgen from an empty folder")
 

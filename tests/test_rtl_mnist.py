@@ -1,6 +1,8 @@
 """The shipped MNIST network (784-1024-1024-10, 1856 cells of n=32) through its generated RTL on
-both simulators, bit for bit against the golden model with sampled device errors. A file of its
-own, so the two long runs go to their own pytest-xdist worker (``--dist loadfile``)."""
+both simulators, bit for bit against the golden model with sampled device errors: at 1-bit codes
+(the fast build) on Verilator in `make test`; at the default 4-bit codes (the hierarchical build of
+`hwgen demo`; a smaller network takes that path in `make test`: test_rtl_network) and on Icarus in
+`make long`. A file of its own, the first one `make test` hands out (conftest.LONGEST_FIRST)."""
 
 import pytest
 
@@ -31,6 +33,7 @@ def test_mnist_network_on_verilator(network_design):
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
+@pytest.mark.long       # about 80 s: `make long`; `make test` builds a smaller network hierarchically (test_rtl_network)
 def test_mnist_network_with_4_bit_codes_on_verilator(network_design):
     """The shipped network at the default 4-bit device codes, which Verilator builds
     hierarchically (each column module once: about 60 s instead of 4 minutes), 200 images at BER
@@ -45,6 +48,7 @@ def test_mnist_network_with_4_bit_codes_on_verilator(network_design):
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
+@pytest.mark.long       # about 70 s: `make long`; Icarus runs the small networks of every kind in `make test`
 def test_mnist_network_on_icarus(network_design):
     """Issue 14: the shipped 784-1024-1024-10 network on Icarus, 3 MNIST test images at BER 1e-2
     (device errors in every layer), level_bits 1, bit for bit against the golden model. The

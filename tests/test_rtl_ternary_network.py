@@ -28,7 +28,7 @@ from hwgen.verify.build import build_name
 from hwgen.verify.record import RecordKind, field_offsets, record_layout, unpack_field
 from hwgen.verify.scenario import network_scenario, ternary_rates_for_ber
 
-from conftest import check_network_run as check, SIMS, random_ternary_network
+from conftest import check_network_run as check, SIMS, random_ternary_network, sim_ber_cases
 
 BERS = ((0.0, 21), (1e-3, 22), (1e-2, 23))
 CASES = {
@@ -189,28 +189,41 @@ def test_cli_sim_vdd_errors(tmp_path, network_folder):
 # -- RTL --------------------------------------------------------------------------------------------
 @pytest.mark.rtl
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("sim", SIMS)
-def test_small_ternary_network_matches_golden(network_design, sim, case):
+@pytest.mark.parametrize("sim, ber, run_seed", sim_ber_cases(BERS))
+def test_small_ternary_network_matches_golden(network_design, sim, ber, run_seed, case):
+    """Every BER on Verilator, 1e-2 on Icarus (its other BERs: `make long`)."""
     kind, n, config, parallel = CASES[case]
     print(f"seed={NET_SEED} case={case}")
     design, built = network_design(sim, f"ternary-{case}", random_ternary_network(kind, NET_SEED), n, config, parallel)
     assert all(p.hw.is_ternary for p in design.layers)
-    for ber, run_seed in BERS:
-        print(f"seed={run_seed} ber={ber}")
-        check(run_network_regression(design, sim, ber=ber, seed=run_seed, count=12, build=built), design, 12, ber)
+    print(f"seed={run_seed} ber={ber}")
+    check(run_network_regression(design, sim, ber=ber, seed=run_seed, count=12, build=built), design, 12, ber)
+
+
+def mixed_design(network_design, sim):
+    design, built = network_design(sim, "ternary-mixed", random_ternary_network("mixed", NET_SEED), 32)
+    assert [p.hw.weights for p in design.layers] == ["ternary", "binary"]
+    return design, built
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim, ber, run_seed", sim_ber_cases(((0.0, 24), (1e-2, 25))))
+def test_mixed_binary_ternary_network_matches_golden(network_design, sim, ber, run_seed):
+    """A ternary hidden layer feeding a binary output layer (binary popcounts out), at BER 0 and
+    1e-2 (BER 0 on Icarus: `make long`)."""
+    print(f"seed={NET_SEED}")
+    design, built = mixed_design(network_design, sim)
+    print(f"seed={run_seed} ber={ber}")
+    check(run_network_regression(design, sim, ber=ber, seed=run_seed, count=12, build=built), design, 12, ber)
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", SIMS)
-def test_mixed_binary_ternary_network_matches_golden(network_design, sim):
-    """A ternary hidden layer feeding a binary output layer (binary popcounts out), at BER 0 and
-    1e-2 and from the device model (binary layer at the nominal read, ternary at V_LOW)."""
+def test_mixed_binary_ternary_network_with_device_model_errors(network_design, sim):
+    """The mixed network with errors from the device model (binary layer at the nominal read,
+    ternary at V_LOW, here 0.8 V)."""
     print(f"seed={NET_SEED}")
-    design, built = network_design(sim, "ternary-mixed", random_ternary_network("mixed", NET_SEED), 32)
-    assert [p.hw.weights for p in design.layers] == ["ternary", "binary"]
-    for ber, run_seed in ((0.0, 24), (1e-2, 25)):
-        print(f"seed={run_seed} ber={ber}")
-        check(run_network_regression(design, sim, ber=ber, seed=run_seed, count=12, build=built), design, 12, ber)
+    design, built = mixed_design(network_design, sim)
     r = run_network_regression(design, sim, seed=26, count=8, build=built, condition="55,2.5,1", vdd=0.8)
     print(r)
     assert r["injected_errors"] > 0 and r["outputs_checked"] == 8 * 11 and r["vdd"] == 0.8
