@@ -120,9 +120,10 @@ def generate_component(component: wiring.Component, out_dir, name: str, params: 
     return atomic_write(Path(out_dir) / f"{name}.v", to_verilog(component, name, type(component).__name__, params))
 
 
-def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAULT_VIEWS,
+def generate_array(hw: HwConfig, out_dir=None, name: str = "hwgen_array", views=DEFAULT_VIEWS,
                    harness_passes: int = HARNESS_PASSES) -> Manifest:
-    """Emit the requested views of an N x M array and its manifest into ``out_dir``.
+    """Emit the requested views of an N x M array and its manifest into ``out_dir`` (default
+    ``rtl_out/<config>_n<n>_N<N>_M<M>``).
 
     Views: ``sim`` (behavioural 2T2R, for cocotb), ``synth`` (bit memory), ``macro``
     (black-box 2T2R macros and threshold memory + their stubs), ``harness`` (the sim view inside
@@ -133,6 +134,7 @@ def generate_array(hw: HwConfig, out_dir, name: str = "hwgen_array", views=DEFAU
 
     views = check_views(views, VIEWS)
     check_identifier("--top", name)
+    out_dir = Path("rtl_out") / hw.tag() if out_dir is None else out_dir
     check_array_size(hw)
     prepare_folder(out_dir, _previous_output)
     texts, files, ports = {}, {}, {}
@@ -281,3 +283,19 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     texts["network.npz"] = network.save_to
     texts["program.hex"] = program_text(program_records(network, behavioural), behavioural)
     return write_design(out_dir, manifest, texts)
+
+
+def generate_model(model, n: int = 32, config="par2seq", N=None, M=None, level_bits: int = 4, parallel=1,
+                   out_dir=None, name: str = "hwgen_net", views=NETWORK_VIEWS) -> Manifest:
+    """A network IR file (``model``, .npz) mapped onto arrays of n x n cells
+    (:func:`hwgen.netplan.plan_network`: ``config``, ``N``/``M``, ``level_bits``, conv replicas
+    ``parallel``) and emitted by :func:`generate_network` into ``out_dir`` (default
+    ``rtl_out/<model>_n<n>``). Returns the manifest (its ``layers`` are the plans)."""
+    from .ir import Network
+    from .netplan import plan_network
+
+    model = Path(model)
+    network = Network.load(model)
+    plans = plan_network(network, n, config, N, M, level_bits=level_bits, parallel=parallel)
+    out_dir = Path("rtl_out") / f"{model.stem}_n{n}" if out_dir is None else out_dir
+    return generate_network(network, plans, out_dir, name=name, views=views, model_path=model)

@@ -64,3 +64,18 @@ def synth_design(design_dir, view: str = "macro", yosys: str = "yosys") -> dict:
     cells = re.search(r"Number of cells:\s+(\d+)", stat)
     return {"view": view, "top": top, "cells": int(cells.group(1)) if cells else None,
             "by_type": dict((k, int(v)) for k, v in re.findall(r"^\s+(\$_\w+_|\\?\w+)\s+(\d+)$", stat, re.M))}
+
+
+def check_design(design_dir, views=(), synth: bool = True, log=print) -> None:
+    """``hwgen check``: lint every view of ``views`` (default: every view the design has; a view it
+    lacks is an error, not a silent skip), then the Yosys check of its synth and macro views."""
+    manifest = Manifest.load(design_dir)
+    for view in views:
+        manifest.view(view)
+    views = tuple(views) or tuple(manifest.views)
+    for view in views:
+        report = lint_design(manifest, view)
+        log(f"lint  {view:7s} ok  warnings {report['warnings']}")
+    for view in (v for v in ("synth", "macro") if synth and v in views):
+        report = synth_design(manifest, view)
+        log(f"synth {view:7s} ok  {report['cells']} cells")

@@ -194,3 +194,22 @@ def _merge_liberty(texts: list) -> str:
         body = t[t.index("cell", t.index("library")):]      # from the first cell group
         cells.append(body[:body.rindex("}")])
     return head + "\n".join(cells) + "\n}\n"
+
+
+def ensure_synth(design, platform: Platform, view: str = "macro", period_ns: float | None = None,
+                 log=print) -> Path:
+    """The synthesis folder of ``design`` on ``platform``: the earlier run's when there is one (at
+    ``period_ns``, if given), else made now (:func:`synthesize`, at ``period_ns`` or the default)."""
+    from ..errors import HwgenError
+    from .steps import read_step
+
+    manifest = design if isinstance(design, Manifest) else Manifest.load(design)
+    folder = flow_folder(manifest, platform.name, view) / "synth"
+    try:
+        done = read_step(folder, "synth")
+        if period_ns is None or done["period_ns"] == period_ns:
+            return folder
+    except HwgenError:
+        pass
+    synthesize(manifest, platform, view, DEFAULT_PERIOD_NS if period_ns is None else period_ns, log=log)
+    return folder

@@ -405,3 +405,21 @@ def plot_fig10(path, rows: list[dict], int8_label: str = "8-bit fixed point, ari
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
     return save_figure(fig, path)
+
+
+def run_fig10_on(platform, out_dir, n: int = 32, period_ns: float = 10.0, int8_node: str = "platform",
+                 log=print, **kwargs) -> list[dict]:
+    """:func:`run_fig10` with the BNNs costed on ``platform`` (a :class:`hwgen.flow.platform.Platform`)
+    by :func:`hwgen.flow.energy.estimate_network_energy` on n x n arrays at ``period_ns``, and the
+    8-bit energies at the platform's node and supply (``int8_node="platform"``) or Horowitz's
+    45 nm figures (``"horowitz"``). ``kwargs``: :func:`run_fig10`'s training options."""
+    from ..flow.energy import estimate_network_energy
+    from ..flow.liberty import load_library
+
+    def energy(network):
+        return estimate_network_energy(network, n, platform, period_ns, log=log)["total_j"]
+
+    node = None
+    if int8_node == "platform":
+        node = (platform.process_nm, load_library(platform.prepared_liberty()).voltage_v)
+    return run_fig10(out_dir, energy, int8_node=node, log=log, **kwargs)

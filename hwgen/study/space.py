@@ -148,3 +148,10 @@ def run_space(networks: dict, x_bits, labels, out_dir, parallels, n: int = 32, c
     log(table.rstrip())
     log(f"[space] {len(rows)} designs in {time.perf_counter() - t0:.1f} s; wrote {out_dir}/design_space.csv/.md/.png")
     return rows
+
+
+def default_models() -> tuple[Path, ...]:
+    """The shipped networks ``hwgen space`` tabulates without ``--model``: the MNIST conv net and MLP."""
+    from ..data import MODELS_DIR
+
+    return tuple(p for p in (MODELS_DIR / "mnist_conv.npz", MODELS_DIR / "mnist_bnn.npz") if p.is_file())

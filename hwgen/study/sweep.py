@@ -152,3 +152,16 @@ def run_sweep(models: dict, x_bits, labels, out_dir, bers=PAPER_BERS, repeats: i
         log(f"[sweep] {row['network']:>10s}  BER {row['ber']:<7g} accuracy {100 * row['mean']:6.2f}% "
             f"± {100 * row['std']:.2f}")
     return {"curves": curves, "seconds": seconds, "images": images, "rows": all_rows}
+
+
+def sweep_workers(networks: dict, images: int, bers, repeats: int, workers: int | None = None) -> int:
+    """Local worker processes of a sweep: ``workers`` (default: one per :data:`AUTO_CORES_PER_WORKER`
+    cores for runs of at least :data:`AUTO_MIN_WORK`, else 1), never more than its points."""
+    import os
+
+    points = len(networks) * sum(1 if b == 0 else repeats for b in bers)
+    if workers is None:
+        weights = sum(layer.n_inputs * layer.n_outputs for n in networks.values() for layer in n.layers)
+        small = points * images * weights < AUTO_MIN_WORK
+        workers = 1 if small else max(1, (os.cpu_count() or 1) // AUTO_CORES_PER_WORKER)
+    return min(workers, points)

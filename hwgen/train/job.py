@@ -219,3 +219,30 @@ def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float
 Training data (sha256):
 {hashes}
 """
+
+
+DEFAULT_HIDDEN = {"mlp": (1024, 1024), "conv": ()}
+DEFAULT_CONVS = (32, 64)                # channels of the default conv stages (3x3, pool 2)
+MODEL_STEMS = {("mlp", "binary"): "bnn", ("conv", "binary"): "conv", ("mlp", "ternary"): "tnn",
+               ("conv", "ternary"): "tnn_conv"}
+
+
+def arch_layers(arch: str, convs=None, hidden=None, in_shape=(28, 28, 1)) -> tuple[list, list]:
+    """``(conv stages, dense hidden sizes)`` of an ``arch`` ("mlp" or "conv") with each arch's
+    defaults for what is None (:data:`DEFAULT_HIDDEN`, :data:`DEFAULT_CONVS`). Raises ValueError
+    when the stages do not fit images of ``in_shape`` (or are given to an MLP)."""
+    from .model import conv_plan
+
+    hidden = list(DEFAULT_HIDDEN[arch] if hidden is None else hidden)
+    if arch == "mlp":
+        if convs:
+            raise ValueError("conv stages apply to the conv architecture only")
+        return [], hidden
+    convs = [ConvStage(c) for c in DEFAULT_CONVS] if convs is None else list(convs)
+    conv_plan(tuple(in_shape), convs)
+    return convs, hidden
+
+
+def default_model_path(dataset: str, arch: str = "mlp", weights: str = "binary") -> Path:
+    """``models/<dataset>_<bnn|conv|tnn|tnn_conv>.npz``: where ``hwgen train`` writes by default."""
+    return Path("models") / f"{dataset.replace('-', '_')}_{MODEL_STEMS[arch, weights]}.npz"

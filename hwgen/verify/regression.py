@@ -302,3 +302,29 @@ def run_network_regression_farm(design, sim: str, farm, *, batches: int | None =
     merged.update(design=str(manifest.folder), farm=farm.describe(), workers=farm.workers, run_s=round(
         time.perf_counter() - t1, 2), wall_s=round(time.perf_counter() - t0, 2), **built)
     return merged
+
+
+def run_network_regression_on(design, sim: str, *, count: int = 200, batches: int | None = None,
+                              workers: int | None = None, scheduler: str | None = None, **kwargs) -> dict:
+    """``hwgen sim`` on a network: where the ``count`` images run. On ``scheduler``'s workers (a
+    batch per worker unless ``batches`` is given); else on ``workers`` local processes (default
+    one per CPU core, at most one per batch), with ``batches`` defaulting to ``workers``, or
+    without them to one per :data:`AUTO_BATCH_IMAGES` images (at most one per core). One batch on
+    one worker runs in this process (:func:`run_network_regression`); more go through
+    :func:`run_network_regression_farm`. ``kwargs``: the regression's other options."""
+    import os
+
+    from ..farm import Farm
+
+    if scheduler is not None:
+        farm = Farm(scheduler, workers)
+    else:
+        cores = os.cpu_count() or 1
+        if batches is None:
+            batches = workers or min(cores, -(-count // AUTO_BATCH_IMAGES))
+        batches = min(batches, count)
+        farm = Farm(None, min(workers or cores, batches))
+    if farm.in_process and (batches or 1) == 1:
+        return run_network_regression(design, sim, count=count, **kwargs)
+    with farm:
+        return run_network_regression_farm(design, sim, farm, batches=batches, count=count, **kwargs)

@@ -1,0 +1,145 @@
+"""Flow commands: ``synth`` (Yosys), ``sta`` (OpenSTA), ``energy`` (gate-level activity of real
+images), ``flow`` (all of them, the regression and the report), ``pnr`` (qflow) and ``export orfs``
+(an OpenROAD-flow-scripts design folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .edge import fail_cleanly, main
+from .options import FLOW_VIEW, PERIOD, VERBOSE, FiniteFloat, platform_of, platform_options
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@fail_cleanly
+def synth(design, platform, lib, pdk_dir, view, period):
+    """Synthesize a generated DESIGN onto standard cells (Yosys): area per block and in total."""
+    from ..flow.synth import synthesize
+
+    r = synthesize(design, platform_of(platform, lib, pdk_dir), view, 10.0 if period is None else period,
+                   log=click.echo)
+    click.echo(f"area {r['area_um2']:,.1f} um2, {r['cells']:,} cells, {r['flops']:,} flip-flops "
+               f"({r['gated_flops']:,} behind {r['clock_gates']:,} clock gates) "
+               f"({r['seconds']:.1f} s); per block: " + ", ".join(
+                   f"{b} {v['area_um2']:,.0f}" for b, v in r["blocks"].items() if v["cells"]))
+    click.echo(f"results in {r['folder']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@fail_cleanly
+def sta(design, platform, lib, pdk_dir, view, period):
+    """Static timing (OpenSTA) of a synthesized DESIGN: slack, critical path, fmax (synthesizes first if needed)."""
+    from ..flow.sta import run_sta
+    from ..flow.synth import ensure_synth
+
+    plat = platform_of(platform, lib, pdk_dir)
+    r = run_sta(ensure_synth(design, plat, view, period, log=click.echo), plat, period, log=click.echo)
+    click.echo(f"setup slack {r['setup_slack_ns']:.3f} ns, hold slack {r['hold_slack_ns']:.3f} ns, "
+               f"fmax {r['fmax_mhz']} MHz; critical path {r['setup_path']['start']} -> {r['setup_path']['end']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@click.option("--count", type=click.IntRange(2, 256), default=16, show_default=True,
+              help="Test images (or array passes) in the gate-level run.")
+@click.option("--flat/--no-flat", default=None,
+              help="Also run the whole design at gate level (default: when it has at most 20k cells).")
+@PERIOD
+@fail_cleanly
+def energy(design, platform, lib, pdk_dir, count, flat, period):
+    """Energy per inference (macro view) from real activity: block-scaled, and flat gate-level for small designs."""
+    from ..flow.energy import run_energy
+    from ..flow.synth import ensure_synth
+
+    plat = platform_of(platform, lib, pdk_dir)
+    ensure_synth(design, plat, "macro", period, log=click.echo)
+    r = run_energy(design, plat, "macro", count, flat, log=click.echo)
+    click.echo(f"results in {r['folder']}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@PERIOD
+@click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus", "none"]), default="verilator",
+              show_default=True, help="Simulator of the RTL regression that measures accuracy (none: skip).")
+@click.option("--count", type=click.IntRange(1, 10000), default=200, show_default=True,
+              help="Test images of the regression (networks).")
+@click.option("--energy-count", type=click.IntRange(2, 256), default=16, show_default=True,
+              help="Test images (or passes) in the gate-level energy run.")
+@click.option("--compare", type=click.Path(file_okay=False, exists=True, path_type=Path), multiple=True,
+              help="Another run's flow folder (<design>/flow/<platform>_macro) to set beside this one in "
+                   "report.md and energy.png (e.g. the same network before a change).")
+@VERBOSE
+@fail_cleanly
+def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, compare, verbose):
+    """The whole cost flow of DESIGN (macro view): synth, STA, energy, regression, and report.md."""
+    from ..flow.run import run_flow
+
+    path = run_flow(design, platform_of(platform, lib, pdk_dir), period, None if simulator == "none" else simulator,
+                    count, energy_count, compare, verbose, log=click.echo)
+    click.echo(f"report: {path}")
+
+
+@main.command()
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--tech", type=click.Choice(["osu018", "sky130hd"]), default="osu018", show_default=True,
+              help="qflow technology: osu018 places and routes; sky130hd places only (sky130 numbers: hwgen export orfs).")
+@PERIOD
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Result folder (default DESIGN/flow/<tech>_synth/pnr).")
+@fail_cleanly
+def pnr(design, tech, period, out):
+    """Place and route DESIGN (synth view) with qflow: die area, wirelength, post-route timing, layout PNG."""
+    from ..flow.pnr import TECHS, place_and_route
+
+    r = place_and_route(design, tech, "synth", out, 10.0 if period is None else period, log=click.echo)
+    click.echo(f"die {r.die_width_um:.1f} x {r.die_height_um:.1f} um ({r.die_area_um2:,.0f} um2), {r.cells:,} cells, "
+               f"utilisation {r.utilisation:.0%}")
+    if r.status == "routed":
+        t = r.timing
+        click.echo(f"wirelength {r.wirelength_um:,.0f} um, {r.vias:,} vias, no failed routes; setup slack "
+                   f"{t.setup_slack_ns:.2f} ns at {t.period_ns:g} ns ({t.startpoint} -> {t.endpoint})")
+    else:
+        click.echo(f"not routed: {r.reason}")
+    click.echo(f"layout {r.folder}/{r.png}")
+    if r.status != "routed" and TECHS[tech]["routes"]:
+        raise click.ClickException(f"qflow did not route the design on {tech}; logs in {r.folder}")
+
+
+@main.group()
+def export():
+    """Export a generated design to another flow."""
+
+
+@export.command("orfs")
+@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@platform_options
+@FLOW_VIEW
+@PERIOD
+@click.option("--utilization", type=FiniteFloat(1.0, 95.0), default=None,
+              help="CORE_UTILIZATION in percent (default: 30 macro view, 40 synth view; lowered until the macros fit).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write designs/<platform>/<design>/ into (an ORFS flow/ folder, or a new one).")
+@fail_cleanly
+def orfs(design, platform, lib, pdk_dir, view, period, utilization, out_dir):
+    """A drop-in OpenROAD-flow-scripts design folder (config.mk, constraint.sdc, sources, macro abstracts)."""
+    from ..flow.orfs import export_orfs
+    from ..flow.platform import get_platform
+
+    plat = get_platform(None, lib) if lib is not None and platform is None else (platform or "sky130hd")
+    folder = export_orfs(design, plat, out_dir, view=view, period_ns=10.0 if period is None else period,
+                         utilization=utilization, pdk_dir=pdk_dir)
+    click.echo(f"wrote {folder}")
+    click.echo(f"run it from ORFS's flow/ folder: make DESIGN_CONFIG=./designs/{folder.parent.name}/{folder.name}/config.mk")
