@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from hwgen import golden
+from hwgen.bitpack import words_for
 from hwgen.data import MODELS_DIR, binarize, default_data_dir, load_fixture, load_split
 from hwgen.golden import network_forward
-from hwgen.ir import Network, words_for
+from hwgen.ir import Network
 from hwgen.train.export import load_checkpoint
 from hwgen.train.loop import predict
 

@@ -21,8 +21,9 @@ import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
+from .bitpack import pack_bits, words_for
 from .errors import ConfigError
-from .ir import ConvGeometry, Layer, pack_bits, words_for
+from .ir import ConvGeometry, Layer
 
 
 def apply_error_map(weights: np.ndarray, error_map: np.ndarray) -> np.ndarray:

@@ -42,72 +42,22 @@ scores. Any layer kind may be ternary; a network with a ternary layer is version
 
 Files are ``.npz`` (numpy, no pickle) with a JSON metadata entry, so they load without code
 execution and fail loudly when corrupt.
+
+This module owns the layer and network classes and what they derive (shapes, conv geometry,
+descriptions); the packed bit encoding is :mod:`hwgen.bitpack`, the rules a valid layer and
+network obey :mod:`hwgen.ircheck`, and the file format with its versions :mod:`hwgen.irfile`.
 """
 
 from __future__ import annotations
 
-import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelFileError
+from .bitpack import pack_bits, unpack_bits
 from .files import atomic_write
-
-IR_FORMAT = "hwgen-ir"
-IR_VERSION = 3              # 2: conv layers, 3: ternary layers; binary dense-only networks are version 1
-READ_VERSIONS = (1, 2, 3)
-KINDS = ("dense", "conv2d", "conv1d")
-WORD = 64
-MAX_HEADER_BYTES = 1 << 20
-MAX_LAYER_WEIGHTS = 1 << 26     # 64 M weights (8 MB packed): far above any layer hwgen can map
-
-
-def words_for(bits: int) -> int:
-    return (bits + WORD - 1) // WORD
-
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """Pack a {0,1} array along its last axis into uint64 words (bit i -> word i//64, bit i%64)."""
-    bits = np.asarray(bits)
-    if bits.ndim == 0:
-        raise ValueError("pack_bits needs at least one axis")
-    length = bits.shape[-1]
-    padded = np.zeros(bits.shape[:-1] + (words_for(length) * WORD,), dtype=np.uint8)
-    padded[..., :length] = bits != 0
-    as_bytes = np.packbits(padded, axis=-1, bitorder="little")
-    return np.ascontiguousarray(as_bytes).view("<u8").astype(np.uint64)
-
-
-def unpack_bits(words: np.ndarray, length: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`: uint64 words -> uint8 {0,1} array with ``length`` bits."""
-    words = np.ascontiguousarray(np.asarray(words, dtype=np.uint64)).astype("<u8")
-    as_bytes = words.view(np.uint8)
-    return np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :length]
-
-
-def _integers(what: str, values, dtype) -> np.ndarray:
-    """``values`` as ``dtype`` without silent truncation or wrap-around: integer arrays must fit,
-    float arrays must hold whole numbers (so ``np.zeros(8)`` is fine and 3.5 is refused)."""
-    values = np.asarray(values)
-    info = np.iinfo(dtype)
-    if values.dtype.kind == "b":
-        values = values.astype(np.uint8)
-    if values.dtype.kind == "f":
-        if not np.all(np.isfinite(values)) or np.any(values != np.floor(values)):
-            raise ModelFileError(f"{what} must be integers, not {values.dtype} values such as "
-                                 f"{values[np.logical_or(~np.isfinite(values), values != np.floor(values))].flat[0]!r}")
-    elif values.dtype.kind not in "iu":
-        raise ModelFileError(f"{what} must be integers, not {values.dtype}")
-    if values.size:
-        lo, hi = values.min(), values.max()
-        # compare as Python ints: uint64 values above 2**63 must not wrap negative
-        if int(lo) < info.min or int(hi) > info.max:
-            raise ModelFileError(f"{what} hold {int(lo) if int(lo) < info.min else int(hi)}, outside "
-                                 f"[{info.min}, {info.max}]")
-    return values.astype(dtype)
+from .ircheck import check_layer, check_network, integers
 
 
 @dataclass(frozen=True)
@@ -200,10 +150,10 @@ class Layer:
 
     def __post_init__(self):
         where = f"layer {self.name!r}" if self.name else "layer"
-        self.weights = _integers(f"{where}: packed weights", self.weights, np.uint64)
+        self.weights = integers(f"{where}: packed weights", self.weights, np.uint64)
         if self.zeros is not None:
-            self.zeros = _integers(f"{where}: packed zero mask", self.zeros, np.uint64)
-        self.thresholds = _integers(f"{where}: thresholds", self.thresholds, np.int64)
+            self.zeros = integers(f"{where}: packed zero mask", self.zeros, np.uint64)
+        self.thresholds = integers(f"{where}: thresholds", self.thresholds, np.int64)
         if self.in_shape is not None:
             self.in_shape = tuple(int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
                                   for v in self.in_shape)
@@ -287,89 +237,13 @@ class Layer:
         return unpack_bits(self.weights, self.n_inputs)
 
     def validate(self):
-        where = f"layer {self.name!r}" if self.name else "layer"
-        if not (isinstance(self.n_inputs, (int, np.integer)) and self.n_inputs > 0):
-            raise ModelFileError(f"{where}: n_inputs must be a positive integer, not {self.n_inputs!r}")
-        if not (isinstance(self.n_outputs, (int, np.integer)) and self.n_outputs > 0):
-            raise ModelFileError(f"{where}: n_outputs must be a positive integer, not {self.n_outputs!r}")
-        want = (self.n_outputs, words_for(self.n_inputs))
-        if self.weights.shape != want:
-            raise ModelFileError(f"{where}: packed weights have shape {self.weights.shape}, expected {want} "
-                                 f"for {self.n_outputs} outputs x {self.n_inputs} inputs")
-        if self.thresholds.shape != (self.n_outputs,):
-            raise ModelFileError(f"{where}: thresholds have shape {self.thresholds.shape}, "
-                                 f"expected ({self.n_outputs},)")
-        if self.output not in ("sign", "popcount"):
-            raise ModelFileError(f"{where}: output must be 'sign' or 'popcount', not {self.output!r}")
-        lo = -self.n_inputs if self.is_ternary else 0
-        if self.thresholds.size and (self.thresholds.min() < lo or self.thresholds.max() > self.n_inputs + 1):
-            bad = int(np.flatnonzero((self.thresholds < lo) | (self.thresholds > self.n_inputs + 1))[0])
-            scale = "-n_inputs" if self.is_ternary else "0"
-            raise ModelFileError(f"{where}: thresholds must lie in [{scale}, n_inputs + 1] = [{lo}, {self.n_inputs + 1}]; "
-                                 f"neuron {bad} has {int(self.thresholds[bad])}")
-        spare = words_for(self.n_inputs) * WORD - self.n_inputs
-        if spare and np.any(self.weights[:, -1] >> np.uint64(WORD - spare)):
-            raise ModelFileError(f"{where}: padding bits beyond input {self.n_inputs} are not zero")
-        if self.is_ternary:
-            if self.zeros.shape != want:
-                raise ModelFileError(f"{where}: the packed zero mask has shape {self.zeros.shape}, expected {want}")
-            if spare and np.any(self.zeros[:, -1] >> np.uint64(WORD - spare)):
-                raise ModelFileError(f"{where}: zero-mask padding bits beyond input {self.n_inputs} are not zero")
-            if np.any(self.weights & self.zeros):
-                raise ModelFileError(f"{where}: a zero weight has its sign bit set (a ternary 0 is stored with "
-                                     f"sign bit 0)")
-        self._validate_conv(where)
-
-    def _validate_conv(self, where: str):
-        if self.kind not in KINDS:
-            raise ModelFileError(f"{where}: kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        if not self.is_conv:
-            if self.in_shape is not None or (self.kernel, self.stride, self.padding, self.pool) != (1, 1, 0, 1):
-                raise ModelFileError(f"{where}: a dense layer takes no in_shape, kernel, stride, padding or pool")
-            return
-        dims = 3 if self.kind == "conv2d" else 2
-        shape = self.in_shape
-        if (not isinstance(shape, tuple) or len(shape) != dims
-                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)):
-            raise ModelFileError(f"{where}: a {self.kind} layer's in_shape must be {dims} positive integers "
-                                 f"({'H, W, C' if dims == 3 else 'L, C'}), not {self.in_shape!r}")
-        for name in ("kernel", "stride", "pool"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= 64:
-                raise ModelFileError(f"{where}: {name} must be an integer in [1, 64], not {value!r}")
-        if isinstance(self.padding, bool) or not isinstance(self.padding, (int, np.integer)) \
-                or not 0 <= self.padding < self.kernel:
-            raise ModelFileError(f"{where}: padding must be an integer in [0, kernel - 1] = [0, {self.kernel - 1}], "
-                                 f"not {self.padding!r}")
-        if self.pad_bit not in (0, 1) or isinstance(self.pad_bit, bool):
-            raise ModelFileError(f"{where}: pad_bit must be 0 (pad with -1) or 1 (pad with +1), not {self.pad_bit!r}")
-        if self.output != "sign":
-            raise ModelFileError(f"{where}: a conv layer's output must be 'sign' (the last layer is dense)")
-        channels = shape[-1]
-        taps = self.kernel ** (2 if self.kind == "conv2d" else 1)
-        if self.n_inputs != taps * channels:
-            raise ModelFileError(f"{where}: a {self.kind} layer with kernel {self.kernel} on {channels} channels has "
-                                 f"{taps * channels} inputs per output, not {self.n_inputs}")
-        g = self.geometry()
-        if g.Ho < 1 or g.Wo < 1:
-            raise ModelFileError(f"{where}: kernel {self.kernel} with padding {self.padding} does not fit the "
-                                 f"{'x'.join(map(str, shape[:-1]))} input")
-        if g.Hp < 1 or g.Wp < 1:
-            raise ModelFileError(f"{where}: pool {self.pool} is larger than the {g.Ho}x{g.Wo} output"
-                                 if self.kind == "conv2d" else
-                                 f"{where}: pool {self.pool} is longer than the output's {g.Wo} positions")
+        check_layer(self)
 
     def header(self) -> list[dict]:
         """The layer's entries in the file header: itself, then its maxpool if it has one."""
-        d = {"name": self.name, "kind": self.kind, "n_inputs": int(self.n_inputs), "n_outputs": int(self.n_outputs),
-             "output": self.output}
-        if self.is_ternary:
-            d["weights"] = "ternary"
-        if not self.is_conv:
-            return [d]
-        d.update(in_shape=list(self.in_shape), kernel=int(self.kernel), stride=int(self.stride),
-                 padding=int(self.padding), pad_bit=int(self.pad_bit))
-        return [d] + ([{"kind": "maxpool", "size": int(self.pool)}] if self.pool > 1 else [])
+        from .irfile import layer_header
+
+        return layer_header(self)
 
 
 def dataset_of(metadata: dict) -> str:
@@ -425,22 +299,7 @@ class Network:
         return int(self.metadata.get("input_threshold", 127))
 
     def validate(self):
-        if not self.layers:
-            raise ModelFileError("network has no layers")
-        for k, (a, b) in enumerate(zip(self.layers, self.layers[1:])):
-            if b.is_conv:
-                if not a.is_conv or a.kind != b.kind or a.out_shape != b.in_shape:
-                    raise ModelFileError(f"layer {k + 1} ({b.kind} on {'x'.join(map(str, b.in_shape))}) must follow a "
-                                         f"{b.kind} layer giving that shape; layer {k} gives "
-                                         f"{'x'.join(map(str, a.out_shape))} ({a.kind})")
-            elif a.out_size != b.n_inputs:
-                raise ModelFileError(f"layer {k} has {a.out_size} outputs but layer {k + 1} "
-                                     f"expects {b.n_inputs} inputs")
-            if a.output != "sign":
-                raise ModelFileError(f"layer {k} is not the last layer but its output is {a.output!r}")
-        if self.layers[-1].is_conv:
-            raise ModelFileError("the last layer is a conv layer; a network ends with a dense layer (its "
-                                 "popcounts are the class scores)")
+        check_network(self)
 
     def save(self, path):
         """Write the network to ``path`` (.npz) atomically."""
@@ -448,142 +307,14 @@ class Network:
 
     def save_to(self, f) -> None:
         """Write the network as .npz into the binary file object ``f``."""
-        arrays = {}
-        header = {"format": IR_FORMAT, "version": self.version, "metadata": self.metadata,
-                  "layers": []}
-        for k, layer in enumerate(self.layers):
-            if self.is_conv and not layer.is_conv and k and self.layers[k - 1].is_conv:
-                header["layers"].append({"kind": "flatten"})
-            entries = layer.header()
-            if self.version == 1:    # exactly the fields an older reader knows
-                entries = [{key: v for key, v in entries[0].items() if key != "kind"}]
-            header["layers"] += entries
-            arrays[f"w{k}"] = layer.weights
-            arrays[f"t{k}"] = layer.thresholds
-            if layer.is_ternary:
-                arrays[f"z{k}"] = layer.zeros
-        arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-        # as numpy.savez_compressed, but with a fixed member date so equal networks give equal bytes
-        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, array in arrays.items():
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with zf.open(info, "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+        from .irfile import write_network
+
+        write_network(self, f)
 
     @classmethod
     def load(cls, path) -> "Network":
         """Read and validate an IR file. Sizes are checked against the header before any array is
         read, so a corrupt or hostile file cannot make hwgen allocate without bound."""
-        path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"model file {path} does not exist")
-        try:
-            if path.stat().st_size == 0:
-                raise ModelFileError(f"model file {path} is empty")
-            if not zipfile.is_zipfile(path):
-                raise ModelFileError(f"{path} is corrupt or not an hwgen network file: not an .npz archive "
-                                     f"(a plain .npy or another format renamed?)")
-            with np.load(path, allow_pickle=False) as z:
-                members = {info.filename: info.file_size for info in z.zip.infolist()}
-                if members.get("header.npy", MAX_HEADER_BYTES + 1) > MAX_HEADER_BYTES:
-                    raise ModelFileError(f"{path} has no hwgen header (or one over {MAX_HEADER_BYTES} bytes)")
-                header = json.loads(bytes(z["header"]).decode())
-                if not isinstance(header, dict):
-                    raise ModelFileError(f"{path}: its header is not a JSON object")
-                if header.get("format") != IR_FORMAT:
-                    raise ModelFileError(f"{path} is not an hwgen network file (format={header.get('format')!r})")
-                if header.get("version") not in READ_VERSIONS:
-                    raise ModelFileError(f"{path} has IR version {header.get('version')!r}; "
-                                         f"this hwgen reads versions {', '.join(map(str, READ_VERSIONS))}")
-                specs = header.get("layers")
-                if not isinstance(specs, list) or not all(isinstance(d, dict) for d in specs):
-                    raise ModelFileError(f"{path}: its header has no list of layers")
-                if not isinstance(header.get("metadata", {}), dict):
-                    raise ModelFileError(f"{path}: its metadata is not a JSON object")
-                layers = cls._load_layers(z, members, specs, path, header["version"])
-        except ModelFileError:
-            raise
-        except (OSError, EOFError, KeyError, ValueError, TypeError, zipfile.BadZipFile, json.JSONDecodeError,
-                UnicodeDecodeError) as e:
-            raise ModelFileError(f"{path} is corrupt or not an hwgen network file: {type(e).__name__}: {e}") from None
-        return cls(layers=layers, metadata=header.get("metadata", {}))
+        from .irfile import read_network
 
-    @classmethod
-    def _load_layers(cls, z, members: dict, specs: list, path, version: int) -> list[Layer]:
-        """Weighted layers from the header's entries; ``maxpool`` fuses into the conv layer before
-        it, ``flatten`` must stand between the last conv layer and the first dense one."""
-        layers, flattened = [], False
-        for e, d in enumerate(specs):
-            kind = d.get("kind", "dense")
-            where = f"{path}: header entry {e} ({kind!r})"
-            if version == 1 and "kind" in d:
-                raise ModelFileError(f"{where}: an IR version 1 file has dense layers only (no 'kind')")
-            if version < 3 and "weights" in d:
-                raise ModelFileError(f"{where}: ternary layers ('weights') need IR version 3, the file says {version}")
-            if kind == "maxpool":
-                size = d.get("size")
-                prev = layers[-1] if layers else None
-                if prev is None or not prev.is_conv or prev.pool != 1 or flattened:
-                    raise ModelFileError(f"{where}: a maxpool must directly follow a conv layer")
-                if isinstance(size, bool) or not isinstance(size, int) or not 2 <= size <= 64:
-                    raise ModelFileError(f"{where}: maxpool size must be an integer in [2, 64], not {size!r}")
-                prev.pool = size
-                prev.validate()
-            elif kind == "flatten":
-                if not layers or not layers[-1].is_conv or flattened:
-                    raise ModelFileError(f"{where}: flatten must follow the last conv layer")
-                flattened = True
-            elif kind in KINDS:
-                if kind == "dense" and layers and layers[-1].is_conv and not flattened:
-                    raise ModelFileError(f"{where}: a dense layer after a conv layer needs a flatten entry before it")
-                if kind != "dense" and flattened:
-                    raise ModelFileError(f"{where}: a conv layer cannot follow flatten")
-                layers.append(cls._load_layer(z, members, len(layers), d, path))
-            else:
-                raise ModelFileError(f"{where}: unknown layer kind {kind!r}; this hwgen knows "
-                                     f"{', '.join(KINDS + ('maxpool', 'flatten'))}")
-        return layers
-
-    @staticmethod
-    def _load_layer(z, members: dict, k: int, d: dict, path) -> Layer:
-        where = f"{path}: layer {k}"
-        n_in, n_out = d.get("n_inputs"), d.get("n_outputs")
-        for name, value in (("n_inputs", n_in), ("n_outputs", n_out)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ModelFileError(f"{where}: {name} must be a positive integer, not {value!r}")
-        if n_in * n_out > MAX_LAYER_WEIGHTS:
-            raise ModelFileError(f"{where} declares {n_out} x {n_in} weights, over hwgen's limit of "
-                                 f"{MAX_LAYER_WEIGHTS} per layer")
-        ternary = d.get("weights", "binary")
-        if ternary not in ("binary", "ternary"):
-            raise ModelFileError(f"{where}: weights must be 'binary' or 'ternary', not {ternary!r}")
-        ternary = ternary == "ternary"
-        expect = {f"w{k}.npy": n_out * words_for(n_in) * 8, f"t{k}.npy": n_out * 8}
-        if ternary:
-            expect[f"z{k}.npy"] = n_out * words_for(n_in) * 8
-        for member, size in expect.items():
-            if member not in members:
-                raise ModelFileError(f"{where}: the file has no array {member[:-4]!r}")
-            if members[member] > size + 4096:             # + the .npy header
-                raise ModelFileError(f"{where}: array {member[:-4]!r} is larger than its declared shape")
-        weights, thresholds = z[f"w{k}"], z[f"t{k}"]
-        zeros = z[f"z{k}"] if ternary else None
-        for what, array in (("packed weights", weights), ("packed zero mask", zeros)):
-            if array is not None and array.dtype != np.dtype("<u8"):
-                raise ModelFileError(f"{where}: {what} are {array.dtype}, an hwgen IR stores uint64 words")
-        if thresholds.dtype.kind not in "iu":
-            raise ModelFileError(f"{where}: thresholds are {thresholds.dtype}, an hwgen IR stores integers")
-        conv = {}
-        kind = d.get("kind", "dense")
-        if kind != "dense":
-            shape = d.get("in_shape")
-            if not isinstance(shape, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in shape):
-                raise ModelFileError(f"{where}: in_shape must be a list of integers, not {shape!r}")
-            if int(np.prod(shape, dtype=np.float64)) > MAX_LAYER_WEIGHTS:
-                raise ModelFileError(f"{where}: input shape {shape} is over hwgen's limit of {MAX_LAYER_WEIGHTS} bits")
-            conv = {"kind": kind, "in_shape": tuple(shape),
-                    **{f: d.get(f, default) for f, default in (("kernel", None), ("stride", 1), ("padding", 0),
-                                                              ("pad_bit", 0))}}
-        return Layer(n_inputs=n_in, n_outputs=n_out, weights=weights, thresholds=thresholds,
-                     output=d.get("output"), name=str(d.get("name", "")), zeros=zeros, **conv)
+        return read_network(path, cls)
