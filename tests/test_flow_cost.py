@@ -16,12 +16,15 @@ from click.testing import CliRunner
 
 from hwgen.cli import main
 from hwgen.errors import ConfigError, DataError, SimulatorMissing
-from hwgen.flow import energy as E
+from hwgen.flow.blockscaled import characterisation_network
+from hwgen.flow.energy import run_energy
+from hwgen.flow.flatenergy import Netlist
 from hwgen.flow.macro import view_macros
 from hwgen.flow.platform import get_platform, mark_dont_use
 from hwgen.flow.sdc import sdc_text
 from hwgen.flow.steps import link
 from hwgen.flow.synth import block_of
+from hwgen.flow.vcd import vcd_name, vcd_toggles
 from hwgen.generate import generate_array
 from hwgen.hwconfig import HwConfig
 from hwgen.manifest import Manifest
@@ -359,7 +362,7 @@ def test_vcd_toggles_count_a_net_once_whatever_its_names(tmp_path):
     vcd.write_text("$timescale 1ps $end\n$scope module dut $end\n$var wire 1 ! a $end\n$var wire 1 \" a_alias $end\n"
                    "$var wire 2 # v [1:0] $end\n$upscope $end\n$enddefinitions $end\n"
                    "#0\n$dumpvars\n0!\n0\"\nbx0 #\n$end\n#10\n1!\n1\"\nb11 #\n#20\n0!\n0\"\nb01 #\n#30\n1!\n1\"\n")
-    activity = E.vcd_toggles(vcd, {"a": [7], "a_alias": [7], "v": [3, 4]})
+    activity = vcd_toggles(vcd, {"a": [7], "a_alias": [7], "v": [3, 4]})
     print(activity)
     assert activity.toggles == {7: 3, 3: 1, 4: 1}
     assert activity.matched_bits == {3, 4, 7} and activity.variables == activity.matched_variables == 3
@@ -372,8 +375,8 @@ def test_vcd_names_of_nets_inside_submodules_match_the_netlist(tmp_path):
     keeps the backslash of a public name that began with ``$`` (``\\$11[0]``), which the VCD
     drops. Both count their toggles, and the coverage names what matched (issue 27: 45-64 % of
     the variables matched nothing and counted zero)."""
-    assert E.vcd_name("$flatten\\\\tree_1.$abc$3391$new_n48_") == "$flatten\\tree_1.$abc$3391$new_n48_"
-    assert E.vcd_name("\\plain_escaped ") == "plain_escaped" and E.vcd_name("clk") == "clk"
+    assert vcd_name("$flatten\\\\tree_1.$abc$3391$new_n48_") == "$flatten\\tree_1.$abc$3391$new_n48_"
+    assert vcd_name("\\plain_escaped ") == "plain_escaped" and vcd_name("clk") == "clk"
     vcd = tmp_path / "b.vcd"
     vcd.write_text("$timescale 1ps $end\n$scope module dut $end\n"
                    "$var wire 1 ! \\$flatten\\\\tree_1.$abc$3391$new_n48_ $end\n$var wire 1 \" \\$11[0] $end\n"
@@ -383,8 +386,8 @@ def test_vcd_names_of_nets_inside_submodules_match_the_netlist(tmp_path):
                                                      "\\$11[0]": {"bits": [6]}}}
     from hwgen.flow.liberty import CellLibrary
 
-    net = E.Netlist({"modules": {"top": module}}, "top", CellLibrary(1.8, 1e-9, 1e-12, {}))
-    activity = E.vcd_toggles(vcd, net.names)
+    net = Netlist({"modules": {"top": module}}, "top", CellLibrary(1.8, 1e-9, 1e-12, {}))
+    activity = vcd_toggles(vcd, net.names)
     assert activity.toggles == {5: 2, 6: 1}
     assert activity.coverage([5, 6]) == {"vcd_variables": 3, "vcd_variables_matched": 2, "driven_bits": 2,
                                          "driven_bits_matched": 2}
@@ -392,7 +395,7 @@ def test_vcd_names_of_nets_inside_submodules_match_the_netlist(tmp_path):
 
 def test_characterisation_network_fits_the_array_size():
     for n in (8, 32):
-        net = E.characterisation_network(n)
+        net = characterisation_network(n)
         sizes = [net.layers[0].n_inputs] + [layer.n_outputs for layer in net.layers]
         assert sizes[1] == 2 * n and sizes[-1] == 10 and int(sizes[0] ** 0.5) ** 2 == sizes[0] <= 4 * n
 
@@ -401,7 +404,7 @@ def test_energy_step_refuses_the_synth_view(tmp_path):
     folder = tmp_path / "d"
     generate_array(HwConfig(n=4, N=1, M=1), folder, views=("synth",))
     with pytest.raises(ConfigError, match="macro view"):
-        E.run_energy(folder, sky130(), view="synth")
+        run_energy(folder, sky130(), view="synth")
 
 
 def test_sta_without_synthesis_is_a_clear_error(tmp_path):

@@ -82,7 +82,7 @@ def test_a_network_has_one_threshold_memory_per_layer_shape(tmp_path):
     assert names[0] == "hwgen_rram2t2r_xnor_n8"
     assert sorted(names[1:]) == sorted({threshold_macro(p.hw).name for p in plans})
     # the output layer gives popcounts: its threshold memory is never read (synthesis removes it)
-    from hwgen.flow.energy import plan_operations
+    from hwgen.flow.operations import plan_operations
 
     assert [p.output for p in plans] == ["sign", "popcount"]
     assert plan_operations(plans)["threshold_bits"] == plans[0].hw.max_outputs * plans[0].hw.threshold_width
@@ -113,7 +113,8 @@ def test_seq2par_threshold_memory_replays_at_gate_level(tmp_path):
     """A seq2par array's one-row threshold memory (written lane by lane) in the macro view,
     synthesized with clock gating and replayed at gate level: every output equals the RTL's in
     every cycle (the replay raises otherwise), and the thresholds' RRAM reads are counted."""
-    from hwgen.flow import energy as E
+    from hwgen.flow.flatenergy import gate_level_run
+    from hwgen.flow.rramenergy import rram_energy
     from hwgen.flow.synth import synthesize
 
     plat = sky130()
@@ -126,7 +127,7 @@ def test_seq2par_threshold_memory_replays_at_gate_level(tmp_path):
     work.mkdir()
     from pathlib import Path
 
-    run = E.gate_level_run(manifest, Path(synth["folder"]), plat, 8, work, log=print)
-    rram = E.rram_energy(manifest, plat)
+    run = gate_level_run(manifest, Path(synth["folder"]), plat, 8, work, log=print)
+    rram = rram_energy(manifest, plat)
     assert run["energy"]["thresholds"]["rram"] == pytest.approx(rram["thresholds"] * run["items"])
     assert run["vcd_coverage"]["driven_bits_matched"] == run["vcd_coverage"]["driven_bits"]

@@ -1,0 +1,154 @@
+"""The block-scaled energy model of :mod:`hwgen.flow.energy`: each block characterised once, per
+array size n, on a small network by a flat gate-level run (:func:`characterise`, cached), as data
+and gated-clock energy per operation (:func:`coefficients`; a gated clock ticks with its
+block's work, :data:`GATED_OPS`), then scaled by a design's operations (:func:`scaled_energy`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..manifest import Manifest
+from .flatenergy import Netlist, gate_level_run
+from .operations import block_operations, plan_units
+from .platform import Platform
+from .steps import work_folder
+from .synth import BLOCK_ORDER
+from .tally import KINDS, summarize
+
+
+# What a block's gated clocks tick with, where it is not what its data switches with: a tree's
+# total register loads once per neuron, however many partial sums it adds.
+GATED_OPS = {"tree": "thresholds"}
+
+
+def gated_ops(block: str) -> str:
+    """The operation (a :func:`hwgen.flow.operations.block_operations` key) a block's gated-clock
+    energy scales with."""
+    return GATED_OPS.get(block, block)
+
+
+def coefficients(run: dict, manifest: Manifest) -> dict:
+    """Data energy and gated-clock energy per operation of every block, from a flat run (see
+    :mod:`hwgen.flow.energy`): a gated clock ticks when its registers load, i.e. with the block's work."""
+    ops = block_operations(manifest)
+    coef = {}
+    for block in BLOCK_ORDER:
+        data, gated = run["energy"][block]["data"], run["gated_clock"][block]
+        if block == "control":
+            per = run["window_cycles"]
+            coef[block] = {"per": "cycle", "data_j": data / per, "gated_clock_j": gated / per}
+        elif ops.get(block):
+            per = ops[block] * run["items"]
+            coef[block] = {"per": block_unit(block), "data_j": data / per,
+                           "gated_clock_j": gated / (ops[gated_ops(block)] * run["items"]),
+                           "gated_clock_per": block_unit(gated_ops(block))}
+    return coef
+
+
+def block_unit(block: str) -> str:
+    return {"memory": "sense", "cells": "sense", "tree": "partial sum", "thresholds": "neuron",
+            "links": "bit", "argmax": "class", "im2col": "tap", "control": "cycle"}[block]
+
+
+def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: float, cycles: float,
+                  period_s: float, rram: dict) -> dict:
+    """Block-scaled energy (J) per block and kind of ``items`` items over ``cycles`` cycles:
+    the ungated clock and leakage exactly from the netlist, data and gated clocks per operation
+    (``coef``), ``rram`` (J per item per block, :func:`hwgen.flow.rramenergy.rram_energy`) per
+    item."""
+    ops = block_operations(manifest)
+    clock, leak = net.clock_energy_per_cycle(macros), net.leakage_w()
+    energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+    missing = []
+    for block in BLOCK_ORDER:
+        energy[block]["clock"] = clock.get(block, 0.0) * cycles
+        energy[block]["leakage"] = leak.get(block, 0.0) * cycles * period_s
+        energy[block]["rram"] = rram.get(block, 0.0) * items
+        if block == "control":
+            energy[block]["data"] = coef["control"]["data_j"] * cycles
+            energy[block]["clock"] += coef["control"].get("gated_clock_j", 0.0) * cycles
+        elif ops.get(block):
+            if block not in coef:
+                missing.append(block)
+                continue
+            energy[block]["data"] = coef[block]["data_j"] * ops[block] * items
+            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[gated_ops(block)] * items
+    if missing:
+        raise ConfigError(f"the characterisation has no {', '.join(missing)} block; characterise on a network")
+    return energy
+
+
+def characterisation_network(n: int, seed: int = 0):
+    """The small two-layer network blocks are characterised on: (s*s)-2n-10 with s*s the largest
+    square <= 4n (inputs are resized images), random weights from ``seed``, thresholds at half
+    the inputs (so activations follow the data)."""
+    from ..ir import Layer, Network
+
+    rng = np.random.default_rng(seed)
+    side = int(math.isqrt(min(4 * n, 784)))
+    sizes = (side * side, 2 * n, 10)
+    layers = [Layer.from_bits(rng.integers(0, 2, (b, a)), np.full(b, a // 2),
+                              output="popcount" if k == len(sizes) - 2 else "sign", name=f"fc{k + 1}")
+              for k, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    return Network(layers, {"input_threshold": 127, "dataset": "mnist", "purpose": "energy characterisation"})
+
+
+def _code_digest() -> str:
+    """SHA-256 (16 hex digits) of the sources a characterisation depends on."""
+    import hashlib
+
+    from .. import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("rtl", "flow"):
+        for path in sorted((root / folder).glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, log=print) -> dict:
+    """Data energy per operation of every block for arrays of n x n cells on ``platform``, from a
+    flat gate-level run of :func:`characterisation_network` (macro view). Cached in the cache
+    folder by n, platform Liberty, period, image count and a digest of the code that makes it (the
+    RTL components and the flow), so a changed design or model is characterised afresh."""
+    from ..generate import generate_network
+    from ..netplan import plan_network
+    from .platform import cache_dir
+    from .synth import synthesize
+
+    lib = platform.prepared_liberty()
+    key = f"{platform.name}_{lib.stem}_n{n}_{period_ns:g}ns_{count}_{_code_digest()}"
+    cache = cache_dir() / "energy" / f"characterisation_{key}.json"
+    if cache.is_file():
+        try:
+            return json.loads(cache.read_text())
+        except (OSError, ValueError):
+            pass
+    net = characterisation_network(n)
+    log(f"[energy] characterising blocks for n={n} on {platform.name} (once; cached in {cache.parent})")
+    with work_folder(cache) as work:
+        manifest = generate_network(net, plan_network(net, n=n), work / "design", name="hwgen_char", views=("macro",))
+        synth = synthesize(manifest, platform, "macro", period_ns, log=lambda *a: None)
+        run_dir = work / "run"
+        run_dir.mkdir()
+        run = gate_level_run(manifest, Path(synth["folder"]), platform, count, run_dir, log=log)
+        units = plan_units(manifest.layers)
+        clock, leak = run["net"].clock_energy_per_cycle(run["macros"]), run["net"].leakage_w()
+        structure = {b: {"clock_j_per_cycle": clock.get(b, 0.0) / units[b], "leakage_w": leak.get(b, 0.0) / units[b]}
+                     for b in BLOCK_ORDER if units.get(b)}
+        result = {"structure": structure, "n": n, "platform": platform.name, "period_ns": period_ns, "images": count,
+                  "network": [layer.n_inputs for layer in net.layers] + [net.layers[-1].n_outputs],
+                  "cells": synth["cells"], "coefficients": coefficients(run, manifest),
+                  "flat_per_image": summarize(run["energy"], run["items"])}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    from ..files import atomic_write
+
+    atomic_write(cache, json.dumps(result, indent=1, sort_keys=True))
+    return result
