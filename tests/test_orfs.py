@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from hwgen.errors import ConfigError, ManifestError, OutputError
-from hwgen.flow.macro import macro_model, macro_pins, sense_energy_at, tech_info, view_macros
+from hwgen.flow.macro import macro_model, macro_pins, sense_energy_at, view_macros
 from hwgen.flow.orfs import MARKER, export_orfs, macro_instances
 from hwgen.flow.platform import get_platform
+from hwgen.flow.techinfo import tech_info
 from hwgen.generate import generate_array, generate_network
 from hwgen.hwconfig import HwConfig
 from hwgen.ir import Layer, Network

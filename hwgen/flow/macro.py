@@ -61,24 +61,24 @@ and its 25 nJ per MNIST digit (1.86 M synapses: 13 fJ each). ``row_read_energy_j
 
 Leakage: the RRAM is non-volatile and the PCSA has no static path (section 2.2), so only the
 periphery leaks; it is charged at the platform buffer's leakage per um^2.
+
+This module owns the model (:func:`macro_model`, :class:`~hwgen.flow.macro.MacroModel`) and the macros of a design
+(:func:`view_macros`); what it reads from the platform's files is :mod:`hwgen.flow.techinfo`, the
+Liberty and LEF text written from it :mod:`hwgen.flow.macroabstract`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gzip
 import math
-import re
-import zlib
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
-from .. import __version__
 from ..errors import ConfigError, DataError
 from ..hwconfig import index_width
 from ..rtl.macros import MacroSpec
+from . import macroabstract
 from .platform import Platform, get_platform
+from .techinfo import LibertyInfo, RoutingLayer, liberty_info, tech_info, to_nm
 
 
 @dataclass(frozen=True)
@@ -124,219 +124,10 @@ def macro_pins(n: int) -> list[tuple[str, str, int]]:
     return MacroSpec.weights(n).pins()
 
 
-# -- reading the platform's files ---------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LibertyInfo:
-    """What the macro's Liberty copies from the platform's: units, conditions, thresholds, and
-    the platform buffer's input capacitance, output tables and leakage density."""
-
-    header: dict              # attribute -> text, copied verbatim (units, thresholds)
-    time_s: float             # seconds per time unit
-    cap_f: float              # farads per capacitance unit
-    leakage_w: float          # watts per leakage power unit
-    volt_v: float             # volts per voltage unit
-    voltage: float            # supply, in volts
-    temperature: float
-    buffer_cap: float         # buffer input capacitance, in library units
-    load_index: tuple         # buffer output load index, library units
-    rise: tuple               # buffer cell_rise / cell_fall / transitions at that load, lowest input slew
-    fall: tuple
-    rise_tr: tuple
-    fall_tr: tuple
-    max_cap: float
-    leakage_per_um2_w: float
-
-
-_UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15,
-         "w": 1.0, "mw": 1e-3, "uw": 1e-6, "nw": 1e-9, "pw": 1e-12, "fw": 1e-15,
-         "v": 1.0, "mv": 1e-3, "f": 1.0, "pf": 1e-12, "ff": 1e-15, "nf": 1e-9, "uf": 1e-6}
-_HEADER_ATTRS = ("time_unit", "voltage_unit", "current_unit", "leakage_power_unit", "pulling_resistance_unit",
-                 "slew_derate_from_library", "slew_lower_threshold_pct_fall", "slew_lower_threshold_pct_rise",
-                 "slew_upper_threshold_pct_fall", "slew_upper_threshold_pct_rise", "input_threshold_pct_fall",
-                 "input_threshold_pct_rise", "output_threshold_pct_fall", "output_threshold_pct_rise")
-
-
-def _unit(text: str, what: str, where) -> float:
-    m = re.fullmatch(r'\s*"?\s*([0-9.eE+-]+)\s*([a-zA-Z]+)\s*"?\s*', text)
-    if not m or m.group(2).lower() not in _UNIT:
-        raise DataError(f"{where}: cannot read {what} {text!r}")
-    return float(m.group(1)) * _UNIT[m.group(2).lower()]
-
-
-def _group(text: str, head: str, where, what: str) -> str:
-    """The body of the first Liberty group whose head matches regex ``head`` (braces matched)."""
-    m = re.search(head + r"\s*\{", text)
-    if not m:
-        raise DataError(f"{where}: no {what}")
-    depth, i = 1, m.end()
-    while depth:
-        j = text.find("}", i)
-        k = text.find("{", i)
-        if j < 0:
-            raise DataError(f"{where}: unbalanced braces in {what}")
-        if 0 <= k < j:
-            depth, i = depth + 1, k + 1
-        else:
-            depth, i = depth - 1, j + 1
-    return text[m.end():i - 1]
-
-
-def _numbers(text: str) -> list[float]:
-    return [float(v) for v in re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", text)]
-
-
-def _table(cell: str, kind: str, templates: dict, where) -> tuple[tuple, tuple]:
-    """``(loads, values)`` of table ``kind`` (cell_rise, ...) at the lowest input slew."""
-    m = re.search(kind + r'\s*\(\s*"?([\w.]+)"?\s*\)\s*\{', cell)
-    if not m:
-        raise DataError(f"{where}: platform buffer has no {kind} table")
-    body = _group(cell[m.start():], re.escape(m.group(0)[:-1]), where, kind)
-    idx = {k: _numbers(v) for k, v in re.findall(r'(index_\d)\s*\(\s*"([^"]*)"', body)}
-    for k, v in templates.get(m.group(1), {}).items():
-        idx.setdefault(k, v)
-    rows = [_numbers(r) for r in re.findall(r'"([^"]*)"', re.search(r"values\s*\((.*?)\)\s*;", body, re.S).group(1))]
-    load_axis = next((k for k, v in templates.get(m.group(1), {}).get("vars", {}).items()
-                      if v == "total_output_net_capacitance"), "index_2")
-    if load_axis == "index_1":
-        return tuple(idx["index_1"]), tuple(r[0] for r in rows)
-    return tuple(idx["index_2"]), tuple(rows[0])
-
-
-@functools.lru_cache(maxsize=8)
-def _liberty_info(path: str, stamp, buffer: tuple) -> LibertyInfo:
-    where = Path(path).name
-    try:
-        raw = Path(path).read_bytes()
-        text = (gzip.decompress(raw) if path.endswith(".gz") else raw).decode("utf-8", "replace")
-    except (OSError, EOFError, zlib.error) as e:
-        raise DataError(f"cannot read Liberty file {path}: {getattr(e, 'strerror', None) or e}") from None
-    first_cell = re.search(r"^\s*cell\s*\(", text, re.M)
-    head = text[:first_cell.start() if first_cell else len(text)]
-    header = {}
-    for attr in _HEADER_ATTRS:
-        m = re.search(rf"^\s*{attr}\s*:\s*([^;]+);", head, re.M)
-        if m:
-            header[attr] = m.group(1).strip()
-    cap = re.search(r"capacitive_load_unit\s*\(\s*([0-9.eE+-]+)\s*,\s*\"?(\w+)\"?\s*\)", head)
-    if not cap or cap.group(2).lower() not in _UNIT or "time_unit" not in header:
-        raise DataError(f"{where}: no time_unit or capacitive_load_unit in the library header")
-    header["capacitive_load_unit"] = f"{float(cap.group(1)):g}, {cap.group(2).lower()}"
-    cond = _group(head, r"operating_conditions\s*\([^)]*\)", where, "operating_conditions")
-    volt = re.search(r"voltage\s*:\s*([0-9.eE+-]+)", cond)
-    temp = re.search(r"temperature\s*:\s*([0-9.eE+-]+)", cond)
-    nom = re.search(r"nom_voltage\s*:\s*([0-9.eE+-]+)", head)
-    templates = {}
-    for name, body in re.findall(r'lu_table_template\s*\(\s*"?([\w.]+)"?\s*\)\s*\{([^}]*)\}', head):
-        t = {k: _numbers(v) for k, v in re.findall(r'(index_\d)\s*\(\s*"([^"]*)"', body)}
-        t["vars"] = dict(re.findall(r"variable_(\d)\s*:\s*\"?(\w+)\"?", body))
-        t["vars"] = {f"index_{k}": v for k, v in t["vars"].items()}
-        templates[name] = t
-    name, pin_in, pin_out = buffer
-    cell = _group(text, rf'cell\s*\(\s*"?{re.escape(name)}"?\s*\)', where, f"buffer cell {name}")
-    pin_a = _group(cell, rf'pin\s*\(\s*"?{re.escape(pin_in)}"?\s*\)', where, f"pin {pin_in} of {name}")
-    pin_z = _group(cell, rf'pin\s*\(\s*"?{re.escape(pin_out)}"?\s*\)', where, f"pin {pin_out} of {name}")
-    timing = _group(pin_z, r"timing\s*\(\s*\)", where, f"timing of {name}/{pin_out}")
-    loads, rise = _table(timing, "cell_rise", templates, where)
-    _, fall = _table(timing, "cell_fall", templates, where)
-    _, rise_tr = _table(timing, "rise_transition", templates, where)
-    _, fall_tr = _table(timing, "fall_transition", templates, where)
-    area = re.search(r"\barea\s*:\s*([0-9.eE+-]+)", cell)
-    leak = re.search(r"cell_leakage_power\s*:\s*([0-9.eE+-]+)", cell)
-    cin = re.search(r"\bcapacitance\s*:\s*([0-9.eE+-]+)", pin_a)
-    maxc = re.search(r"max_capacitance\s*:\s*([0-9.eE+-]+)", pin_z)
-    if not (area and leak and cin):
-        raise DataError(f"{where}: buffer {name} lacks area, cell_leakage_power or input capacitance")
-    leakage_w = _unit(header.get("leakage_power_unit", "1nW"), "leakage_power_unit", where)
-    return LibertyInfo(
-        header=header, time_s=_unit(header["time_unit"], "time_unit", where),
-        cap_f=float(cap.group(1)) * _UNIT[cap.group(2).lower()], leakage_w=leakage_w,
-        volt_v=_unit(header.get("voltage_unit", "1V"), "voltage_unit", where),
-        voltage=float((nom or volt).group(1)), temperature=float(temp.group(1)) if temp else 25.0,
-        buffer_cap=float(cin.group(1)), load_index=loads, rise=rise, fall=fall, rise_tr=rise_tr, fall_tr=fall_tr,
-        max_cap=float(maxc.group(1)) if maxc else loads[-1],
-        leakage_per_um2_w=float(leak.group(1)) * leakage_w / float(area.group(1)))
-
-
-@dataclass(frozen=True)
-class RoutingLayer:
-    name: str
-    vertical: bool
-    pitch: int                # nm
-    offset: int               # nm, along the layer's track axis
-    width: int                # nm
-    min_area: float           # um^2
-
-
-@dataclass(frozen=True)
-class TechInfo:
-    layers: tuple             # RoutingLayer, bottom up
-    site: tuple               # (width, height) in nm
-    grid: int                 # manufacturing grid, nm
-
-    def layer(self, name: str) -> RoutingLayer:
-        for lay in self.layers:
-            if lay.name == name:
-                return lay
-        raise DataError(f"the technology LEF has no routing layer {name}")
-
-
-def _nm(value: float) -> int:
-    return int(round(value * 1000))
-
-
-@functools.lru_cache(maxsize=8)
-def _tech_info(path: str, stamp, site: str) -> TechInfo:
-    try:
-        text = re.sub(r"#[^\n]*", "", Path(path).read_text(errors="replace"))
-    except OSError as e:
-        raise DataError(f"cannot read technology LEF {path}: {e.strerror or e}") from None
-    layers = []
-    for m in re.finditer(r"^\s*LAYER\s+(\S+)\s*\n(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
-        stmts = [s.split() for s in m.group(2).split(";")]
-        get = {s[0]: s[1:] for s in reversed(stmts) if s}            # first statement of each kind wins
-        if get.get("TYPE") != ["ROUTING"]:
-            continue
-        vertical = get.get("DIRECTION") == ["VERTICAL"]
-        width = next((s[1] for s in stmts if len(s) == 2 and s[0] == "WIDTH"), None)
-        pitch, offset = get.get("PITCH", []), get.get("OFFSET", ["0"])
-        if width is None or not pitch:
-            continue
-        # PITCH/OFFSET give x then y when two values; tracks of a vertical layer sit on x.
-        axis = 0 if vertical else -1
-        layers.append(RoutingLayer(m.group(1), vertical, _nm(float(pitch[axis])), _nm(float(offset[axis])),
-                                   _nm(float(width)), float(get.get("AREA", ["0"])[0])))
-    s = re.search(rf"^\s*SITE\s+{re.escape(site)}\b(.*?)^\s*END\s+{re.escape(site)}", text, re.S | re.M)
-    size = re.search(r"SIZE\s+([0-9.]+)\s+BY\s+([0-9.]+)", s.group(1)) if s else None
-    if not layers or size is None:
-        raise DataError(f"{Path(path).name}: no routing layers or no SITE {site}")
-    grid = re.search(r"MANUFACTURINGGRID\s+([0-9.]+)", text)
-    return TechInfo(tuple(layers), (_nm(float(size.group(1))), _nm(float(size.group(2)))),
-                    _nm(float(grid.group(1))) if grid else 5)
-
-
-def _stamp(path: Path):
-    st = path.stat()
-    return (st.st_size, st.st_mtime_ns)
-
-
-def tech_info(platform: Platform) -> TechInfo:
-    """Routing layers, placement site and manufacturing grid of ``platform``'s technology LEF."""
-    return _tech_info(str(platform.tech_lef), _stamp(platform.tech_lef), platform.site)
-
-
 # -- the model --------------------------------------------------------------------------------
 
 def _ceil_to(value: float, step: int) -> int:
     return int(math.ceil(value / step - 1e-9)) * step
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _um(nm: int) -> str:
-    return f"{nm / 1000:.3f}"
 
 
 @dataclass(frozen=True)
@@ -387,118 +178,13 @@ class MacroModel:
                 "row_read_energy_fj": round(self.row_read_energy_j * 1e15, 6),
                 "leakage_nw": round(self.leakage_w * 1e9, 6)}
 
-    def _header_lines(self) -> list[str]:
-        s = self.summary()
-        model = ", ".join(f"{k}={v:g}" for k, v in asdict(self.params).items())
-        return [f"Generated by hwgen {__version__}: abstract of {self.name}, {self.spec.describe()},",
-                f"for platform {self.platform.name} ({self.platform.process_nm} nm, {self.supply_v:g} V). A documented "
-                f"model, not a characterised macro: see hwgen/flow/macro.py.",
-                f"Size {s['width_um']:.3f} x {s['height_um']:.3f} um; clk->{self.spec.output} {s['read_delay_ns']:.4g} ns; "
-                f"setup {s['setup_ns']:.4g} ns, hold {s['hold_ns']:.4g} ns; "
-                f"{s['sense_energy_fj']:.4g} fJ per bit sensed; leakage {s['leakage_nw']:.4g} nW.",
-                f"Model parameters: {model}"]
-
-    # -- Liberty ------------------------------------------------------------------------------
     def liberty_text(self) -> str:
-        lib, name = self.lib_info, self.name
-        t = 1e-9 / lib.time_s                       # ns -> library time units
-        energy_unit = lib.cap_f * lib.volt_v ** 2   # OpenSTA: internal power in cap x voltage^2 units
-        out = ["/*"] + [f" * {line}" for line in self._header_lines()] + [" */", f"library ({name}) {{",
-               "  technology (cmos);", "  delay_model : table_lookup;"]
-        for attr in ("time_unit", "voltage_unit", "current_unit", "leakage_power_unit", "pulling_resistance_unit"):
-            if attr in lib.header:
-                out.append(f"  {attr} : {lib.header[attr]};")
-        out += [f"  capacitive_load_unit ({lib.header['capacitive_load_unit']});",
-                "  nom_process : 1;", f"  nom_temperature : {_fmt(lib.temperature)};",
-                f"  nom_voltage : {_fmt(lib.voltage)};",
-                f"  operating_conditions (hwgen_nominal) {{ process : 1; temperature : {_fmt(lib.temperature)}; "
-                f"voltage : {_fmt(lib.voltage)}; tree_type : balanced_tree; }}",
-                "  default_operating_conditions : hwgen_nominal;",
-                "  default_cell_leakage_power : 0;", "  default_fanout_load : 1;",
-                "  default_input_pin_cap : 0;", "  default_output_pin_cap : 0;", "  default_inout_pin_cap : 0;"]
-        for attr in _HEADER_ATTRS[5:]:
-            if attr in lib.header:
-                out.append(f"  {attr} : {lib.header[attr]};")
-        index = ", ".join(_fmt(v) for v in lib.load_index)
-        out += [f"  lu_table_template ({name}_load) {{", "    variable_1 : total_output_net_capacitance;",
-                f'    index_1 ("{index}");', "  }"]
-        for width in sorted({w for _, _, w in self.spec.pins() if w > 1}):
-            out += [f"  type ({name}_bus{width}) {{", "    base_type : array;", "    data_type : bit;",
-                    f"    bit_width : {width};", f"    bit_from : {width - 1};", "    bit_to : 0;",
-                    "    downto : true;", "  }"]
-        e_read = self.row_read_energy_j / energy_unit
-        out += [f"  cell ({name}) {{", f"    area : {_fmt(self.area_um2)};", "    interface_timing : true;",
-                f"    cell_leakage_power : {_fmt(self.leakage_w / lib.leakage_w)};"]
-        cap = _fmt(lib.buffer_cap)
+        """The macro's Liberty view (:func:`hwgen.flow.macroabstract.liberty_text`)."""
+        return macroabstract.liberty_text(self)
 
-        def scalar(kind, value):
-            return [f"        {kind} (scalar) {{ values (\"{_fmt(value)}\"); }}"]
-
-        def constraint(kind, value):
-            return (["      timing () {", '        related_pin : "clk";', f"        timing_type : {kind};"]
-                    + scalar("rise_constraint", value) + scalar("fall_constraint", value) + ["      }"])
-
-        def table(kind, base, values):
-            vals = ", ".join(_fmt(base + v) for v in values)
-            return [f"        {kind} ({name}_load) {{", f'          index_1 ("{index}");',
-                    f'          values ("{vals}");', "        }"]
-
-        for pin, direction, width in self.spec.pins():
-            group = f"pin ({pin})" if width == 1 else f"bus ({pin})"
-            out.append(f"    {group} {{")
-            if width > 1:
-                out.append(f"      bus_type : {name}_bus{width};")
-            out.append(f"      direction : {direction};")
-            if pin == "clk":
-                out += [f"      capacitance : {cap};", "      clock : true;",
-                        f"      min_period : {_fmt(self.min_period_ns * t)};",
-                        # A read (re high at the edge) precharges and senses a row; the
-                        # energy of the whole read is booked on the clock edge that starts it.
-                        "      internal_power () {", '        when : "re";']
-                out += scalar("rise_power", e_read) + scalar("fall_power", 0) + ["      }"]
-            elif direction == "input":
-                out.append(f"      capacitance : {cap};")
-                out += constraint("setup_rising", self.setup_ns * t) + constraint("hold_rising", self.hold_ns * t)
-            else:
-                base = self.read_delay_ns * t
-                out += [f"      max_capacitance : {_fmt(lib.max_cap)};", "      timing () {",
-                        '        related_pin : "clk";', "        timing_type : rising_edge;",
-                        "        timing_sense : non_unate;"]
-                # The output stage is the platform buffer: its load-dependent delay on top of the
-                # read delay, and its transitions.
-                out += table("cell_rise", base - lib.rise[0], lib.rise)
-                out += table("cell_fall", base - lib.fall[0], lib.fall)
-                out += table("rise_transition", 0, lib.rise_tr) + table("fall_transition", 0, lib.fall_tr)
-                out.append("      }")
-            out.append("    }")
-        out += ["  }", "}", ""]
-        return "\n".join(out)
-
-    # -- LEF ----------------------------------------------------------------------------------
     def lef_text(self) -> str:
-        w, h = _nm(self.width_um), _nm(self.height_um)
-        out = [f"# {line}" for line in self._header_lines()]
-        out += ["VERSION 5.7 ;", 'BUSBITCHARS "[]" ;', 'DIVIDERCHAR "/" ;', "",
-                f"MACRO {self.name}", "  CLASS BLOCK ;", f"  FOREIGN {self.name} 0 0 ;", "  ORIGIN 0 0 ;",
-                f"  SIZE {_um(w)} BY {_um(h)} ;", "  SYMMETRY X Y ;"]
-        for pin, direction, layer, rect in self._pins:
-            out += [f"  PIN {pin}", f"    DIRECTION {direction.upper()} ;", "    USE SIGNAL ;", "    PORT",
-                    f"      LAYER {layer} ;", f"        RECT {' '.join(map(_um, rect))} ;", "    END",
-                    f"  END {pin}"]
-        for pin, use in ((self.layout["vdd"], "POWER"), (self.layout["vss"], "GROUND")):
-            out += [f"  PIN {pin}", "    DIRECTION INOUT ;", f"    USE {use} ;", "    PORT",
-                    f"      LAYER {self.layout['power']} ;"]
-            out += [f"        RECT {' '.join(map(_um, r))} ;" for name, _, _, r in self._power if name == pin]
-            out += ["    END", f"  END {pin}"]
-        out.append("  OBS")
-        layer = None
-        for lay, rect in self._obs:
-            if lay != layer:
-                out.append(f"    LAYER {lay} ;")
-                layer = lay
-            out.append(f"      RECT {' '.join(map(_um, rect))} ;")
-        out += ["  END", f"END {self.name}", "", "END LIBRARY", ""]
-        return "\n".join(out)
+        """The macro's LEF abstract (:func:`hwgen.flow.macroabstract.lef_text`)."""
+        return macroabstract.lef_text(self)
 
     @property
     def lib_info(self) -> LibertyInfo:
@@ -557,7 +243,7 @@ def macro_model(spec, platform, params: MacroParams = DEFAULT_PARAMS) -> MacroMo
     if platform.name not in LAYOUT or not platform.has_layout or platform.process_nm is None or not platform.buffer:
         raise ConfigError(f"the RRAM macro model needs a named platform ({', '.join(LAYOUT)}), "
                           f"not {platform.name!r}: it scales with the platform's node and uses its LEF")
-    lib = _liberty_info(str(platform.liberty), _stamp(platform.liberty), tuple(platform.buffer))
+    lib = liberty_info(platform)
     tech = tech_info(platform)
     p, node = params, float(platform.process_nm)
     f_um = node / 1000.0                      # F at the platform's node, in um
@@ -580,7 +266,7 @@ def macro_model(spec, platform, params: MacroParams = DEFAULT_PARAMS) -> MacroMo
     keep = max(d_bottom, d_side) + max(bottom_l.pitch, side_l.pitch)
     bottom, side = _bits(spec)
     sw, sh = tech.site
-    w_nm, h_nm = _ceil_to(_nm(width), sw), _ceil_to(_nm(height), sh)
+    w_nm, h_nm = _ceil_to(to_nm(width), sw), _ceil_to(to_nm(height), sh)
     # Widen or heighten the block until its pins fit on one track each along their edge.
     while len(_tracks(bottom_l, keep, w_nm - bottom_l.pitch)) < len(bottom):
         w_nm += sw

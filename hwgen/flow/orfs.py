@@ -60,9 +60,10 @@ from ..files import write_folder
 from ..hwconfig import check_float
 from ..manifest import Manifest, check_identifier
 from ..rtl.macros import MacroSpec
-from .macro import macro_model, tech_info
+from .macro import macro_model
 from .platform import PLATFORMS, Platform, get_platform
 from .sdc import DEFAULT_PERIOD_NS, sdc_text
+from .techinfo import tech_info
 
 MARKER = "hwgen_orfs.json"
 FORMAT = "hwgen-orfs-export"
