@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hwgen.errors import ConfigError, OutputError, SimulatorMissing
-from hwgen.flow import pnr
+from hwgen.flow import pnr, pnrparse
 from hwgen.generate import generate_array
 from hwgen.hwconfig import HwConfig
 
@@ -122,19 +122,19 @@ END DESIGN
 
 
 def test_def_parser_measures_die_cells_and_wires():
-    d = pnr.parse_def(DEF)
+    d = pnrparse.parse_def(DEF)
     assert d.units == 100 and d.die == (-100, 0, 900, 500)
     assert d.components == {"INVX1": 2, "FILL": 1}
     # 200 up, 300 right, 50 back: 550 units = 5.5 um; two via names
     assert d.wirelength_um == pytest.approx(5.5) and d.vias == 2
-    assert pnr.is_filler("FILL", "CORE", ("FILL",)) and pnr.is_filler("x", "CORE SPACER")
-    assert not pnr.is_filler("INVX1", "CORE", ("FILL",))
+    assert pnrparse.is_filler("FILL", "CORE", ("FILL",)) and pnrparse.is_filler("x", "CORE SPACER")
+    assert not pnrparse.is_filler("INVX1", "CORE", ("FILL",))
 
 
 def test_route_log_parser():
-    assert pnr.parse_failed_routes("Failed to route net a\n...\nFinal: No failed routes!\n") == 0
-    assert pnr.parse_failed_routes("Final: Failed net routes: 17\n") == 17
-    assert pnr.parse_failed_routes("Progress: Stage 1 total routes completed: 5\n") is None
+    assert pnrparse.parse_failed_routes("Failed to route net a\n...\nFinal: No failed routes!\n") == 0
+    assert pnrparse.parse_failed_routes("Final: Failed net routes: 17\n") == 17
+    assert pnrparse.parse_failed_routes("Progress: Stage 1 total routes completed: 5\n") is None
 
 
 STA = """Startpoint: DFF_1 (rising edge-triggered flip-flop clocked by core_clock)
@@ -173,7 +173,7 @@ Path Type: max
 
 
 def test_opensta_parser_takes_the_worst_setup_and_hold_path():
-    t = pnr.parse_opensta(STA, 10.0, "OpenSTA")
+    t = pnrparse.parse_opensta(STA, 10.0, "OpenSTA")
     assert (t.startpoint, t.endpoint, t.setup_slack_ns, t.arrival_ns, t.required_ns) == ("DFF_3", "DFF_4", -0.3,
                                                                                        10.1, 9.8)
     assert t.hold_slack_ns == 0.21 and t.setup_paths == 2 and t.violating_paths == 1 and not t.met
