@@ -222,7 +222,8 @@ def write_images(split: Split, path, count: int | None = None, offset: int = 0) 
     """Save images ``offset .. offset+count`` of ``split`` as an image set (atomically)."""
     end = len(split.labels) if count is None else offset + count
     if offset < 0 or end > len(split.labels) or end <= offset:
-        raise DataError(f"images {offset}..{end} asked for, the split holds {len(split.labels)}")
+        raise DataError(f"images {offset}..{end - 1} asked for (--offset {offset}, --count {end - offset}), the "
+                        f"split holds {len(split.labels)}")
     what = f"images {offset}..{end - 1} of {sorted(split.sources.items())}"
     arrays = {"images": split.images[offset:end], "labels": split.labels[offset:end].astype(np.uint8),
               "source": np.array(what), "dataset": np.array(split.dataset or "")}

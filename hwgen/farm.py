@@ -27,6 +27,7 @@ from .errors import HwgenError
 
 TASKS_PER_WORKER = 4        # sweep points are cut into about this many tasks per worker
 WORKER_WAIT_S = 60          # a remote scheduler must have a worker within this time
+CONNECT_S = 10              # ... and answer within this time (dask's default makes a user wait 30 s)
 ADDRESS = re.compile(r"^(?:(?P<scheme>tcp|tls|ws|wss)://)?"
                      r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 
@@ -113,10 +114,10 @@ class Farm:
             self.client = distributed.Client(self.cluster, set_as_default=False)
             return self
         try:
-            self.client = distributed.Client(self.scheduler, set_as_default=False)
+            self.client = distributed.Client(self.scheduler, set_as_default=False, timeout=CONNECT_S)
         except (OSError, TimeoutError) as e:
-            raise FarmError(f"cannot reach the dask scheduler at {self.scheduler}: {' '.join(str(e).split())}") \
-                from None
+            raise FarmError(f"cannot reach the dask scheduler at {self.scheduler} (within {CONNECT_S} s): "
+                            f"{' '.join(str(e).split())}") from None
         try:
             self.client.wait_for_workers(1, timeout=WORKER_WAIT_S)
         except TimeoutError:

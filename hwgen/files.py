@@ -128,8 +128,8 @@ def check_output_folder(out_dir, written_files, what: str = "-o") -> None:
         return
     owned = written_files(out_dir)
     if owned is None:
-        raise OutputError(f"{what} {out_dir} is not empty and is not an hwgen output (no hwgen manifest.json); "
-                          f"hwgen never deletes what it did not write: choose a new or empty folder")
+        raise OutputError(f"{what} {out_dir} is not empty and is not an hwgen output (no readable manifest.json "
+                          f"or step.json of hwgen); hwgen never deletes what it did not write: choose a new or empty folder")
     foreign = [e for e in entries if e not in owned]
     if foreign:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")

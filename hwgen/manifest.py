@@ -133,6 +133,9 @@ class Manifest:
         if self.folder is None:
             raise ManifestError("this manifest was not loaded from a design folder")
         path = self.folder / check_file_name("file", name)
+        if path.is_symlink():       # hwgen writes plain files; a link could hand a tool any file on the machine
+            raise ManifestError(f"{path} is a symbolic link; a design folder holds the files hwgen wrote, not "
+                                f"links (regenerate it with `hwgen rtl`)")
         if not path.is_file():
             raise ManifestError(f"design folder {self.folder} lacks {name}, which its manifest lists; "
                                 f"regenerate it with `hwgen rtl`")

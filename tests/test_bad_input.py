@@ -387,7 +387,7 @@ def test_plain_image_sets_are_accepted(tmp_path, network_design):
 def test_images_command_refuses_bad_ranges_and_outputs(tmp_path):
     data = idx_dataset(tmp_path / "d", n_test=30)
     one_line_error(invoke("images", "--data-dir", data, "--offset", 28, "--count", 5, "-o", tmp_path / "a.npz"),
-                   "images 28..33 asked for", "holds 30")
+                   "images 28..32 asked for (--offset 28, --count 5)", "holds 30")
     one_line_error(invoke("images", "--data-dir", data, "--offset", -1, "-o", tmp_path / "a.npz"), "--offset", code=2)
     one_line_error(invoke("images", "--data-dir", data, "-o", tmp_path / "a.txt"), "-o/--out", ".npz", code=2)
     (tmp_path / "dir.npz").mkdir()

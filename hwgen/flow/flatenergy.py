@@ -79,7 +79,7 @@ class Netlist:
 
 
 def _library(platform: Platform, synth_folder: Path) -> tuple[CellLibrary, set]:
-    lib = load_library(platform.prepared_liberty())
+    lib = platform.library()
     macros = set()
     if (synth_folder / "macros.lib").is_file():
         mlib = load_library(synth_folder / "macros.lib")

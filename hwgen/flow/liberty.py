@@ -97,7 +97,7 @@ def _table(group, scale):
     return i1, i2, vals.reshape(len(i1), -1)
 
 
-def _extract(path: Path) -> dict:
+def _extract(path: Path, source=None) -> dict:
     try:
         from liberty.parser import parse_liberty
     except ImportError:
@@ -107,7 +107,7 @@ def _extract(path: Path) -> dict:
     try:
         lib = parse_liberty(path.read_text())
     except Exception as e:   # the parser raises lark errors of many kinds
-        raise DataError(f"cannot parse Liberty file {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise DataError(f"cannot parse Liberty file {source or path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     time_s = _unit(lib.get("time_unit"), "s")
     cap_attr = lib.get_attributes("capacitive_load_unit") if hasattr(lib, "get_attributes") else None
     cap_raw = cap_attr[0] if cap_attr else lib.get("capacitive_load_unit")
@@ -158,8 +158,9 @@ def _extract(path: Path) -> dict:
     return {"version": EXTRACT_VERSION, "voltage_v": volt, "time_s": time_s, "cap_unit_f": cap_f, "cells": cells}
 
 
-def load_library(path) -> CellLibrary:
-    """The extract of a (prepared, uncompressed) Liberty file, from its JSON cache if present."""
+def load_library(path, source=None) -> CellLibrary:
+    """The extract of a (prepared, uncompressed) Liberty file, from its JSON cache if present;
+    errors name ``source`` (the user's file it was prepared from), if given."""
     from .platform import cache_dir
 
     path = Path(path)
@@ -174,7 +175,13 @@ def load_library(path) -> CellLibrary:
         except (OSError, ValueError):
             data = None
     if data is None:
-        data = _extract(path)
+        try:
+            data = _extract(path, source)
+        except (ValueError, AttributeError, TypeError, IndexError, KeyError) as e:
+            raise DataError(f"Liberty file {source or path} lacks what hwgen reads from it (units, cells, pins): "
+                            f"{type(e).__name__}: {e}") from None
+        if not data["cells"]:
+            raise DataError(f"Liberty file {source or path} defines no cells")
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cache, json.dumps(data))
     cells = {}

@@ -59,6 +59,12 @@ class Platform:
     def has_layout(self) -> bool:
         return self.tech_lef is not None and self.cell_lef is not None
 
+    def library(self):
+        """The cell data of the platform's Liberty (:func:`hwgen.flow.liberty.load_library`)."""
+        from .liberty import load_library
+
+        return load_library(self.prepared_liberty(), source=self.liberty)
+
     def prepared_liberty(self, cache=None) -> Path:
         """The uncompressed Liberty with the dont-use cells marked (made once, cached)."""
         try:

@@ -14,6 +14,7 @@ script.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -43,9 +44,15 @@ def step_files(folder: Path):
     return None
 
 
+def _sha256(content) -> str:
+    return hashlib.sha256(content.encode() if isinstance(content, str) else content).hexdigest()
+
+
 def write_step(folder, step: str, files: dict, result: dict, option: str = "--out") -> Path:
-    """Write ``files`` (name -> str/bytes) and ``step.json`` (``result``) as the whole ``folder``."""
-    record = {"format": FORMAT, "step": step, "files": sorted(files), "result": result}
+    """Write ``files`` (name -> str/bytes) and ``step.json`` (``result``, and the SHA-256 of every
+    file, which :func:`read_step` checks) as the whole ``folder``."""
+    record = {"format": FORMAT, "step": step, "files": sorted(files), "result": result,
+              "sha256": {name: _sha256(content) for name, content in sorted(files.items())}}
     return write_folder(Path(folder), {**files, STEP_FILE: json.dumps(record, indent=1, sort_keys=True) + "\n"},
                         step_files, option)
 
@@ -57,8 +64,16 @@ def read_step(folder, step: str) -> dict:
         d = json.loads((folder / STEP_FILE).read_text())
     except (OSError, ValueError):
         raise ConfigError(f"no {step} result in {folder}: run `hwgen {step}` first") from None
-    if d.get("format") != FORMAT or d.get("step") != step:
+    if not isinstance(d, dict) or d.get("format") != FORMAT or d.get("step") != step:
         raise ConfigError(f"{folder} holds no {step} result: run `hwgen {step}` first")
+    for name, digest in (d.get("sha256") or {}).items():     # (results written before this check have none)
+        try:
+            ok = Path(name).name == name and name not in (".", "..") and _sha256((folder / name).read_bytes()) == digest
+        except OSError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"the {step} result in {folder} is damaged: {name} is missing or changed since the "
+                              f"step wrote it; run `hwgen {step}` again")
     return d["result"]
 
 

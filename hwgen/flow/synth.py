@@ -37,7 +37,7 @@ import re
 import time
 from pathlib import Path
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..manifest import Manifest, check_identifier
 from .platform import Platform
 from .sdc import DEFAULT_PERIOD_NS, check_period
@@ -143,10 +143,7 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
     sources = [manifest.path(f) for f in v.verilog if f not in v.blackbox]
     specs = view_macros(manifest, view) if view == "macro" else []
     lib = platform.prepared_liberty()
-    try:
-        library = load_library(lib)
-    except DataError as e:     # name the file the user gave, not the prepared copy
-        raise DataError(f"Liberty file {platform.liberty} (--lib/--platform) is not usable: {e}") from None
+    library = platform.library()
     t0 = time.perf_counter()
     with work_folder(out_dir) as work:
         link(work, "cells.lib", lib)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import SimulatorMissing
+from ..errors import DataError, SimulatorMissing
 
 
 def vcd_name(reference: str) -> str:
@@ -48,33 +48,45 @@ def vcd_toggles(path, names: dict) -> Activity:
 
     var_bits, last, counts = {}, {}, {}
     variables = matched = 0
-    with open(path, "rb") as f:
-        for tok in tokenize(f):
-            kind = tok.kind
-            if kind is TokenKind.VAR:
-                variables += 1
-                bits = names.get(vcd_name(tok.var.reference))
-                if bits is not None and len(bits) == tok.var.size:
-                    matched += 1
-                    var_bits.setdefault(tok.var.id_code, []).append(bits)
-            elif kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
-                code = tok.scalar_change.id_code if kind is TokenKind.CHANGE_SCALAR else tok.vector_change.id_code
-                if code not in var_bits:
-                    continue
-                if kind is TokenKind.CHANGE_SCALAR:
-                    value = tok.scalar_change.value
-                else:
-                    v = tok.vector_change.value
-                    value = format(v, "b") if isinstance(v, int) else str(v)
-                width = len(var_bits[code][0])
-                text = value.rjust(width, "0" if value[:1] in "01" else value[:1])[-width:]
-                prev = last.get(code)
-                if prev is not None:
-                    count = counts.setdefault(code, [0] * width)
-                    for k, (a, b) in enumerate(zip(prev, text)):
-                        if a != b and a in "01" and b in "01":
-                            count[k] += 1
-                last[code] = text
+    defined = False
+    try:
+        with open(path, "rb") as f:
+            for tok in tokenize(f):
+                kind = tok.kind
+                defined = defined or kind is TokenKind.ENDDEFINITIONS
+                if kind is TokenKind.VAR:
+                    variables += 1
+                    bits = names.get(vcd_name(tok.var.reference))
+                    if bits is not None and len(bits) == tok.var.size:
+                        matched += 1
+                        var_bits.setdefault(tok.var.id_code, []).append(bits)
+                elif kind is TokenKind.CHANGE_SCALAR or kind is TokenKind.CHANGE_VECTOR:
+                    code = tok.scalar_change.id_code if kind is TokenKind.CHANGE_SCALAR else tok.vector_change.id_code
+                    if code not in var_bits:
+                        continue
+                    if kind is TokenKind.CHANGE_SCALAR:
+                        value = tok.scalar_change.value
+                    else:
+                        v = tok.vector_change.value
+                        value = format(v, "b") if isinstance(v, int) else str(v)
+                    width = len(var_bits[code][0])
+                    text = value.rjust(width, "0" if value[:1] in "01" else value[:1])[-width:]
+                    prev = last.get(code)
+                    if prev is not None:
+                        count = counts.setdefault(code, [0] * width)
+                        for k, (a, b) in enumerate(zip(prev, text)):
+                            if a != b and a in "01" and b in "01":
+                                count[k] += 1
+                    last[code] = text
+    except Exception as e:      # pyvcd raises errors of its own (and ValueError, EOFError) for a broken file
+        raise DataError(f"VCD file {path} is broken or truncated: {type(e).__name__}: {e}") from None
+    if not defined:
+        raise DataError(f"VCD file {path} is truncated: its header has no $enddefinitions")
+    with open(path, "rb") as f:             # pyvcd stops quietly inside a cut token; a whole file ends a line
+        f.seek(0, 2)
+        whole = f.tell() > 0 and (f.seek(-1, 2) or True) and f.read(1).isspace()
+    if not whole:
+        raise DataError(f"VCD file {path} is truncated: it ends inside a line")
     # A net bit may appear under several names (aliases, possibly with their own VCD codes): it
     # toggles once however many names carry it, so take the largest count, never the sum.
     toggles = {}

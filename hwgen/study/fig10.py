@@ -414,12 +414,11 @@ def run_fig10_on(platform, out_dir, n: int = 32, period_ns: float = 10.0, int8_n
     8-bit energies at the platform's node and supply (``int8_node="platform"``) or Horowitz's
     45 nm figures (``"horowitz"``). ``kwargs``: :func:`run_fig10`'s training options."""
     from ..flow.energy import estimate_network_energy
-    from ..flow.liberty import load_library
 
     def energy(network):
         return estimate_network_energy(network, n, platform, period_ns, log=log)["total_j"]
 
     node = None
     if int8_node == "platform":
-        node = (platform.process_nm, load_library(platform.prepared_liberty()).voltage_v)
+        node = (platform.process_nm, platform.library().voltage_v)
     return run_fig10(out_dir, energy, int8_node=node, log=log, **kwargs)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..device import network_error_maps
-from ..errors import LayerDoesNotFit
+from ..errors import ConfigError, LayerDoesNotFit
 from ..golden import network_forward
 from ..netplan import network_timing, plan_network
 from ..outputs import new_figure, save_figure, write_csv
@@ -127,6 +127,9 @@ def run_space(networks: dict, x_bits, labels, out_dir, parallels, n: int = 32, c
               model_paths: dict | None = None, source: str = "test images", repeats: int = 3,
               log=print) -> list[dict]:
     """Build the table, optionally measure it in RTL, write ``design_space.csv/.md/.png``."""
+    if not any(network.is_conv for network in networks.values()):
+        raise ConfigError(f"no conv layers in {', '.join(networks)}: hwgen space tabulates the replicas (--parallel) "
+                          f"of conv layers; give a conv network with --model")
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     rows = space_rows(networks, x_bits, labels, parallels, n, config, ber, seed, clock_mhz, repeats, log)
