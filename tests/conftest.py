@@ -137,14 +137,28 @@ def sim_ber_cases(bers):
             for sim in SIMS for k, (ber, seed) in enumerate(bers)]
 
 
+def case_sim_ber_cases(cases, bers, icarus=None):
+    """``(case, sim, ber, seed)`` parameters: :func:`sim_ber_cases` for each case, and on Icarus only
+    for the cases in ``icarus`` (default: all) in `make test`; Icarus on the other cases reads the
+    same Verilog as Verilator and runs in `make long`."""
+    params = []
+    for case in cases:
+        for p in sim_ber_cases(bers):
+            sim, ber, seed = p.values
+            long = bool(p.marks) or (sim == "icarus" and icarus is not None and case not in icarus)
+            params.append(pytest.param(case, sim, ber, seed, id=f"{p.id}-{case}",
+                                       marks=[pytest.mark.long] if long else []))
+    return params
+
+
 # The order in which `make test` (``--dist loadfile --no-loadscope-reorder``) hands test files to its
 # two workers: the longest first (measured; each builds MNIST-sized or several network simulators),
 # so the short files fill in at the end and both workers finish together. Files not listed follow
 # in collection order.
-LONGEST_FIRST = ("test_rtl_mnist.py", "test_rtl_ternary_network.py", "test_rtl_network.py", "test_rtl_array.py",
-                 "test_rtl_conv.py", "test_pnr.py", "test_rtl_ternary.py", "test_wheel.py", "test_rtl_cell_tree.py",
+LONGEST_FIRST = ("test_rtl_ternary_network.py", "test_rtl_network.py", "test_rtl_array.py", "test_rtl_conv.py",
+                 "test_wheel.py", "test_rtl_ternary.py", "test_rtl_cell_tree.py", "test_bad_input_commands.py",
                  "test_flow_checks.py", "test_flow_cost.py", "test_train_conv.py", "test_distributed.py",
-                 "test_bad_input.py", "test_conv_sim.py")
+                 "test_pnr.py", "test_bad_input.py", "test_conv_sim.py", "test_rtl_mnist.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,8 +1,9 @@
 """The shipped MNIST network (784-1024-1024-10, 1856 cells of n=32) through its generated RTL on
 both simulators, bit for bit against the golden model with sampled device errors: at 1-bit codes
-(the fast build) on Verilator in `make test`; at the default 4-bit codes (the hierarchical build of
-`hwgen demo`; a smaller network takes that path in `make test`: test_rtl_network) and on Icarus in
-`make long`. A file of its own, the first one `make test` hands out (conftest.LONGEST_FIRST)."""
+(the fast build) on Verilator, at the default 4-bit codes (the hierarchical build of `hwgen demo`)
+and on Icarus. All in `make long` (MNIST-sized builds take minutes); `make test` runs the same
+paths on smaller networks (test_rtl_network: both simulators, and a network of more than
+FAST_MODEL_CELLS cells built hierarchically)."""
 
 import pytest
 
@@ -18,7 +19,8 @@ SHIPPED = MODELS_DIR / "mnist_bnn.npz"
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped model")
-def test_mnist_network_on_verilator(network_design):
+@pytest.mark.long       # about 170 s (an MNIST-sized build): `make long` and `make demo`; `make test` runs the MLPs
+def test_mnist_network_on_verilator(network_design):         # of test_rtl_network on both simulators
     """The shipped network at 1-bit device codes (a binary pair reads the same as at 4 bits; the
     fast build, about 60 s, then about 430 images/s): the 1000 shipped MNIST test images at three
     BERs."""
