@@ -493,3 +493,15 @@ def test_a_simulation_killed_mid_way_is_not_trusted(network_harness, tmp_path):
     r = invoke("sim", network_harness, "--sim", "icarus", "--count", 4, "--build-dir", build)
     assert r.exit_code == 0, r.output
     assert "equal to the golden model" in r.output
+
+
+def test_verilator_never_expands_a_dollar_in_a_path(network_harness, tmp_path):
+    """Verilator substitutes environment variables in file names ($VAR, $(VAR)): a design folder with
+    a '$' would be read as another path. Refused in one line before Verilator runs; nothing runs."""
+    design = tmp_path / "d$(shell touch PWNED)"
+    shutil.copytree(network_harness, design)
+    r = invoke("sim", design, "--sim", "verilator", "--count", 2, "--build-dir", tmp_path / "b")
+    one_line_error(r, "'$'", "--build-dir")
+    r = invoke("sim", network_harness, "--sim", "verilator", "--count", 2, "--build-dir", tmp_path / "b$HOME")
+    one_line_error(r, "'$'")
+    assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()

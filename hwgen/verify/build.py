@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SimulatorMissing, VerificationError
+from ..errors import ConfigError, SimulatorMissing, VerificationError
 from ..manifest import Manifest
 
 SIMULATORS = ("icarus", "verilator")
@@ -235,6 +235,11 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     from cocotb_tools.runner import get_runner
 
     build_dir = Path(build_dir)
+    if sim == "verilator":        # Verilator reads $VAR and $(VAR) in file names as environment variables
+        for path in (build_dir.resolve(), *(Path(s).resolve() for s in sources)):
+            if "$" in str(path):
+                raise ConfigError(f"{path}: Verilator reads '$' in a file name as an environment variable; "
+                                  f"move the design or build folder (--build-dir) to a path without '$'")
     build_dir.mkdir(parents=True, exist_ok=True)
     args, make_vars = [], []
     if sim == "verilator":
