@@ -22,7 +22,7 @@ import pytest
 from hwgen.ir import Layer, Network
 
 from conftest import random_conv_network, random_ternary_network, repo_root
-from test_bad_input import invoke, one_line_error, small_network, write_ir
+from test_bad_input import invoke, network_design, one_line_error, small_network, write_ir  # noqa: F401
 
 SEED = 7
 
@@ -39,15 +39,6 @@ def array_macro(tmp_path_factory):
     """A tiny array's design folder with the synth and macro views (the flow's input)."""
     out = tmp_path_factory.mktemp("arrm") / "arr"
     r = invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "--views", "synth,macro,harness", "-o", out)
-    assert r.exit_code == 0, r.output
-    return out
-
-
-@pytest.fixture(scope="module")
-def network_harness(tmp_path_factory):
-    root = tmp_path_factory.mktemp("neth")
-    out = root / "net"
-    r = invoke("rtl", "--model", small_network(root), "--n", 32, "--views", "harness", "-o", out)
     assert r.exit_code == 0, r.output
     return out
 
@@ -116,8 +107,8 @@ def test_space_refuses_networks_without_conv_layers_and_bad_replicas(tmp_path):
 
 # -- ternary --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("condition", ["-5,2.5,1", "nan,2.5,1", "55,2.5,0", "55,inf,1", "55,2.5,1,4", "a,b,c", ""])
-def test_conditions_that_are_not_conditions(network_harness, condition):
-    one_line_error(invoke("sim", network_harness, "--condition", condition), "--condition", code=2)
+def test_conditions_that_are_not_conditions(network_design, condition):
+    one_line_error(invoke("sim", network_design, "--condition", condition), "--condition", code=2)
 
 
 def test_tnn_refuses_bad_sizes_and_supplies(tmp_path):
@@ -130,8 +121,8 @@ def test_tnn_refuses_bad_sizes_and_supplies(tmp_path):
     assert not (tmp_path / "t").exists()
 
 
-def test_ternary_array_refuses_nothing_it_can_build_and_sim_vdd_needs_ternary(tmp_path, network_harness):
-    r = invoke("sim", network_harness, "--condition", "55,2.5,1", "--vdd", "0.8")
+def test_ternary_array_refuses_nothing_it_can_build_and_sim_vdd_needs_ternary(tmp_path, network_design):
+    r = invoke("sim", network_design, "--condition", "55,2.5,1", "--vdd", "0.8")
     one_line_error(r, "--vdd", code=2)
     one_line_error(invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "--weights", "quaternary", "-o", tmp_path / "a"),
                    "--weights", code=2)
@@ -226,9 +217,9 @@ def test_truncated_ir_planes(ternary_ir, tmp_path):
 
 
 @pytest.mark.parametrize("version", [0, 99, "2", None])
-def test_manifests_of_other_versions(network_harness, tmp_path, version):
+def test_manifests_of_other_versions(network_design, tmp_path, version):
     design = tmp_path / "d"
-    shutil.copytree(network_harness, design)
+    shutil.copytree(network_design, design)
     manifest = json.loads((design / "manifest.json").read_text())
     manifest["version"] = version
     (design / "manifest.json").write_text(json.dumps(manifest))
@@ -290,12 +281,12 @@ def test_pdk_dir_without_the_platform_files(array_macro, tmp_path):
     one_line_error(r, "lacks")
 
 
-def test_flow_on_designs_of_the_wrong_kind_or_view(array_macro, network_harness, tmp_path):
-    one_line_error(invoke("synth", network_harness), "no macro view")
-    one_line_error(invoke("synth", network_harness, "--view", "synth"), "no synth view")
-    one_line_error(invoke("energy", network_harness), "no macro view")
-    one_line_error(invoke("pnr", network_harness), "synth")
-    one_line_error(invoke("export", "orfs", network_harness, "-o", tmp_path / "o"), "macro")
+def test_flow_on_designs_of_the_wrong_kind_or_view(array_macro, network_design, tmp_path):
+    one_line_error(invoke("synth", network_design), "no macro view")
+    one_line_error(invoke("synth", network_design, "--view", "synth"), "no synth view")
+    one_line_error(invoke("energy", network_design), "no macro view")
+    one_line_error(invoke("pnr", network_design), "synth")
+    one_line_error(invoke("export", "orfs", network_design, "-o", tmp_path / "o"), "macro")
     assert not (tmp_path / "o").exists()
 
 
@@ -362,14 +353,14 @@ def test_truncated_vcd_is_an_error(tmp_path):
     (("--batches", "0"), "--batches", 2),
     (("--batches", "5", "--count", "2"), "--batches", 2),
 ])
-def test_farm_options(network_harness, args, fragment, code):
-    one_line_error(invoke("sim", network_harness, *args), fragment, code=code)
+def test_farm_options(network_design, args, fragment, code):
+    one_line_error(invoke("sim", network_design, *args), fragment, code=code)
 
 
-def test_unreachable_scheduler_is_one_line(network_harness):
+def test_unreachable_scheduler_is_one_line(network_design):
     pytest.importorskip("distributed")
     t0 = time.perf_counter()
-    r = invoke("sim", network_harness, "--scheduler", "tcp://127.0.0.1:9", "--count", 2)
+    r = invoke("sim", network_design, "--scheduler", "tcp://127.0.0.1:9", "--count", 2)
     print(f"unreachable scheduler: {time.perf_counter() - t0:.1f} s")
     one_line_error(r, "127.0.0.1:9")
 
@@ -487,21 +478,21 @@ def test_a_synthesis_killed_mid_way_is_not_trusted(array_macro, tmp_path, after_
     assert json.loads((synth / "step.json").read_text())["result"]["cells"] > 0
 
 
-def test_a_simulation_killed_mid_way_is_not_trusted(network_harness, tmp_path):
+def test_a_simulation_killed_mid_way_is_not_trusted(network_design, tmp_path):
     build = tmp_path / "build"
-    _run_then_kill(["sim", network_harness, "--sim", "icarus", "--count", 4, "--build-dir", build], 3.0, tmp_path)
-    r = invoke("sim", network_harness, "--sim", "icarus", "--count", 4, "--build-dir", build)
+    _run_then_kill(["sim", network_design, "--sim", "icarus", "--count", 4, "--build-dir", build], 3.0, tmp_path)
+    r = invoke("sim", network_design, "--sim", "icarus", "--count", 4, "--build-dir", build)
     assert r.exit_code == 0, r.output
     assert "equal to the golden model" in r.output
 
 
-def test_verilator_never_expands_a_dollar_in_a_path(network_harness, tmp_path):
+def test_verilator_never_expands_a_dollar_in_a_path(network_design, tmp_path):
     """Verilator substitutes environment variables in file names ($VAR, $(VAR)): a design folder with
     a '$' would be read as another path. Refused in one line before Verilator runs; nothing runs."""
     design = tmp_path / "d$(shell touch PWNED)"
-    shutil.copytree(network_harness, design)
+    shutil.copytree(network_design, design)
     r = invoke("sim", design, "--sim", "verilator", "--count", 2, "--build-dir", tmp_path / "b")
     one_line_error(r, "'$'", "--build-dir")
-    r = invoke("sim", network_harness, "--sim", "verilator", "--count", 2, "--build-dir", tmp_path / "b$HOME")
+    r = invoke("sim", network_design, "--sim", "verilator", "--count", 2, "--build-dir", tmp_path / "b$HOME")
     one_line_error(r, "'$'")
     assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()

@@ -10,7 +10,7 @@ import click
 
 from ..hwconfig import HwConfig
 from .edge import fail_cleanly, given, main
-from .options import ARRAY_VIEWS, DATASET_NAMES, NETWORK_VIEWS, IdentifierType, ListType, hw_options
+from .options import ARRAY_VIEWS, DATASET_NAMES, DESIGN, NETWORK_VIEWS, IdentifierType, ListType, hw_options
 
 
 @main.command()
@@ -70,7 +70,7 @@ def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, 
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DESIGN
 @click.option("--view", "views", multiple=True, type=click.Choice(ARRAY_VIEWS),
               help="View(s) to lint (repeatable). Default: every view the design has.")
 @click.option("--synth/--no-synth", default=True, help="Also run Yosys synth on the synth and macro views.")

@@ -9,14 +9,11 @@ from pathlib import Path
 import click
 
 from .edge import fail_cleanly, main
-from .options import FLOW_VIEW, PERIOD, VERBOSE, FiniteFloat, platform_of, platform_options
+from .options import DESIGN, PERIOD, VERBOSE, FiniteFloat, flow_step_options, platform_of, platform_options
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@platform_options
-@FLOW_VIEW
-@PERIOD
+@flow_step_options
 @fail_cleanly
 def synth(design, platform, lib, pdk_dir, view, period):
     """Synthesize a generated DESIGN onto standard cells (Yosys): area per block and in total."""
@@ -32,10 +29,7 @@ def synth(design, platform, lib, pdk_dir, view, period):
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@platform_options
-@FLOW_VIEW
-@PERIOD
+@flow_step_options
 @fail_cleanly
 def sta(design, platform, lib, pdk_dir, view, period):
     """Static timing (OpenSTA) of a synthesized DESIGN: slack, critical path, fmax (synthesizes first if needed)."""
@@ -49,7 +43,7 @@ def sta(design, platform, lib, pdk_dir, view, period):
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DESIGN
 @platform_options
 @click.option("--count", type=click.IntRange(2, 256), default=16, show_default=True,
               help="Test images (or array passes) in the gate-level run.")
@@ -69,7 +63,7 @@ def energy(design, platform, lib, pdk_dir, count, flat, period):
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DESIGN
 @platform_options
 @PERIOD
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus", "none"]), default="verilator",
@@ -93,7 +87,7 @@ def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count,
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DESIGN
 @click.option("--tech", type=click.Choice(["osu018", "sky130hd"]), default="osu018", show_default=True,
               help="qflow technology: osu018 places and routes; sky130hd places only (sky130 numbers: hwgen export orfs).")
 @PERIOD
@@ -124,10 +118,7 @@ def export():
 
 
 @export.command("orfs")
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@platform_options
-@FLOW_VIEW
-@PERIOD
+@flow_step_options
 @click.option("--utilization", type=FiniteFloat(1.0, 95.0), default=None,
               help="CORE_UTILIZATION in percent (default: 30 macro view, 40 synth view; lowered until the macros fit).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,

@@ -220,10 +220,16 @@ def platform_of(platform, lib, pdk_dir):
     return get_platform(platform, lib, pdk_dir)
 
 
+DESIGN = click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
 PERIOD = click.option("--period", type=FiniteFloat(0.05, 1e6), default=None,
                       help="Clock period in ns (default 10; sta and energy: the synthesis run's).")
 FLOW_VIEW = click.option("--view", type=click.Choice(["macro", "synth"]), default="macro", show_default=True,
                          help="macro: 2T2R + PCSA as the black-box macro; synth: the memory as flip-flops (arrays).")
+
+
+def flow_step_options(fn):
+    """DESIGN, the platform, the view and the clock period of a flow step (synth, sta)."""
+    return DESIGN(platform_options(FLOW_VIEW(PERIOD(fn))))
 
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .edge import fail_cleanly, given, main
-from .options import BER, SEED, VERBOSE, ConditionType, CountType, FiniteFloat, check_farm_options, farm_options
+from .options import BER, DESIGN, SEED, VERBOSE, ConditionType, CountType, FiniteFloat, check_farm_options, farm_options
 
 
 ARRAY_ONLY = ("passes", "fill", "mode")
@@ -18,7 +18,7 @@ NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd", "workers", "sch
 
 
 @main.command()
-@click.argument("design", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@DESIGN
 @click.option("--sim", "simulator", type=click.Choice(["verilator", "icarus"]), default="verilator", show_default=True)
 @click.option("--ber", type=BER, default=0.0, show_default=True,
               help="Weight bit error rate injected in the 2T2R devices. A ternary layer's pairs are each misread "
