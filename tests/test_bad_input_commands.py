@@ -343,6 +343,15 @@ def test_truncated_vcd_is_an_error(tmp_path):
         E.vcd_toggles(vcd, NAMES)
 
 
+def test_fig10_refuses_bad_shapes_platforms_and_periods(tmp_path):
+    for args, option in ((("--widths", "0"), "--widths"), (("--hidden-layers", "9"), "--hidden-layers"),
+                         (("--int8-node", "22nm"), "--int8-node"), (("--period", "0"), "--period"),
+                         (("--platform", "tsmc7"), "--platform"), (("--n", "1"), "--n"),
+                         (("--epochs", "0"), "--epochs")):
+        one_line_error(invoke("fig10", *args, "--out", tmp_path / "r"), option, code=2)
+    assert not (tmp_path / "r").exists()
+
+
 # -- farm -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("args, fragment, code", [
     (("--workers", "0"), "--workers", 2),
@@ -424,6 +433,21 @@ def test_hostile_liberty_paths_never_run(array_macro, tmp_path, name):
         one_line_error(r)
 
 
+@pytest.mark.skipif(shutil.which("qflow") is None or not Path("/usr/share/qflow/tech/osu018").is_dir(),
+                    reason="qflow and its osu018 technology are not installed")
+def test_hostile_folder_name_never_runs_in_qflow(tmp_path):
+    """qflow is driven by shell scripts: a design folder named like a command is only ever a path
+    to them (hwgen works in a folder of fixed names), so the run places and routes and nothing runs."""
+    design = tmp_path / "$(touch PWNED);x"
+    r = invoke("rtl", "--n", 4, "--N", 1, "--M", 1, "--views", "synth", "-o", design)
+    assert r.exit_code == 0, r.output
+    r = invoke("pnr", design)
+    assert "Traceback" not in r.output
+    if r.exit_code:
+        one_line_error(r)
+    assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()
+
+
 @pytest.mark.parametrize("top", ["x; exec rm -rf .", "a[exec touch PWNED]", "../up", "/abs"])
 def test_manifest_tops_and_files_that_are_not_names(array_macro, tmp_path, top):
     design = tmp_path / "d"
@@ -461,15 +485,15 @@ def _run_then_kill(args, after_s: float, cwd: Path):
     proc.wait()
 
 
-@pytest.mark.parametrize("after_s", [2.0, 6.0])
-def test_a_synthesis_killed_mid_way_is_not_trusted(array_macro, tmp_path, after_s):
+@pytest.mark.parametrize("command, after_s", [("synth", 2.0), ("synth", 6.0), ("flow", 9.0)])
+def test_a_synthesis_killed_mid_way_is_not_trusted(array_macro, tmp_path, command, after_s):
     from conftest import sky130
 
     sky130()
     design = tmp_path / "d"
     shutil.copytree(array_macro, design)
-    print(f"killed after {after_s} s")
-    _run_then_kill(["synth", design], after_s, tmp_path)
+    print(f"{command} killed after {after_s} s")
+    _run_then_kill([command, design] + (["--sim", "none"] if command == "flow" else []), after_s, tmp_path)
     synth = design / "flow" / "sky130hd_macro" / "synth"
     if (synth / "step.json").exists():
         json.loads((synth / "step.json").read_text())       # whole, with every file it names
