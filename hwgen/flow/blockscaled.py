@@ -100,24 +100,25 @@ def characterisation_network(n: int, seed: int = 0):
 
 
 def _code_digest() -> str:
-    """SHA-256 (16 hex digits) of the sources a characterisation depends on."""
+    """SHA-256 (16 hex digits) of the sources a characterisation depends on: the package's top
+    modules (IR, network plan, generation, programming image), the RTL, the harness and the flow."""
     import hashlib
 
     from .. import __version__
 
     h = hashlib.sha256(__version__.encode())
     root = Path(__file__).resolve().parent.parent
-    for folder in ("rtl", "flow"):
+    for folder in ("", "rtl", "verify", "flow"):
         for path in sorted((root / folder).glob("*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
+            h.update(f"{folder}/{path.name}".encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 
 def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, log=print) -> dict:
     """Data energy per operation of every block for arrays of n x n cells on ``platform``, from a
     flat gate-level run of :func:`characterisation_network` (macro view). Cached in the cache
-    folder by n, platform Liberty, period, image count and a digest of the code that makes it (the
-    RTL components and the flow), so a changed design or model is characterised afresh."""
+    folder by n, platform Liberty, period, image count and a digest of the code that makes it
+    (:func:`_code_digest`), so a changed design or model is characterised afresh."""
     from ..generate import generate_network
     from ..netplan import plan_network
     from .platform import cache_dir

@@ -190,7 +190,7 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
                  f"({_si(rram.get('thresholds', 0), 'J')})." if rram else "."), "",
               f"- {energy['tops_per_w']:.3g} TOPS/W (an XNOR and an add per synapse: 2 operations)",
               f"- {_si(read_add_energy(energy), 'J')} per read + add (RRAM sense + XNOR/counter + tree, per synapse)",
-              "", f"![energy per block and kind](energy.png) (`energy.csv`: the numbers)"]
+              "", "![energy per block and kind](energy.png) (`energy.csv`: the numbers)"]
     same = energy.get("same_run")
     if same:
         lines += ["", f"Check on the same run ({same['items']} {items}, {same['cycles']} cycles): flat gate-level "

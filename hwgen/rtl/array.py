@@ -139,7 +139,7 @@ class Array(wiring.Component):
         """Column writes: column j takes the write when ``prog.column == j``. Its copies of the
         fields (``prog_<field>_c<j>``) follow the port while it is addressed and are 0 otherwise,
         so a write changes the inputs of one column's write drivers only."""
-        N, M = self._hw.N, self._hw.M
+        M = self._hw.M
         for j in range(M):
             hit = Signal(name=f"prog_hit_c{j}")
             m.d.comb += hit.eq(self.prog.en & ~self.busy & (self.prog.column == j))

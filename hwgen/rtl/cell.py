@@ -23,7 +23,7 @@ synthesis flow with clock gating stops its clock whenever the cell does not comp
 """
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError

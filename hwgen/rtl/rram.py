@@ -32,7 +32,7 @@ Timing: a read issued in cycle c (``rd_en``, ``rd_row``, ``x``) gives ``xnor_row
 cycle c+1; ``rd_en`` low holds the previous result (this is how the pipeline stalls).
 """
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -12,7 +12,6 @@ import io
 import time
 from pathlib import Path
 
-import numpy as np
 
 from .. import __version__
 from ..data import binarize, load_split
