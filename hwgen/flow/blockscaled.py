@@ -19,7 +19,7 @@ from .operations import block_operations, plan_units
 from .platform import Platform
 from .steps import work_folder
 from .synth import BLOCK_ORDER
-from .tally import KINDS, summarize
+from .tally import empty_table, summarize
 
 
 # What a block's gated clocks tick with, where it is not what its data switches with: a tree's
@@ -64,7 +64,7 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
     item."""
     ops = block_operations(manifest)
     clock, leak = net.clock_energy_per_cycle(macros), net.leakage_w()
-    energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+    energy = empty_table()
     missing = []
     for block in BLOCK_ORDER:
         energy[block]["clock"] = clock.get(block, 0.0) * cycles

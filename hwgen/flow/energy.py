@@ -62,7 +62,7 @@ from .platform import Platform
 from .rramenergy import design_sense_energy, rram_energy
 from .steps import read_step, work_folder, write_step
 from .synth import BLOCK_ORDER
-from .tally import KINDS, summarize
+from .tally import empty_table, summarize
 
 
 FLAT_LIMIT_CELLS = 20_000      # above this the flat gate-level run is skipped (minutes, GBs of VCD)
@@ -146,7 +146,7 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
     char = characterise(n, platform, period_ns, count, log)
     ops, units = plan_operations(plans), plan_units(plans)
     cycles = network_timing(plans)["initiation_interval"]
-    energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+    energy = empty_table()
     coef, structure = char["coefficients"], char["structure"]
     rram = rram_energy(plans, platform)
     for b in BLOCK_ORDER:

@@ -20,7 +20,7 @@ from .platform import Platform
 from .rramenergy import design_sense_energy, rram_energy
 from .steps import link, read_step
 from .synth import BLOCK_ORDER, block_of
-from .tally import KINDS
+from .tally import empty_table
 from .tools import FlowError
 from .vcd import vcd_toggles
 
@@ -99,7 +99,7 @@ def flat_energy(net: Netlist, toggles: dict, cycles: int, period_s: float, macro
     toggles, and the part of the clock energy that went through clock gates, per block. A gated
     clock is a clock (its toggles at the flip-flops' clock pins and the gate's output energy)."""
     v2 = net.library.voltage_v ** 2
-    energy = {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+    energy = empty_table()
     gated = dict.fromkeys(BLOCK_ORDER, 0.0)
     for bit, t in toggles.items():
         through_gate = bit in net.gated_bits

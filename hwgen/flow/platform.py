@@ -59,11 +59,13 @@ class Platform:
     def has_layout(self) -> bool:
         return self.tech_lef is not None and self.cell_lef is not None
 
-    def library(self):
-        """The cell data of the platform's Liberty (:func:`hwgen.flow.liberty.load_library`)."""
+    def library(self, prepared: Path | None = None):
+        """The cell data of the platform's Liberty (:func:`hwgen.flow.liberty.load_library`), read
+        from ``prepared`` (:meth:`prepared_liberty`, when the caller has it already); errors name
+        the user's file and its option."""
         from .liberty import load_library
 
-        return load_library(self.prepared_liberty(), source=self.liberty)
+        return load_library(prepared or self.prepared_liberty(), source=f"{self.liberty} (--lib/--platform)")
 
     def prepared_liberty(self, cache=None) -> Path:
         """The uncompressed Liberty with the dont-use cells marked (made once, cached)."""

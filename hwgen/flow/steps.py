@@ -67,8 +67,9 @@ def read_step(folder, step: str) -> dict:
     if not isinstance(d, dict) or d.get("format") != FORMAT or d.get("step") != step:
         raise ConfigError(f"{folder} holds no {step} result: run `hwgen {step}` first")
     for name, digest in (d.get("sha256") or {}).items():     # (results written before this check have none)
+        path = folder / name
         try:
-            ok = Path(name).name == name and name not in (".", "..") and _sha256((folder / name).read_bytes()) == digest
+            ok = path.parent == folder and _sha256(path.read_bytes()) == digest
         except OSError:
             ok = False
         if not ok:

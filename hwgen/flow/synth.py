@@ -143,7 +143,7 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
     sources = [manifest.path(f) for f in v.verilog if f not in v.blackbox]
     specs = view_macros(manifest, view) if view == "macro" else []
     lib = platform.prepared_liberty()
-    library = platform.library()
+    library = platform.library(lib)
     t0 = time.perf_counter()
     with work_folder(out_dir) as work:
         link(work, "cells.lib", lib)

@@ -10,6 +10,13 @@ KINDS = ("clock", "data", "leakage", "rram")
 CMOS_KINDS = ("clock", "data", "leakage")
 
 
+def empty_table() -> dict:
+    """J per block (in report order) and kind, all 0."""
+    from .synth import BLOCK_ORDER
+
+    return {b: dict.fromkeys(KINDS, 0.0) for b in BLOCK_ORDER}
+
+
 def summarize(energy: dict, per: float) -> dict:
     """Per-item totals (J): per block (all kinds), per kind, per block and kind, RRAM, CMOS, total."""
     blocks = {b: round(sum(v.values()) / per, 18) for b, v in energy.items()}
