@@ -189,7 +189,7 @@ def test_cell_matches_golden(n, accumulate, storage, level_bits, ber):
 
 # -- 2. popcount tree ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("N,max_partial", [(1, 4), (3, 4), (4, 8), (5, 1), (7, 5)])
+@pytest.mark.parametrize("N,max_partial", [(1, 4), (3, 4), (4, 8), (5, 1), (7, 5), (17, 3), (20, 3)])
 def test_tree_sums_partials(N, max_partial):
     """Random partials (incl. all-zero and all-max vectors) with random valid and hold: every
     total equals the sum of its partials and appears (with ``total_valid``) the cycle after its

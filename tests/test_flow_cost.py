@@ -149,6 +149,9 @@ def test_synthesis_area_is_whole_and_counts_the_macros(costed):
     assert synth["clock_gates"] >= 1 and synth["gated_flops"] >= HW.n * HW.N
     assert synth["gated_flops"] < synth["flops"]
     assert synth["cell_types"].get("sky130_fd_sc_hd__dlclkp_1", 0) == synth["clock_gates"]
+    # the popcounts are carry-save trees on the platform's full-adder cell (hwgen.flow.synth.adder_map),
+    # at least one per cell
+    assert synth["cell_types"].get("sky130_fd_sc_hd__fa_1", 0) >= HW.N * HW.M
 
 
 @pytest.mark.flow

@@ -1,7 +1,7 @@
 """The block-scaled energy model of :mod:`hwgen.flow.energy`: each block characterised once, per
 array size n, on a small network by a flat gate-level run (:func:`characterise`, cached), as data
 and gated-clock energy per operation (:func:`coefficients`; a gated clock ticks with its
-block's work, :data:`GATED_OPS`), then scaled by a design's operations (:func:`scaled_energy`).
+block's work), then scaled by a design's operations (:func:`scaled_energy`).
 """
 
 from __future__ import annotations
@@ -22,17 +22,6 @@ from .synth import BLOCK_ORDER
 from .tally import empty_table, summarize
 
 
-# What a block's gated clocks tick with, where it is not what its data switches with: a tree's
-# total register loads once per neuron, however many partial sums it adds.
-GATED_OPS = {"tree": "thresholds"}
-
-
-def gated_ops(block: str) -> str:
-    """The operation (a :func:`hwgen.flow.operations.block_operations` key) a block's gated-clock
-    energy scales with."""
-    return GATED_OPS.get(block, block)
-
-
 def coefficients(run: dict, manifest: Manifest) -> dict:
     """Data energy and gated-clock energy per operation of every block, from a flat run (see
     :mod:`hwgen.flow.energy`): a gated clock ticks when its registers load, i.e. with the block's work."""
@@ -46,8 +35,7 @@ def coefficients(run: dict, manifest: Manifest) -> dict:
         elif ops.get(block):
             per = ops[block] * run["items"]
             coef[block] = {"per": block_unit(block), "data_j": data / per,
-                           "gated_clock_j": gated / (ops[gated_ops(block)] * run["items"]),
-                           "gated_clock_per": block_unit(gated_ops(block))}
+                           "gated_clock_j": gated / per, "gated_clock_per": block_unit(block)}
     return coef
 
 
@@ -78,7 +66,7 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
                 missing.append(block)
                 continue
             energy[block]["data"] = coef[block]["data_j"] * ops[block] * items
-            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[gated_ops(block)] * items
+            energy[block]["clock"] += coef[block].get("gated_clock_j", 0.0) * ops[block] * items
     if missing:
         raise ConfigError(f"the characterisation has no {', '.join(missing)} block; characterise on a network")
     return energy
@@ -86,12 +74,15 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
 
 def characterisation_network(n: int, seed: int = 0):
     """The small two-layer network blocks are characterised on: (s*s)-2n-10 with s*s the largest
-    square <= 4n (inputs are resized images), random weights from ``seed``, thresholds at half
-    the inputs (so activations follow the data)."""
+    square <= 2 GROUP n (inputs are resized images), so that its first layer's popcount trees add
+    about 2 GROUP partials in two registered groups (:data:`hwgen.rtl.tree.GROUP`) as the trees
+    of a large layer do; random weights from ``seed``, thresholds at half the inputs (so
+    activations follow the data)."""
     from ..ir import Layer, Network
+    from ..rtl.tree import GROUP
 
     rng = np.random.default_rng(seed)
-    side = int(math.isqrt(min(4 * n, 784)))
+    side = int(math.isqrt(min(2 * GROUP * n, 784)))
     sizes = (side * side, 2 * n, 10)
     layers = [Layer.from_bits(rng.integers(0, 2, (b, a)), np.full(b, a // 2),
                               output="popcount" if k == len(sizes) - 2 else "sign", name=f"fc{k + 1}")

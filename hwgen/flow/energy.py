@@ -28,7 +28,7 @@ switching and internal energy is *data*.
 tree, thresholds, links, argmax, control, memory) is characterised once on a small
 characterisation network with the same n (a flat run: data energy and gated-clock energy per
 operation of that block: a gated clock ticks when its registers load, i.e. with the block's
-work; a tree's with its neurons, :data:`hwgen.flow.blockscaled.GATED_OPS`), and the target's
+work, a tree's with the partial sums its group registers add), and the target's
 energy is
 
     ungated clock (exact: its netlist's clock pins, per cycle) + leakage (exact: its cells, per
@@ -55,7 +55,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..manifest import Manifest
-from .blockscaled import characterise, gated_ops, scaled_energy
+from .blockscaled import characterise, scaled_energy
 from .flatenergy import gate_level_run, load_netlist
 from .operations import block_operations, check_dense, cycles_per_item, design_n, plan_operations, plan_units
 from .platform import Platform
@@ -159,5 +159,5 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
             energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * cycles
         elif b in coef:
             energy[b]["data"] = coef[b]["data_j"] * ops.get(b, 0)
-            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(gated_ops(b), 0)
+            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(b, 0)
     return {**summarize(energy, 1), "cycles_per_image": cycles, "senses": ops["senses"]}

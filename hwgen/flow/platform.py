@@ -54,6 +54,8 @@ class Platform:
     buffer: tuple[str, str, str] | None = None
     site: str | None = None
     process_nm: int | None = None
+    full_adder: tuple[str, str, str, str, str, str] | None = None
+    half_adder: tuple[str, str, str, str, str] | None = None
 
     @property
     def has_layout(self) -> bool:
@@ -108,11 +110,14 @@ PLATFORMS = {
     "sky130hd": dict(liberty="sky130_fd_sc_hd__tt_025C_1v80.lib.gz", tech_lef="sky130hd.tlef",
                      cell_lef="sky130_fd_sc_hd_merged.lef", dont_use=_SKY130_DONT_USE,
                      tie_hi=("sky130_fd_sc_hd__conb_1", "HI"), tie_lo=("sky130_fd_sc_hd__conb_1", "LO"),
-                     buffer=("sky130_fd_sc_hd__buf_4", "A", "X"), site="unithd", process_nm=130),
+                     buffer=("sky130_fd_sc_hd__buf_4", "A", "X"), site="unithd", process_nm=130,
+                     full_adder=("sky130_fd_sc_hd__fa_1", "A", "B", "CIN", "COUT", "SUM"),
+                     half_adder=("sky130_fd_sc_hd__ha_1", "A", "B", "COUT", "SUM")),
     "nangate45": dict(liberty="nangate45_typ.lib.gz", tech_lef="Nangate45_tech.lef",
                       cell_lef="Nangate45_stdcell.lef", dont_use=("TAPCELL_X1", "FILLCELL_X*", "AOI211_X1", "OAI211_X1"),
                       tie_hi=("LOGIC1_X1", "Z"), tie_lo=("LOGIC0_X1", "Z"), buffer=("BUF_X1", "A", "Z"),
-                      site="FreePDK45_38x28_10R_NP_162NW_34O", process_nm=45),
+                      site="FreePDK45_38x28_10R_NP_162NW_34O", process_nm=45,
+                      full_adder=("FA_X1", "A", "B", "CI", "CO", "S"), half_adder=("HA_X1", "A", "B", "CO", "S")),
 }
 
 
