@@ -24,6 +24,9 @@ from hwgen.rtl.rram import macro_name
 
 PLATFORMS = ("sky130hd", "nangate45")
 NET_SEED = 5
+# the variables ORFS reads: the top-level keys of its flow/scripts/variables.yaml (a copy)
+ORFS_VARIABLES = set(re.findall(r"^([A-Z][A-Z0-9_]*):", (Path(__file__).parent / "data" / "orfs_variables.yaml")
+                                .read_text(), re.M))
 
 
 def platform_or_skip(name):
@@ -230,9 +233,13 @@ def test_export_resolves_and_agrees(designs, tmp_path, platform, which, view):
     manifest = designs[which]
     folder = export_orfs(manifest.folder, platform, tmp_path / "orfs", view=view)
     top = manifest.view(view).top
-    assert folder == tmp_path / "orfs" / "designs" / platform / top
+    # ORFS names its folders by DESIGN_NICKNAME: the design folder's, not the (shared) top's
+    nickname = f"{manifest.folder.name}_{view}"
+    assert folder == tmp_path / "orfs" / "designs" / platform / nickname
     cfg = read_config(folder / "config.mk", tmp_path / "orfs" / "designs")
-    assert cfg["DESIGN_NAME"] == cfg["DESIGN_NICKNAME"] == top and cfg["PLATFORM"] == platform
+    assert cfg["DESIGN_NAME"] == top and cfg["DESIGN_NICKNAME"] == nickname and cfg["PLATFORM"] == platform
+    # every variable is one ORFS reads (its own list, tests/data/orfs_variables.yaml)
+    assert set(cfg) - {"DESIGN_HOME"} <= ORFS_VARIABLES, set(cfg) - ORFS_VARIABLES
     file_vars = ["VERILOG_FILES", "SDC_FILE"] + (["ADDITIONAL_LEFS", "ADDITIONAL_LIBS", "MACRO_PLACEMENT_TCL"]
                                                   if view == "macro" else [])
     for var in file_vars:
@@ -279,6 +286,13 @@ def test_export_resolves_and_agrees(designs, tmp_path, platform, which, view):
     assert len(names) == len(set(names)) == cells
     assert names == [p for p, _ in macro_instances(texts, top, {macro_name(8)})]
     assert cfg["SYNTH_HIER_SEPARATOR"] == "." and cfg["SYNTH_HIERARCHICAL"] == "0"
+    # The final merge (ORFS util/def2stream.py) fails on a LEF cell with no GDS unless GDS_ALLOW_EMPTY
+    # matches it (re.match); hwgen gives no GDS, so the pattern must cover every macro, and nothing else
+    assert "ADDITIONAL_GDS" not in cfg
+    for lef_path in lefs:
+        assert re.match(cfg["GDS_ALLOW_EMPTY"], read_lef(Path(lef_path).read_text())["name"]), lef_path
+    for cell in ("sky130_fd_sc_hd__fa_1", "FA_X1", "fakeram45_64x32"):
+        assert not re.match(cfg["GDS_ALLOW_EMPTY"], cell)
 
 
 def test_export_is_deterministic_and_never_deletes_foreign_files(designs, tmp_path):
@@ -289,7 +303,7 @@ def test_export_is_deterministic_and_never_deletes_foreign_files(designs, tmp_pa
     files = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}  # noqa: E731
     assert files(tmp_path / "a") == files(tmp_path / "b")
     export_orfs(folder, "sky130hd", tmp_path / "a", view="synth")         # an earlier export is replaced
-    assert not a.exists() and (tmp_path / "a" / "designs" / "sky130hd" / "hwgen_array_synth").is_dir()
+    assert not a.exists() and (tmp_path / "a" / "designs" / "sky130hd" / "array_synth").is_dir()
     # A file hwgen did not write, even deep inside, stops the export and survives it.
     mine = b / "notes.txt"
     mine.write_text("mine")
@@ -306,6 +320,20 @@ def test_export_is_deterministic_and_never_deletes_foreign_files(designs, tmp_pa
     assert (folder / "manifest.json").exists()
 
 
+def test_two_designs_with_one_top_get_their_own_orfs_folders(designs, tmp_path):
+    """Every generated array's macro view has the top hwgen_array_macro: ORFS's work, log and
+    result folders are named by DESIGN_NICKNAME, which must differ between designs."""
+    platform_or_skip("sky130hd")
+    other = tmp_path / "other"
+    shutil.copytree(designs["array"].folder, other)
+    a = export_orfs(designs["array"].folder, "sky130hd", tmp_path / "flow_a")
+    b = export_orfs(other, "sky130hd", tmp_path / "flow_b")
+    home = lambda f: f.parent.parent  # noqa: E731
+    ca, cb = read_config(a / "config.mk", home(a)), read_config(b / "config.mk", home(b))
+    assert ca["DESIGN_NAME"] == cb["DESIGN_NAME"] == "hwgen_array_macro"
+    assert (ca["DESIGN_NICKNAME"], cb["DESIGN_NICKNAME"]) == ("array_macro", "other_macro") == (a.name, b.name)
+
+
 def test_bad_input_is_one_line(designs, tmp_path):
     platform_or_skip("sky130hd")
     array, net = designs["array"].folder, designs["network"].folder
@@ -316,6 +344,8 @@ def test_bad_input_is_one_line(designs, tmp_path):
         (dict(utilization="lots"), ConfigError, r"--utilization must be a percentage in \[1, 95\] %, not 'lots'"),
         (dict(utilization=95), ConfigError, r"too small for the grid of 4 RRAM macros.*use at most"),
         (dict(period_ns=-1), ConfigError, r"--period must be in \[0.05, 1e\+06\] ns, not -1"),
+        (dict(nickname="my-array"), ConfigError, r"--nickname must be an identifier .*, not 'my-array'"),
+        (dict(nickname="../x"), ConfigError, r"--nickname must be an identifier"),
     ]
     for kwargs, error, message in cases:
         args = {"platform": "sky130hd", **kwargs}
@@ -324,6 +354,11 @@ def test_bad_input_is_one_line(designs, tmp_path):
         assert "\n" not in str(e.value)
     with pytest.raises(ManifestError, match="has no 'synth' view"):
         export_orfs(net, "sky130hd", tmp_path / "o", view="synth")
+    dashed = tmp_path / "my-array"
+    shutil.copytree(array, dashed)
+    with pytest.raises(ConfigError, match=r"design folder's name 'my-array' makes no ORFS DESIGN_NICKNAME.*--nickname"):
+        export_orfs(dashed, "sky130hd", tmp_path / "o")
+    assert export_orfs(dashed, "sky130hd", tmp_path / "named", nickname="my_array").name == "my_array"
     lib = tmp_path / "custom.lib"
     lib.write_text("library (custom) { }\n")
     with pytest.raises(ConfigError, match="ORFS export needs a named platform") as e:

@@ -121,16 +121,19 @@ def export():
 @flow_step_options
 @click.option("--utilization", type=FiniteFloat(1.0, 95.0), default=None,
               help="CORE_UTILIZATION in percent (default: 30 macro view, 40 synth view; lowered until the macros fit).")
+@click.option("--nickname", default=None, metavar="NAME",
+              help="ORFS DESIGN_NICKNAME, the name of its design, log and result folders (default: the design "
+                   "folder's name and the view, <folder>_<view>).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write designs/<platform>/<design>/ into (an ORFS flow/ folder, or a new one).")
+              help="Folder to write designs/<platform>/<nickname>/ into (an ORFS flow/ folder, or a new one).")
 @fail_cleanly
-def orfs(design, platform, lib, pdk_dir, view, period, utilization, out_dir):
+def orfs(design, platform, lib, pdk_dir, view, period, utilization, nickname, out_dir):
     """A drop-in OpenROAD-flow-scripts design folder (config.mk, constraint.sdc, sources, macro abstracts)."""
     from ..flow.orfs import export_orfs
     from ..flow.platform import get_platform
 
     plat = get_platform(None, lib) if lib is not None and platform is None else (platform or "sky130hd")
     folder = export_orfs(design, plat, out_dir, view=view, period_ns=10.0 if period is None else period,
-                         utilization=utilization, pdk_dir=pdk_dir)
+                         utilization=utilization, pdk_dir=pdk_dir, nickname=nickname)
     click.echo(f"wrote {folder}")
     click.echo(f"run it from ORFS's flow/ folder: make DESIGN_CONFIG=./designs/{folder.parent.name}/{folder.name}/config.mk")

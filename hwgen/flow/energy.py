@@ -99,7 +99,12 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
               "platform": platform.name, "period_ns": synth["period_ns"], "cycles_per_item": cycles,
               "operations_per_item": ops, "sense_energy_j": e_sense, "rram_per_item_j": rram, "scaled": per,
               "characterisation": {k: char[k] for k in ("n", "network", "cells", "images", "coefficients")},
-              "energy_per_op_j": per["total_j"] / (2 * ops["senses"]),
+              # two figures per synapse, each named for what it divides: the paper's "read + add"
+              # (a weight sense with the macro's pins, its XNOR-popcount in the cell and its share of
+              # the tree) and the whole design's energy per operation (an XNOR and an add: 2 per
+              # synapse), whose inverse is the TOPS/W
+              "read_add_j": read_add_energy(per, ops["senses"]),
+              "energy_per_operation_j": per["total_j"] / (2 * ops["senses"]),
               "tops_per_w": 2 * ops["senses"] / per["total_j"] / 1e12}
     if manifest.kind == "network" and manifest.ir_file:
         from ..ir import Network
@@ -130,6 +135,17 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     write_step(out_dir, "energy", {}, result)
     result["folder"] = str(out_dir)
     return result
+
+
+READ_ADD_BLOCKS = ("memory", "cells", "tree")
+
+
+def read_add_energy(per: dict, senses: float) -> float:
+    """Energy per 2T2R read + its addition, the paper's unit: the weight senses and the macros'
+    pins (block ``memory``), the cells' popcounts and the trees (``per``: a :func:`summarize`d
+    table per item), per weight sensed. Not the design's energy per operation, which also carries
+    the thresholds, links, argmax and control, over two operations per synapse."""
+    return sum(per["blocks_j"].get(b, 0) for b in READ_ADD_BLOCKS) / senses
 
 
 def estimate_network_energy(network, n: int, platform: Platform, period_ns: float = 10.0, count: int = 16,

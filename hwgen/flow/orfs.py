@@ -4,9 +4,12 @@
 The export folder holds ``designs/<platform>/<design>/`` (shaped like ORFS's
 ``flow/designs/sky130hd/gcd``) and ``hwgen_orfs.json``, the list of what hwgen wrote there:
 
-- ``config.mk``: DESIGN_NAME/DESIGN_NICKNAME (the view's top), PLATFORM, VERILOG_FILES, SDC_FILE,
-  CORE_UTILIZATION; for the ``macro`` view also ADDITIONAL_LEFS/ADDITIONAL_LIBS (the macro
-  abstracts of :mod:`hwgen.flow.macro`), MACRO_PLACE_HALO and MACRO_PLACEMENT_TCL.
+- ``config.mk``: DESIGN_NAME (the view's top), DESIGN_NICKNAME (the design folder's name and the
+  view, ``<folder>_<view>``, or ``--nickname``: ORFS names its work, log and result folders by it,
+  and every generated top of a view has the same name, so two designs would share them), PLATFORM,
+  VERILOG_FILES, SDC_FILE, CORE_UTILIZATION; for the ``macro`` view also
+  ADDITIONAL_LEFS/ADDITIONAL_LIBS (the macro abstracts of :mod:`hwgen.flow.macro`),
+  MACRO_PLACE_HALO, MACRO_PLACEMENT_TCL and GDS_ALLOW_EMPTY (:data:`GDS_ALLOW_EMPTY`).
 - ``constraint.sdc`` (:func:`hwgen.flow.sdc.sdc_text`), the view's Verilog files, and for the
   macro view ``lef/<macro>.lef``, ``lib/<macro>.lib`` and ``macro_placement.tcl``.
 
@@ -40,6 +43,11 @@ Conventions (checked against ORFS, flow/scripts at the time of writing):
   threshold memories (one macro per layer) are not on the grid: the core grows by their area
   and ORFS's macro placer places them beside it.
 
+- The RRAM macros have a LEF abstract but no layout, so ORFS's final merge (util/def2stream.py)
+  would stop on "LEF Cell ... has no matching GDS/OAS cell". GDS_ALLOW_EMPTY, a regular
+  expression def2stream matches (``re.match``) against every empty cell name, names them, as
+  nangate45's ``fakeram.*`` does; their area stays empty in the GDS.
+
 Only validated identifiers (the manifest's top, macro names, instance paths of identifier
 components) and numbers reach config.mk, the SDC and the Tcl. The folder is written atomically
 (:func:`hwgen.files.write_folder`); an existing folder is replaced only when it holds nothing
@@ -58,7 +66,7 @@ from .. import __version__
 from ..errors import ConfigError, HwgenError, OutputError
 from ..files import write_folder
 from ..hwconfig import check_float
-from ..manifest import Manifest, check_identifier
+from ..manifest import IDENTIFIER_RULE, Manifest, check_identifier, is_identifier
 from ..rtl.macros import MacroSpec
 from .macro import macro_model
 from .platform import PLATFORMS, Platform, get_platform
@@ -73,6 +81,9 @@ UTILIZATION_BOUNDS = (1.0, 95.0)
 HALO_ROWS = 4           # macro halo: 4 placement rows (ORFS's 40 um sky130hd default is sized for big RAMs)
 PLACE_DENSITY_LB_ADDON = 0.1   # ORFS picks the lowest legal density and adds this (as swerv_wrapper)
 YOSYS_MEMORY_BITS = 4096       # ORFS's SYNTH_MEMORY_MAX_BITS default (scripts/variables.yaml)
+# every hwgen RRAM macro name (hwgen.rtl.macros.MacroSpec.name) starts with this
+MACRO_PREFIX = "hwgen_rram2t2r_"
+GDS_ALLOW_EMPTY = MACRO_PREFIX + ".*"
 
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _MODULE = re.compile(r"^module\s+(\\\S+|[A-Za-z_][\w$]*)\s*\((.*?)^endmodule", re.S | re.M)
@@ -204,6 +215,8 @@ def _blackboxes(entry, texts) -> dict[str, MacroSpec]:
                 found[name] = MacroSpec.from_name(name)
             except ConfigError:
                 raise HwgenError(f"black box {name} in {stub} is not an hwgen RRAM macro") from None
+            if not re.match(GDS_ALLOW_EMPTY, name):         # as def2stream matches it
+                raise HwgenError(f"macro {name} would not match GDS_ALLOW_EMPTY {GDS_ALLOW_EMPTY}")
     return found
 
 
@@ -250,16 +263,33 @@ def _macro_files(manifest: Manifest, entry, texts: dict, platform: Platform, uti
            f"export MACRO_PLACE_HALO = {_num(halo)} {_num(halo)}",
            f"export MACRO_PLACEMENT_TCL = {base}/macro_placement.tcl",
            "# macro_placement.tcl names the macros as flat synthesis with this separator does",
-           "export SYNTH_HIERARCHICAL = 0", "export SYNTH_HIER_SEPARATOR = ."]
+           "export SYNTH_HIERARCHICAL = 0", "export SYNTH_HIER_SEPARATOR = .",
+           "# The RRAM macros are abstracts with no layout: the final GDS merge leaves them empty",
+           f"export GDS_ALLOW_EMPTY = {GDS_ALLOW_EMPTY}"]
     return files, cfg
 
 
+def design_nickname(manifest: Manifest, view: str, nickname=None) -> str:
+    """DESIGN_NICKNAME: ``nickname`` (``--nickname``), else ``<design folder name>_<view>``; an
+    identifier either way (it names folders and enters make)."""
+    if nickname is not None:
+        if not is_identifier(nickname):
+            raise ConfigError(f"--nickname must be {IDENTIFIER_RULE}, not {nickname!r}")
+        return nickname
+    name = f"{manifest.folder.name}_{view}"
+    if not is_identifier(name):
+        raise ConfigError(f"the design folder's name {manifest.folder.name!r} makes no ORFS DESIGN_NICKNAME "
+                          f"({IDENTIFIER_RULE}); pass one with --nickname")
+    return name
+
+
 def orfs_files(manifest: Manifest, platform: Platform, view: str = "macro", period_ns: float = DEFAULT_PERIOD_NS,
-               utilization=None) -> tuple[str, dict]:
-    """``(design name, {relative path: text})`` of the ORFS design folder (no writing)."""
+               utilization=None, nickname=None) -> tuple[str, dict]:
+    """``(DESIGN_NICKNAME, {relative path: text})`` of the ORFS design folder (no writing)."""
     if view not in FLOW_VIEWS:
         raise ConfigError(f"--view: ORFS export takes the {' or '.join(FLOW_VIEWS)} view, not {view!r}")
     utilization = _check_utilization(utilization)
+    nickname = design_nickname(manifest, view, nickname)
     entry = manifest.view(view)
     top = check_identifier("top", entry.top)
     sdc = sdc_text(top, period_ns)
@@ -273,9 +303,10 @@ def orfs_files(manifest: Manifest, platform: Platform, view: str = "macro", peri
     files = {name: texts[name] for name in entry.verilog if name not in entry.blackbox}
     kind = "an array" if manifest.kind == "array" else "a network"
     cfg = [f"# Generated by hwgen {__version__}: OpenROAD-flow-scripts design of the {view} view of {top}",
-           f"# ({kind}) on {platform.name}. Copy this folder to flow/designs/{platform.name}/{top} and run",
-           f"#   make DESIGN_CONFIG=./designs/{platform.name}/{top}/config.mk",
-           f"export DESIGN_NAME = {top}", f"export DESIGN_NICKNAME = {top}", f"export PLATFORM = {platform.name}", "",
+           f"# ({kind}) on {platform.name}. Copy this folder to flow/designs/{platform.name}/{nickname} and run",
+           f"#   make DESIGN_CONFIG=./designs/{platform.name}/{nickname}/config.mk",
+           f"export DESIGN_NAME = {top}", f"export DESIGN_NICKNAME = {nickname}", f"export PLATFORM = {platform.name}",
+           "",
            "export VERILOG_FILES = " + " \\\n    ".join(f"{base}/{name}" for name in files),
            f"export SDC_FILE = {base}/constraint.sdc", ""]
     files["constraint.sdc"] = sdc
@@ -291,7 +322,7 @@ def orfs_files(manifest: Manifest, platform: Platform, view: str = "macro", peri
         files.update(more)
         cfg += lines
     files["config.mk"] = "\n".join(cfg) + "\n"
-    return top, files
+    return nickname, files
 
 
 def platform_site(platform: Platform) -> tuple[float, float]:
@@ -325,17 +356,19 @@ def _previous_export(folder: Path):
 
 
 def export_orfs(design_folder, platform, out_dir, view: str = "macro", period_ns: float = DEFAULT_PERIOD_NS,
-                utilization=None, pdk_dir=None) -> Path:
+                utilization=None, pdk_dir=None, nickname=None) -> Path:
     """Write the ORFS design of ``view`` of the design in ``design_folder`` for ``platform`` (a
-    name, or a :class:`Platform`) into ``out_dir``; returns ``out_dir/designs/<platform>/<top>``.
+    name, or a :class:`Platform`) into ``out_dir``; returns ``out_dir/designs/<platform>/<nickname>``
+    (:func:`design_nickname`).
     """
     plat = _resolve_platform(platform, pdk_dir)
     manifest = Manifest.load(design_folder)
-    top, files = orfs_files(manifest, plat, view, period_ns, utilization)
-    prefix = f"designs/{plat.name}/{top}"
+    nickname, files = orfs_files(manifest, plat, view, period_ns, utilization, nickname)
+    prefix = f"designs/{plat.name}/{nickname}"
     content = {f"{prefix}/{rel}": text for rel, text in sorted(files.items())}
     marker = {"format": FORMAT, "version": 1, "generator": f"hwgen {__version__}", "platform": plat.name,
-              "design": top, "view": view, "kind": manifest.kind, "files": sorted(content)}
+              "design": nickname, "top": manifest.view(view).top, "view": view, "kind": manifest.kind,
+              "files": sorted(content)}
     content[MARKER] = json.dumps(marker, indent=2, sort_keys=True) + "\n"
     out_dir = Path(out_dir)
     write_folder(out_dir, content, _previous_export)

@@ -33,11 +33,11 @@ def _si(value: float, unit: str) -> str:
 
 
 def read_add_energy(energy: dict) -> float:
-    """Energy per 2T2R read + its addition: the weight senses and the macros' pins (block
-    ``memory``) + the cells' counters + the tree, per sense (the paper's unit)."""
-    per = energy["scaled"]
-    senses = energy["operations_per_item"]["senses"]
-    return sum(per["blocks_j"].get(b, 0) for b in ("memory", "cells", "tree")) / senses
+    """Energy per 2T2R read + its addition of an energy step's result (its ``read_add_j``;
+    :func:`hwgen.flow.energy.read_add_energy`)."""
+    from .energy import read_add_energy as per_sense
+
+    return energy.get("read_add_j") or per_sense(energy["scaled"], energy["operations_per_item"]["senses"])
 
 
 def at_paper_node(energy: dict, platform: str, n: int) -> dict:
@@ -188,8 +188,11 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
               f"{_si(energy['sense_energy_j'], 'J')}"
               + (f" and {energy['operations_per_item'].get('threshold_bits', 0):,.0f} threshold bits read "
                  f"({_si(rram.get('thresholds', 0), 'J')})." if rram else "."), "",
-              f"- {energy['tops_per_w']:.3g} TOPS/W (an XNOR and an add per synapse: 2 operations)",
-              f"- {_si(read_add_energy(energy), 'J')} per read + add (RRAM sense + XNOR/counter + tree, per synapse)",
+              f"- {_si(read_add_energy(energy), 'J')} per read + add: a weight's RRAM sense (and the macro's pins), "
+              f"its popcount in the cell and its share of the tree, per synapse (the paper's unit)",
+              f"- {_si(per['total_j'] / (2 * energy['operations_per_item']['senses']), 'J')} per operation: the whole "
+              f"design's energy per {item} over 2 operations (an XNOR and an add) per synapse, "
+              f"{energy['tops_per_w']:.3g} TOPS/W",
               "", "![energy per block and kind](energy.png) (`energy.csv`: the numbers)"]
     same = energy.get("same_run")
     if same:
