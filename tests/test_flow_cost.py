@@ -24,6 +24,7 @@ from hwgen.flow.platform import get_platform, mark_dont_use
 from hwgen.flow.sdc import sdc_text
 from hwgen.flow.steps import link
 from hwgen.flow.synth import block_of
+from hwgen.rtl.tree import GROUP
 from hwgen.flow.vcd import vcd_name, vcd_toggles
 from hwgen.generate import generate_array
 from hwgen.hwconfig import HwConfig
@@ -239,6 +240,18 @@ def test_report_shows_the_tools_numbers(costed):
     assert f"{synth['area_um2']:.1f}" in text
     assert f"fmax {sta['fmax_mhz']:.1f} MHz" in text
     assert "TOPS/W" in text and "every activation and popcount equal to the golden model" in text
+    # the two energies per synapse, each named for what it divides
+    senses = energy["operations_per_item"]["senses"]
+    per = energy["scaled"]
+    assert energy["read_add_j"] == pytest.approx(
+        sum(per["blocks_j"][b] for b in ("memory", "cells", "tree")) / senses)
+    assert energy["energy_per_operation_j"] == pytest.approx(per["total_j"] / (2 * senses))
+    assert energy["tops_per_w"] == pytest.approx(1e-12 / energy["energy_per_operation_j"])
+    assert "energy_per_op_j" not in energy
+    from hwgen.flow.report import _si
+
+    assert f"{_si(energy['read_add_j'], 'J')} per read + add" in text
+    assert f"{_si(energy['energy_per_operation_j'], 'J')} per operation" in text
 
 
 @pytest.mark.flow
@@ -398,9 +411,13 @@ def test_vcd_names_of_nets_inside_submodules_match_the_netlist(tmp_path):
 
 def test_characterisation_network_fits_the_array_size():
     for n in (8, 32):
-        net = characterisation_network(n)
-        sizes = [net.layers[0].n_inputs] + [layer.n_outputs for layer in net.layers]
-        assert sizes[1] == 2 * n and sizes[-1] == 10 and int(sizes[0] ** 0.5) ** 2 == sizes[0] <= 4 * n
+        for wide in (False, True):
+            net = characterisation_network(n, wide=wide)
+            sizes = [net.layers[0].n_inputs] + [layer.n_outputs for layer in net.layers]
+            assert sizes[1] == 2 * n and sizes[-1] == 10 and int(sizes[0] ** 0.5) ** 2 == sizes[0]
+            # the small network's trees hold one group sum, the wide one's more than one, as a big
+            # layer's do
+            assert (-(-sizes[0] // n) > GROUP) if wide else sizes[0] <= 4 * n
 
 
 def test_energy_step_refuses_the_synth_view(tmp_path):

@@ -72,22 +72,40 @@ def scaled_energy(net: Netlist, macros, manifest: Manifest, coef: dict, items: f
     return energy
 
 
-def characterisation_network(n: int, seed: int = 0):
-    """The small two-layer network blocks are characterised on: (s*s)-2n-10 with s*s the largest
-    square <= 2 GROUP n (inputs are resized images), so that its first layer's popcount trees add
-    about 2 GROUP partials in two registered groups (:data:`hwgen.rtl.tree.GROUP`) as the trees
-    of a large layer do; random weights from ``seed``, thresholds at half the inputs (so
-    activations follow the data)."""
+def characterisation_network(n: int, seed: int = 0, wide: bool = False):
+    """A small two-layer network blocks are characterised on: (s*s)-2n-10 with s*s the largest
+    square <= 4n (inputs are resized images), random weights from ``seed``, thresholds at half
+    the inputs (so activations follow the data). ``wide``: s*s <= 2 GROUP n (at most 784), so
+    that its first layer's popcount trees add more than GROUP partials in two registered groups
+    (:data:`hwgen.rtl.tree.GROUP`), as a large layer's trees do; the trees of designs that have
+    such layers are characterised on it (:func:`characterise_for`)."""
     from ..ir import Layer, Network
     from ..rtl.tree import GROUP
 
     rng = np.random.default_rng(seed)
-    side = int(math.isqrt(min(2 * GROUP * n, 784)))
+    side = int(math.isqrt(min((2 * GROUP if wide else 4) * n, 784)))
     sizes = (side * side, 2 * n, 10)
     layers = [Layer.from_bits(rng.integers(0, 2, (b, a)), np.full(b, a // 2),
                               output="popcount" if k == len(sizes) - 2 else "sign", name=f"fc{k + 1}")
               for k, (a, b) in enumerate(zip(sizes, sizes[1:]))]
     return Network(layers, {"input_threshold": 127, "dataset": "mnist", "purpose": "energy characterisation"})
+
+
+def characterise_for(plans, n: int, platform: Platform, period_ns: float, count: int = 16, log=print) -> dict:
+    """The characterisation (:func:`characterise`) a design of layer ``plans`` is scaled from: the
+    small network's for every block, and, when a layer's trees add more than GROUP partials (so
+    hold several group sums, :mod:`hwgen.rtl.tree`), the wide network's for the trees, whose
+    registers, group adders and sum after the register the small network's trees do not have."""
+    from ..rtl.tree import GROUP
+
+    char = characterise(n, platform, period_ns, count, log)
+    if not any(p.hw.config == "par2seq" and p.hw.N > GROUP for p in plans):
+        return char
+    wide = characterise(n, platform, period_ns, count, log, wide=True)
+    merged = {**char, "coefficients": {**char["coefficients"], "tree": wide["coefficients"]["tree"]},
+              "structure": {**char["structure"], "tree": wide["structure"]["tree"]},
+              "tree_network": wide["network"]}
+    return merged
 
 
 def _code_digest() -> str:
@@ -105,7 +123,7 @@ def _code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, log=print) -> dict:
+def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, log=print, wide: bool = False) -> dict:
     """Data energy per operation of every block for arrays of n x n cells on ``platform``, from a
     flat gate-level run of :func:`characterisation_network` (macro view). Cached in the cache
     folder by n, platform Liberty, period, image count and a digest of the code that makes it
@@ -116,15 +134,16 @@ def characterise(n: int, platform: Platform, period_ns: float, count: int = 16, 
     from .synth import synthesize
 
     lib = platform.prepared_liberty()
-    key = f"{platform.name}_{lib.stem}_n{n}_{period_ns:g}ns_{count}_{_code_digest()}"
+    key = f"{platform.name}_{lib.stem}_n{n}{'_wide' if wide else ''}_{period_ns:g}ns_{count}_{_code_digest()}"
     cache = cache_dir() / "energy" / f"characterisation_{key}.json"
     if cache.is_file():
         try:
             return json.loads(cache.read_text())
         except (OSError, ValueError):
             pass
-    net = characterisation_network(n)
-    log(f"[energy] characterising blocks for n={n} on {platform.name} (once; cached in {cache.parent})")
+    net = characterisation_network(n, wide=wide)
+    log(f"[energy] characterising blocks for n={n} on {platform.name}{' (wide trees)' if wide else ''} "
+        f"(once; cached in {cache.parent})")
     with work_folder(cache) as work:
         manifest = generate_network(net, plan_network(net, n=n), work / "design", name="hwgen_char", views=("macro",))
         synth = synthesize(manifest, platform, "macro", period_ns, log=lambda *a: None)

@@ -55,7 +55,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..manifest import Manifest
-from .blockscaled import characterise, scaled_energy
+from .blockscaled import characterise_for, scaled_energy
 from .flatenergy import gate_level_run, load_netlist
 from .operations import block_operations, check_dense, cycles_per_item, design_n, plan_operations, plan_units
 from .platform import Platform
@@ -85,7 +85,8 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     out_dir = Path(out_dir) if out_dir else synth_folder.parent / "energy"
     n = design_n(manifest)
     t0 = time.perf_counter()
-    char = characterise(n, platform, synth["period_ns"], count, log)
+    char = characterise_for(manifest.layers if manifest.kind == "network" else [manifest], n, platform,
+                            synth["period_ns"], count, log)
     net, macros = load_netlist(synth_folder, platform, synth)
     period_s = synth["period_ns"] * 1e-9
     e_sense = design_sense_energy(manifest, platform)
@@ -98,7 +99,8 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     result = {"design": str(manifest.folder), "kind": manifest.kind, "item": item, "view": view,
               "platform": platform.name, "period_ns": synth["period_ns"], "cycles_per_item": cycles,
               "operations_per_item": ops, "sense_energy_j": e_sense, "rram_per_item_j": rram, "scaled": per,
-              "characterisation": {k: char[k] for k in ("n", "network", "cells", "images", "coefficients")},
+              "characterisation": {k: char[k] for k in ("n", "network", "cells", "images", "coefficients",
+                                                          "tree_network") if k in char},
               # two figures per synapse, each named for what it divides: the paper's "read + add"
               # (a weight sense with the macro's pins, its XNOR-popcount in the cell and its share of
               # the tree) and the whole design's energy per operation (an XNOR and an add: 2 per
@@ -159,7 +161,7 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
 
     plans = plan_network(network, n=n)
     check_dense(plans)
-    char = characterise(n, platform, period_ns, count, log)
+    char = characterise_for(plans, n, platform, period_ns, count, log)
     ops, units = plan_operations(plans), plan_units(plans)
     cycles = network_timing(plans)["initiation_interval"]
     energy = empty_table()

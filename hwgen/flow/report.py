@@ -171,7 +171,10 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
     lines += ["", f"## Energy per {item}", "",
               f"Block-scaled at full throughput and the {synth['period_ns']:g} ns clock "
               f"(characterised on a {'-'.join(map(str, energy['characterisation']['network']))} network, "
-              f"n={energy['characterisation']['n']}, {energy['characterisation']['cells']} cells, flat gate-level).",
+              f"n={energy['characterisation']['n']}, {energy['characterisation']['cells']} cells, flat gate-level"
+              + (f"; the trees on a {'-'.join(map(str, energy['characterisation']['tree_network']))} network, "
+                 f"whose trees hold two group sums as this design's do"
+                 if energy['characterisation'].get('tree_network') else "") + ").",
               "", "| block | clock | data | leakage | RRAM reads | total |", "|---|---:|---:|---:|---:|---:|"]
     for name in BLOCK_ORDER:
         if per["blocks_j"].get(name):
