@@ -81,7 +81,7 @@ def plot_energy(path, results: dict, title: str) -> Path:
     width = 0.8 / len(labels)
     x = np.arange(len(blocks))
     colors = {"clock": "#d62728", "data": "#1f77b4", "leakage": "#7f7f7f", "rram": "#2ca02c"}
-    hatches = ["", "//", "xx", ".."]
+    hatches = ["", "//", "xx", "..", "\\\\", "oo", "++", "--"]
     for ax, kinds in zip(axes, (tuple(KIND_LABELS), ("clock", "data", "leakage"))):
         for k, label in enumerate(labels):
             bottom = np.zeros(len(blocks))
@@ -92,8 +92,10 @@ def plot_energy(path, results: dict, title: str) -> Path:
                 ax.bar(x + offset, values, width, bottom=bottom, color=colors[kind], hatch=hatches[k % len(hatches)],
                        edgecolor="white", linewidth=0.5)
                 bottom += values
+            top = max(sum(r["scaled"]["block_kinds_j"][b][kind] for kind in kinds) for r in results.values()
+                      for b in blocks) * 1e9
             for xi, total in zip(x, bottom):
-                if total:
+                if total > 0.02 * top:           # smaller bars are unreadable; energy.csv has them
                     ax.annotate(f"{total:.3g}", (xi + offset, total), ha="center", va="bottom", fontsize=7)
         ax.set_xticks(x, blocks, fontsize=8)
         ax.set_ylabel(f"nJ per {next(iter(results.values()))['item']}")
