@@ -279,8 +279,10 @@ def qonnx_to_network(model, *, input_threshold: int | None = None, divisor: floa
     from qonnx.util.cleanup import cleanup_model
 
     g = model.graph
-    if len(g.input) != 1:
-        raise Refused(f"{where}: {len(g.input)} graph inputs ({', '.join(i.name for i in g.input)}); hwgen imports a "
+    consts = {i.name for i in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in consts]      # Brevitas lists its initializers as inputs
+    if len(inputs) != 1:
+        raise Refused(f"{where}: {len(inputs)} graph inputs ({', '.join(inputs)}); hwgen imports a "
                       f"network with one input (the image)")
     if len(g.output) != 1:
         raise Refused(f"{where}: {len(g.output)} graph outputs ({', '.join(o.name for o in g.output)}); hwgen imports "
