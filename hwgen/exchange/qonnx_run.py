@@ -36,7 +36,11 @@ def load_model(path):
         onnx.checker.check_model(proto)
     except Exception as e:  # onnx raises ValidationError and others for a malformed graph
         raise ModelFileError(f"{path} is not a valid ONNX model: {' '.join(str(e).split())[:200]}") from None
-    return ModelWrapper(proto)
+    try:
+        return ModelWrapper(proto)
+    except Exception as e:  # qonnx asserts on graphs it cannot wrap (e.g. a tensor described twice)
+        raise ModelFileError(f"{path}: qonnx cannot read the graph: {type(e).__name__}: "
+                             f"{' '.join(str(e).split())[:200]}") from None
 
 
 def run_model(model, x: np.ndarray, batch: int = 500) -> np.ndarray:
