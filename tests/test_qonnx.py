@@ -268,3 +268,28 @@ def one_line_error(r, *fragments):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in r.output, r.output
     for f in fragments:
         assert f in r.output, (f, r.output)
+
+
+@pytest.mark.parametrize("name", ["mnist_bnn_plain", "mnist_tnn", "mnist_conv"])
+def test_export_with_an_error_map_reproduces_the_faulty_chip(name, tmp_path):
+    """``export qonnx --ber --seed``: qonnx's execution of the export equals the golden model under
+    the error maps ``hwgen sim`` draws for that BER and seed, on the whole test slice."""
+    from hwgen.verify.scenario import network_layer_error_maps
+
+    ber, seed = 2e-2, 2203
+    print(f"seed={seed} ber={ber}")
+    r = invoke("export", "qonnx", MODELS_DIR / f"{name}.npz", "-o", tmp_path / "faulty.onnx", "--ber", ber,
+               "--seed", seed)
+    assert r.exit_code == 0, r.output
+    network = Network.load(MODELS_DIR / f"{name}.npz")
+    maps = network_layer_error_maps(network, seed, [1] * len(network.layers), ber=ber)
+    test = load_fixture(shipped_slice(network.dataset), network.dataset)
+    x = binarize(test.images, network.input_threshold)
+    model = ModelWrapper(str(tmp_path / "faulty.onnx"))
+    scores = run_model(model, graph_inputs(model, test.images))
+    pred, golden, _ = network_forward(network, x, maps)
+    clean, _, _ = network_forward(network, x)
+    print(f"{name}: {sum(int(np.count_nonzero(m)) for m in maps)} errors, {int(np.sum(pred != clean))} of "
+          f"{len(pred)} classes changed by them, {int(np.sum(scores.argmax(1) != pred))} mismatches")
+    assert np.any(pred != clean)             # the errors matter, so the check can fail
+    np.testing.assert_array_equal(scores, golden)

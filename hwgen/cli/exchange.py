@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .edge import fail_cleanly, main
+from .edge import fail_cleanly, given, main
 from .flow import export
 from .options import DATASET_NAMES, FiniteFloat
 
@@ -39,10 +39,17 @@ def import_(model, out, input_threshold, pixel_divisor, dataset):
 @click.argument("network", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The QONNX file to write (.onnx).")
+@click.option("--ber", type=FiniteFloat(0.0, 1.0), default=None,
+              help="Export the weights a faulty chip reads: the error map `hwgen sim --ber BER --seed SEED` draws "
+                   "(ternary layers: its misread codes).")
+@click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="The error map's seed (with --ber).")
+@click.pass_context
 @fail_cleanly
-def qonnx(network, out):
+def qonnx(ctx, network, out, ber, seed):
     """A network IR file as a QONNX graph (input: pixel / 255; output: the golden model's class scores)."""
     from ..exchange.qonnx_export import export_qonnx
 
-    export_qonnx(network, out)
-    click.echo(f"{network.name}: wrote {out}")
+    if given(ctx, "seed") and ber is None:
+        raise click.BadParameter("draws an error map; give --ber too", param_hint="--seed")
+    export_qonnx(network, out, ber=ber, seed=seed)
+    click.echo(f"{network.name}: wrote {out}" + (f" (error map: BER {ber:g}, seed {seed})" if ber is not None else ""))

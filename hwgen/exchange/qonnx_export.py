@@ -19,6 +19,10 @@ integers (exact below 2**24):
 - between the last conv layer and the first dense one, ``Flatten`` (NCHW, i.e. torch's (C, H, W)
   order): the dense layer's columns are permuted from the IR's (H, W, C) order accordingly.
 
+With an error map (:func:`with_errors`, ``hwgen export qonnx --ber X --seed S``) the graph holds the
+weights a faulty chip reads: the maps ``hwgen sim --ber X --seed S`` draws (every layer's kernels
+stored once), so other tools can reproduce that chip.
+
 The IR's metadata and layer names travel in the model's ``metadata_props`` (``hwgen.metadata``,
 ``hwgen.layer_names``), so IR -> QONNX -> IR is the identity.
 """
@@ -141,8 +145,36 @@ def network_to_qonnx(network: Network):
     return wrapper.transform(InferShapes()).model       # every tensor's shape, as qonnx's executor needs
 
 
-def export_qonnx(network_path, out_path) -> Path:
-    """``hwgen export qonnx``: the IR file ``network_path`` as a QONNX file ``out_path`` (atomic)."""
+def with_errors(network: Network, ber: float, seed: int) -> Network:
+    """``network`` with the weights its arrays read under the error maps of ``hwgen sim --ber --seed``
+    (:func:`hwgen.verify.scenario.network_layer_error_maps`, kernels stored once); the maps are
+    recorded in the metadata (``error_map``)."""
+    from ..bitpack import pack_bits
+    from ..golden import effective_weights
+    from ..ir import Layer
+    from ..verify.scenario import network_layer_error_maps
+
+    maps = network_layer_error_maps(network, seed, [1] * len(network.layers), ber=ber)
+    layers = []
+    for layer, error_map in zip(network.layers, maps):
+        sign, nonzero = effective_weights(layer, error_map)
+        zeros = None
+        if nonzero is not None:
+            zeros = ~nonzero & pack_bits(np.ones((1, layer.n_inputs), dtype=np.uint8))
+            sign = sign & ~zeros                 # the IR's one encoding: a zero weight has sign bit 0
+        conv = dict(kind=layer.kind, in_shape=layer.in_shape, kernel=layer.kernel, stride=layer.stride,
+                    padding=layer.padding, pad_bit=layer.pad_bit, pool=layer.pool) if layer.is_conv else {}
+        layers.append(Layer(n_inputs=layer.n_inputs, n_outputs=layer.n_outputs, weights=sign, zeros=zeros,
+                            thresholds=layer.thresholds, output=layer.output, name=layer.name, **conv))
+    errors = int(sum(int(np.count_nonzero(m)) for m in maps))
+    return Network(layers, {**network.metadata, "error_map": {"ber": float(ber), "seed": int(seed), "errors": errors}})
+
+
+def export_qonnx(network_path, out_path, ber: float | None = None, seed: int = 1) -> Path:
+    """``hwgen export qonnx``: the IR file ``network_path`` as a QONNX file ``out_path`` (atomic);
+    with ``ber``, the weights a chip with that error map reads (:func:`with_errors`)."""
     network = Network.load(network_path)
+    if ber is not None:
+        network = with_errors(network, ber, seed)
     model = network_to_qonnx(network)
     return atomic_write(Path(out_path), model.SerializeToString())
