@@ -79,7 +79,7 @@ def test_mnist_bnn_qonnx_equals_golden_on_the_whole_test_set():
 
 
 # -- folding: a hand-built QONNX graph with batch-norm ties, gamma < 0 and 0, per-channel scales -------
-def tie_graph(seed: int, n_in=16, hidden=12, classes=4):
+def tie_graph(seed: int, n_in=16, hidden=12, classes=4, activation="BipolarQuant"):
     """Pixels (1, n_in) -> binarise -> MatMul (binary weights, per-channel power-of-two scales) ->
     Add bias -> BatchNormalization (means on reachable pre-activations: ties; gamma +, - and 0) ->
     BipolarQuant -> Gemm (binary weights, scale 0.5) -> class scores."""
@@ -106,7 +106,13 @@ def tie_graph(seed: int, n_in=16, hidden=12, classes=4):
     nodes.append(helper.make_node("BatchNormalization", ["a1", const("g", gamma), const("beta", beta),
                                                          const("mu", mean), const("var", np.ones(hidden))],
                                   ["n1"], name="bn1", epsilon=0.0))
-    q("act1", "h1", "n1", const("s_a", 1.0))
+    if activation == "BipolarQuant":
+        q("act1", "h1", "n1", const("s_a", 1.0))
+    elif activation == "Quant":     # 1 bit, unsigned, zero point 0.5: levels ±1 (scale 2), round half to even at 0
+        nodes.append(helper.make_node("Quant", ["n1", const("s_a", 2.0), const("z_a", 0.5), const("b_a", 1.0)], ["h1"],
+                                      name="act1", domain=QONNX_DOMAIN, signed=0, narrow=0, rounding_mode="ROUND"))
+    else:
+        nodes.append(helper.make_node("Sign", ["n1"], ["h1"], name="act1"))
     q("w2_q", "w2", const("w2_raw", rng.normal(size=(classes, hidden))), const("s_w2", 0.5))
     nodes.append(helper.make_node("Gemm", ["h1", "w2"], ["y"], name="fc2", transB=1))
     graph = helper.make_graph(nodes, "ties", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n_in])],
@@ -115,10 +121,14 @@ def tie_graph(seed: int, n_in=16, hidden=12, classes=4):
     return model, gamma
 
 
-def test_import_folds_ties_and_signs_as_qonnx_executes(tmp_path):
+@pytest.mark.parametrize("activation", ["BipolarQuant", "Quant"])
+def test_import_folds_ties_and_signs_as_qonnx_executes(activation):
+    """Hidden bits and classes of the imported network equal qonnx's execution of the graph on 3000
+    inputs, with batch-norm ties going the graph's way: to +1 for BipolarQuant (``>= 0``), to -1 for
+    a 1-bit Quant (round half to even at 0)."""
     seed = 2201
-    print(f"seed={seed}")
-    model, gamma = tie_graph(seed)
+    print(f"seed={seed} activation={activation}")
+    model, gamma = tie_graph(seed, activation=activation)
     assert {1.5, -0.75, 0.0} <= set(gamma.tolist())
     network = qonnx_to_network(ModelWrapper(model))
     rng = np.random.default_rng(seed + 1)
@@ -208,6 +218,15 @@ def plain_float(model):
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
                               [numpy_helper.from_array(rng.normal(size=(784, 10)).astype(np.float32), "w")])
     return ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_sign_at_a_tie_is_refused(tmp_path):
+    """ONNX Sign gives 0 at 0: a batch-norm tie would make a third level, which hwgen refuses."""
+    model, _ = tie_graph(2201, activation="Sign")
+    ModelWrapper(model).save(str(tmp_path / "sign.onnx"))
+    r = invoke("import", tmp_path / "sign.onnx", "-o", tmp_path / "out.npz")
+    one_line_error(r, "node Sign_0 (Sign)", "third level")     # named as qonnx-cleanup names it
+    assert not (tmp_path / "out.npz").exists()
 
 
 BAD_GRAPHS = {

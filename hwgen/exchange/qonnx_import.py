@@ -31,7 +31,9 @@ quantizers kept, unique node names) and walked from its one input to its one out
   increasing function of the score, the same for every class, so that the arg-max is the
   golden model's.
 
-Everything else is refused with one line naming the node, its op type and why.
+Everything else is refused with one line naming the node, its op type and why. Nodes are named as
+qonnx's cleanup names them (``Conv_3``: the names ``qonnx-cleanup`` shows), since exporters' own
+names (``node__symbolic_4``) say little.
 """
 
 from __future__ import annotations
@@ -95,9 +97,9 @@ class _Reader:
             values.append(v)
         return values
 
-    def run(self, nodes, inp: str, x: np.ndarray, out: str | None = None) -> np.ndarray:
+    def run(self, nodes, inp: str, x: np.ndarray, out: str | None = None, extra=()) -> np.ndarray:
         """Run ``nodes`` (a chain from tensor ``inp``) with qonnx's executor on ``x``; returns the
-        last node's output (or ``out``'s)."""
+        last node's output (or ``out``'s). ``extra``: initializers beside the graph's."""
         from onnx import TensorProto, helper
         from qonnx.core.modelwrapper import ModelWrapper
         from qonnx.core.onnx_exec import execute_onnx
@@ -106,7 +108,7 @@ class _Reader:
 
         out = out or nodes[-1].output[0]
         names = {n for node in nodes for n in node.input}
-        inits = [i for i in self.model.graph.initializer if i.name in names and i.name != inp]
+        inits = [i for i in self.model.graph.initializer if i.name in names and i.name != inp] + list(extra)
         graph = helper.make_graph(list(nodes), "fold", [helper.make_tensor_value_info(inp, TensorProto.FLOAT, x.shape)],
                                   [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], inits)
         proto = qonnx_make_model(graph, opset_imports=list(self.model.model.opset_import))
@@ -217,7 +219,7 @@ def _pool_size(r: _Reader, node) -> int:
     return int(k[0])
 
 
-def _fold(r: _Reader, layer_node, chain, act, values, s_w, s_in, ternary, channels, rank, bias):
+def _fold(r: _Reader, chain, act, values, s_w, s_in, ternary, channels, rank, bias):
     """(values with decreasing rows negated, integer thresholds) for a hidden layer, or the class
     scores' check for the output layer (``act`` None)."""
     n_in = values.shape[1]
@@ -386,19 +388,21 @@ def qonnx_to_network(model, *, input_threshold: int | None = None, divisor: floa
 
 def _input_threshold(r: _Reader, nodes, tensor, in_shape, divisor) -> int:
     """The pixel threshold of the graph's input binarisation: run it on 256 constant images."""
+    import copy
+
+    from onnx import numpy_helper
+
     pixels = np.arange(256, dtype=np.float32) / np.float32(divisor)
     x = np.broadcast_to(pixels.reshape(256, *[1] * (len(in_shape) - 1)), (256, *in_shape[1:])).copy()
-    reshaped = []
+    batched, extra = [], []
     for node in nodes:                # a Reshape's constant batch size follows the 256 images
         if node.op_type == "Reshape":
-            import copy
-
-            shape = r.init(node.input[1])
+            shape = np.asarray(r.init(node.input[1])).astype(np.int64)
             node = copy.deepcopy(node)
-            node.input[1] = node.input[1] + "_b256"
-            r.model.set_initializer(node.input[1], np.concatenate([[256], np.asarray(shape)[1:]]).astype(np.int64))
-        reshaped.append(node)
-    out = r.run(reshaped, tensor, x).reshape(256, -1)
+            node.input[1] = f"{node.input[1]}_batch256"
+            extra.append(numpy_helper.from_array(np.concatenate([[256], shape[1:]]).astype(np.int64), node.input[1]))
+        batched.append(node)
+    out = r.run(batched, tensor, x, extra=extra).reshape(256, -1)
     fires = out > 0
     if nodes[-1].op_type == "Sign" and np.any(out == 0):
         _refuse(nodes[-1], "Sign gives 0 for some pixel value (a third level)")
@@ -502,7 +506,7 @@ def _layer(r: _Reader, node, layers, pad, flat_from, s_in, index, out_name):
     chain_in = _rename_chain_input(chain, node.output[0])
     if nxt is not None and nxt.op_type in ACTIVATIONS:
         act = _rename_chain_input([nxt], node.output[0] if not chain else "")[0]
-        values, thresholds = _fold(r, node, chain_in, act, values, s_w, s_in, ternary, len(values), rank, bias)
+        values, thresholds = _fold(r, chain_in, act, values, s_w, s_in, ternary, len(values), rank, bias)
         make = Layer.from_ternary if ternary else Layer.from_bits
         try:
             layers.append(make(values if ternary else (values > 0).astype(np.uint8), thresholds, output="sign",
@@ -518,7 +522,7 @@ def _layer(r: _Reader, node, layers, pad, flat_from, s_in, index, out_name):
                 else "the layer's output is not the graph's output")
     if op == "Conv":
         _refuse(node, "the last layer is a conv layer; hwgen's last layer is dense (its popcounts are the class scores)")
-    scores = _fold(r, node, chain_in, None, values, s_w, s_in, ternary, len(values), rank, bias)
+    scores = _fold(r, chain_in, None, values, s_w, s_in, ternary, len(values), rank, bias)
     if not (np.all(scores == scores[:, :1]) and np.all(np.diff(scores[:, 0]) > 0)):
         last = chain[-1] if chain else node
         _refuse(last, "the class scores are not one strictly increasing function of the popcount for every class "
