@@ -27,7 +27,11 @@ from . import require
 
 
 def _brevitas():
-    require("brevitas", "brevitas", "onnx", "onnxoptimizer", "qonnx", "torch")
+    import warnings
+
+    with warnings.catch_warnings():     # brevitas warns that an optional Hadamard kernel is missing
+        warnings.filterwarnings("ignore", message="fast_hadamard_transform")
+        require("brevitas", "brevitas", "onnx", "onnxoptimizer", "qonnx", "torch")
     import brevitas.nn as qnn
     from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
 
@@ -120,6 +124,7 @@ def predict(model, images) -> np.ndarray:
 
 def export(model, path) -> Path:
     """``brevitas.export.export_qonnx`` of ``model`` (input ``(1, 1, 28, 28)``) to ``path``, atomically."""
+    import logging
     import tempfile
 
     import torch
@@ -128,9 +133,11 @@ def export(model, path) -> Path:
     from ..files import atomic_write
 
     path = Path(path)
+    # torch's exporter warns that torchvision (not needed here) is missing, and reports progress
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model.onnx"
-        export_qonnx(model.eval(), torch.zeros(1, 1, 28, 28), export_path=str(out))
+        export_qonnx(model.eval(), torch.zeros(1, 1, 28, 28), export_path=str(out), verbose=False)
         return atomic_write(path, out.read_bytes())
 
 
