@@ -32,8 +32,8 @@ def _brevitas():
     with warnings.catch_warnings():     # brevitas warns that an optional Hadamard kernel is missing
         warnings.filterwarnings("ignore", message="fast_hadamard_transform")
         require("brevitas", "brevitas", "onnx", "onnxoptimizer", "qonnx", "torch")
-    import brevitas.nn as qnn
-    from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+        import brevitas.nn as qnn
+        from brevitas.quant.binary import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
 
     class BinaryWeight(SignedBinaryWeightPerTensorConst):
         scaling_const = 1.0
@@ -127,10 +127,15 @@ def export(model, path) -> Path:
     import logging
     import tempfile
 
+    import warnings
+
     import torch
-    from brevitas.export import export_qonnx
 
     from ..files import atomic_write
+
+    with warnings.catch_warnings():     # brevitas warns that an optional Hadamard kernel is missing
+        warnings.filterwarnings("ignore", message="fast_hadamard_transform")
+        from brevitas.export import export_qonnx
 
     path = Path(path)
     # torch's exporter warns that torchvision (not needed here) is missing, and reports progress
