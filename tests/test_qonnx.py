@@ -190,6 +190,18 @@ def relu(model):
     return model
 
 
+def two_bit_activation(model):
+    """The first hidden activation as a 2-bit Quant (4 levels)."""
+    act = hidden_activation(model)
+    act.op_type = "Quant"
+    act.input.extend([model.make_new_valueinfo_name(), model.make_new_valueinfo_name()])
+    model.set_initializer(act.input[2], np.float32(0.0))
+    model.set_initializer(act.input[3], np.float32(2.0))
+    act.attribute.extend([helper.make_attribute("signed", 1), helper.make_attribute("narrow", 0),
+                          helper.make_attribute("rounding_mode", "ROUND")])
+    return model
+
+
 def two_outputs(model):
     act = hidden_activation(model)
     shape = model.get_tensor_shape(act.output[0])
@@ -234,6 +246,7 @@ BAD_GRAPHS = {
     "float-weights": ("mnist_bnn_plain", float_network, ("(MatMul)", "float weights")),
     "2-bit-4-levels": ("mnist_tnn", two_bit, ("(MatMul)", "2-bit weights with full range")),
     "4-bit": ("mnist_tnn", four_bit, ("(MatMul)", "4-bit weights", "1-bit or ternary")),
+    "2-bit-activations": ("mnist_bnn_plain", two_bit_activation, ("(Quant)", "2-bit activations")),
     "unsupported-op": ("mnist_bnn_plain", relu, ("(Relu)", "unsupported op")),
     "two-outputs": ("mnist_bnn_plain", two_outputs, ("2 graph outputs",)),
     "not-qonnx-qcdq": ("mnist_bnn_plain", qcdq, ("(QuantizeLinear)", "not QONNX")),
