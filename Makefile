@@ -53,7 +53,8 @@ test: setup
 # shipped conv and ternary networks in Verilator, the other shipped conv models against torch, the
 # shipped MNIST network on Icarus, the installed wheel's demo and Fashion-MNIST run on the shipped
 # networks, and repetitions of `make test`'s checks (other BERs of the network regressions on
-# Icarus, the odd-shaped arrays on Verilator).
+# Icarus, the odd-shaped arrays on Verilator); the QONNX export of mnist_bnn against the golden model on
+# the whole MNIST test set, and the bigger Brevitas networks (and the tiny conv net) in Verilator.
 long: setup
 	$(PY) -m pytest -ra $(PYTEST_XDIST) --durations=30 -m long
 

@@ -35,3 +35,7 @@ class OutputError(HwgenError, OSError):
 
 class VerificationError(HwgenError, AssertionError):
     """The RTL disagreed with the golden model or the manifest (or the simulation failed)."""
+
+
+class ExtraMissing(HwgenError, RuntimeError):
+    """An optional dependency group (``pip install 'hwgen[onnx]'``, ...) is not installed."""

@@ -246,6 +246,14 @@ class Layer:
         return layer_header(self)
 
 
+def chw_to_hwc(shape) -> np.ndarray:
+    """For a feature map of IR shape ``(H, W, C)`` (or ``(L, C)``): ``perm[i]`` is the torch (C, H, W)
+    flatten index of IR (H, W, C) index ``i``, so ``torch_columns[:, perm]`` are the IR's columns."""
+    *spatial, channels = (int(v) for v in shape)
+    chw = np.arange(int(np.prod(shape))).reshape(channels, *spatial)
+    return np.moveaxis(chw, 0, -1).ravel()
+
+
 def dataset_of(metadata: dict) -> str:
     """The dataset a network was trained on, from its metadata (``mnist`` if it names none)."""
     return str((metadata or {}).get("dataset") or "mnist")

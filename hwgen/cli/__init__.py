@@ -4,11 +4,11 @@ concerns, and prints; :mod:`.edge` turns every error into one line ``Error: ...`
 exit.
 
 Commands by area: :mod:`.design` (rtl, check, images), :mod:`.verify` (sim, demo), :mod:`.flow`
-(synth, sta, energy, flow, pnr, export orfs) and :mod:`.study` (train, sweep, loop, space, fig10,
-tnn, device).
+(synth, sta, energy, flow, pnr, export orfs), :mod:`.exchange` (import, export qonnx) and :mod:`.study`
+(train, sweep, loop, space, fig10, tnn, device).
 """
 
-from . import design, flow, study, verify  # noqa: F401  (each registers its commands on main)
+from . import design, exchange, flow, study, verify  # noqa: F401  (each registers its commands on main)
 from .edge import main
 
 __all__ = ["main"]

@@ -114,7 +114,7 @@ def pnr(design, tech, period, out):
 
 @main.group()
 def export():
-    """Export a generated design to another flow."""
+    """Export a generated design to another flow, or a network to another tool."""
 
 
 @export.command("orfs")

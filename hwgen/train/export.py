@@ -51,7 +51,7 @@ import torch
 
 from ..errors import ModelFileError
 from ..files import atomic_write
-from ..ir import Layer, Network
+from ..ir import Layer, Network, chw_to_hwc  # noqa: F401  (chw_to_hwc: its home is the IR)
 from .model import BinaryConvNet, BinaryMLP, ternarize
 
 
@@ -146,14 +146,6 @@ def conv_weight_bits(conv) -> np.ndarray:
     w = conv.weight.detach().to(torch.float64)
     w = w.permute(0, 2, 3, 1) if w.ndim == 4 else w.permute(0, 2, 1)
     return (w.reshape(len(w), -1).numpy() >= 0).astype(np.uint8)
-
-
-def chw_to_hwc(shape) -> np.ndarray:
-    """For a feature map of IR shape ``(H, W, C)`` (or ``(L, C)``): ``perm[i]`` is the torch (C, H, W)
-    flatten index of IR (H, W, C) index ``i``, so ``torch_columns[:, perm]`` are the IR's columns."""
-    *spatial, channels = (int(v) for v in shape)
-    chw = np.arange(int(np.prod(shape))).reshape(channels, *spatial)
-    return np.moveaxis(chw, 0, -1).ravel()
 
 
 def export_network(model, metadata: dict | None = None) -> Network:
