@@ -78,8 +78,8 @@ wheel-check: setup
 	hwgen demo --count 20
 
 # The cost of the shipped MNIST network (macro view): synthesis, STA, energy per image, the
-# Verilator regression, report.md and energy.png (about 12 min on 2 cores: Yosys maps 0.2 M cells
-# in about 5); `make flow PLATFORM=nangate45` for FreePDK45. Each platform has its own design folder
+# Verilator regression, report.md and energy.png (about 5 min on 2 cores: Yosys maps 0.14 M cells
+# in 2.5); `make flow PLATFORM=nangate45` for FreePDK45. Each platform has its own design folder
 # (regenerating a design replaces its flow results): rtl_out/mnist_flow_<platform>/flow/<platform>_macro/.
 # FLOW_PERIOD: the clock (ns); FLOW_COMPARE: other runs' flow folders to set beside this one.
 PLATFORM ?= sky130hd
