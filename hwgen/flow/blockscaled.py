@@ -35,7 +35,7 @@ def coefficients(run: dict, manifest: Manifest) -> dict:
         elif ops.get(block):
             per = ops[block] * run["items"]
             coef[block] = {"per": block_unit(block), "data_j": data / per,
-                           "gated_clock_j": gated / per, "gated_clock_per": block_unit(block)}
+                           "gated_clock_j": gated / per}
     return coef
 
 
@@ -102,10 +102,8 @@ def characterise_for(plans, n: int, platform: Platform, period_ns: float, count:
     if not any(p.hw.config == "par2seq" and p.hw.N > GROUP for p in plans):
         return char
     wide = characterise(n, platform, period_ns, count, log, wide=True)
-    merged = {**char, "coefficients": {**char["coefficients"], "tree": wide["coefficients"]["tree"]},
-              "structure": {**char["structure"], "tree": wide["structure"]["tree"]},
-              "tree_network": wide["network"]}
-    return merged
+    return {**char, "coefficients": {**char["coefficients"], "tree": wide["coefficients"]["tree"]},
+            "structure": {**char["structure"], "tree": wide["structure"]["tree"]}, "tree_network": wide["network"]}
 
 
 def _code_digest() -> str:

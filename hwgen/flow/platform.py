@@ -58,6 +58,11 @@ class Platform:
     half_adder: tuple[str, str, str, str, str] | None = None
 
     @property
+    def maps_adders(self) -> bool:
+        """Synthesis puts the cell columns' sums on the platform's full and half adders."""
+        return self.full_adder is not None and self.half_adder is not None
+
+    @property
     def has_layout(self) -> bool:
         return self.tech_lef is not None and self.cell_lef is not None
 

@@ -83,6 +83,8 @@ def plot_energy(path, results: dict, title: str) -> Path:
     colors = {"clock": "#d62728", "data": "#1f77b4", "leakage": "#7f7f7f", "rram": "#2ca02c"}
     hatches = ["", "//", "xx", "..", "\\\\", "oo", "++", "--"]
     for ax, kinds in zip(axes, (tuple(KIND_LABELS), ("clock", "data", "leakage"))):
+        top = max(sum(r["scaled"]["block_kinds_j"][b][kind] for kind in kinds) for r in results.values()
+                  for b in blocks) * 1e9
         for k, label in enumerate(labels):
             bottom = np.zeros(len(blocks))
             per = results[label]["scaled"]["block_kinds_j"]
@@ -92,8 +94,6 @@ def plot_energy(path, results: dict, title: str) -> Path:
                 ax.bar(x + offset, values, width, bottom=bottom, color=colors[kind], hatch=hatches[k % len(hatches)],
                        edgecolor="white", linewidth=0.5)
                 bottom += values
-            top = max(sum(r["scaled"]["block_kinds_j"][b][kind] for kind in kinds) for r in results.values()
-                      for b in blocks) * 1e9
             for xi, total in zip(x, bottom):
                 if total > 0.02 * top:           # smaller bars are unreadable; energy.csv has them
                     ax.annotate(f"{total:.3g}", (xi + offset, total), ha="center", va="bottom", fontsize=7)
@@ -195,7 +195,7 @@ def build_report(folder, regression: dict | None = None, no_energy: tuple | None
                  f"({_si(rram.get('thresholds', 0), 'J')})." if rram else "."), "",
               f"- {_si(read_add_energy(energy), 'J')} per read + add: a weight's RRAM sense (and the macro's pins), "
               f"its popcount in the cell and its share of the tree, per synapse (the paper's unit)",
-              f"- {_si(per['total_j'] / (2 * energy['operations_per_item']['senses']), 'J')} per operation: the whole "
+              f"- {_si(energy['energy_per_operation_j'], 'J')} per operation: the whole "
               f"design's energy per {item} over 2 operations (an XNOR and an add) per synapse, "
               f"{energy['tops_per_w']:.3g} TOPS/W",
               "", "![energy per block and kind](energy.png) (`energy.csv`: the numbers)"]

@@ -102,7 +102,7 @@ def _script(top: str, period_ps: int, platform: Platform, macro: bool, clock_gat
     return (f"{libs}read_verilog -defer sources.v; hierarchy -check -top {top}; flatten {COLUMN_MODULES}; "
             + (f"synth -top {top} -run :fine; maccmap {COLUMN_MODULES}; techmap -map adders.v; "
                f"synth -top {top} -run fine:; "
-               if platform.full_adder and platform.half_adder else f"synth -top {top}; ") + "opt_clean -purge; "
+               if platform.maps_adders else f"synth -top {top}; ") + "opt_clean -purge; "
             + (f"clockgate -liberty cells.lib -min_net_size {CLOCK_GATE_MIN}; " if clock_gating else "") +
             f"dfflibmap -liberty cells.lib; abc -D {period_ps // 2} -constr abc.constr -liberty cells.lib; opt_clean; "
             f"{tie}setundef -zero; splitnets; {buf}opt_clean -purge; "
@@ -172,7 +172,7 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
         (work / "abc.constr").write_text((f"set_driving_cell {driver}\n" if driver else "")
                                          + f"set_load {ABC_LOAD_F.get(platform.name, 5e-15) * 1e15:g}\n")
         files = {}
-        if platform.full_adder and platform.half_adder:
+        if platform.maps_adders:
             (work / "adders.v").write_text(adder_map(platform.full_adder, platform.half_adder))
         if specs:
             models = [macro_model(spec, platform) for spec in specs]
