@@ -114,17 +114,18 @@ def test_bigger_brevitas_networks_on_the_whole_test_set(name, imported):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("name, n, count", [("mlp", 32, 100),
-                                            pytest.param("conv", 8, 20, marks=pytest.mark.long),
-                                            pytest.param("mlp-long", 32, 200, marks=pytest.mark.long),
-                                            pytest.param("conv-long", 16, 50, marks=pytest.mark.long)])
-def test_imported_brevitas_network_rtl_is_bit_exact(name, n, count, imported, network_design):
-    """The imported network generated and run on Verilator: every class and popcount equals the
-    golden model's, the measured cycles the manifest's."""
+@pytest.mark.parametrize("sim, name, n, count", [("verilator", "mlp", 32, 100), ("icarus", "mlp", 32, 20),
+                                                 pytest.param("verilator", "conv", 8, 20, marks=pytest.mark.long),
+                                                 pytest.param("icarus", "conv", 8, 5, marks=pytest.mark.long),
+                                                 pytest.param("verilator", "mlp-long", 32, 200, marks=pytest.mark.long),
+                                                 pytest.param("verilator", "conv-long", 16, 50, marks=pytest.mark.long)])
+def test_imported_brevitas_network_rtl_is_bit_exact(sim, name, n, count, imported, network_design):
+    """The imported network generated and run on each simulator: every class and popcount equals
+    the golden model's, the measured cycles the manifest's."""
     _, _, network = imported(name)
-    design, built = network_design("verilator", f"brevitas_{name}", network, n)
-    r = run_network_regression(design, "verilator", count=count, build=built)
+    design, built = network_design(sim, f"brevitas_{name}", network, n)
+    r = run_network_regression(design, sim, count=count, build=built)
     check_network_run(r, design, count, 0.0)
     test = load_fixture(shipped_slice("mnist"))
     pred, _, _ = network_forward(network, binarize(test.images[:count], network.input_threshold))
-    print(f"{name}: RTL on Verilator, {count} images, bit-exact; accuracy {np.mean(pred == test.labels[:count]):.4f}")
+    print(f"{name}: RTL on {sim}, {count} images, bit-exact; accuracy {np.mean(pred == test.labels[:count]):.4f}")
