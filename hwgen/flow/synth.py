@@ -16,6 +16,9 @@ half it makes 103.4 MHz for 0.03 % more area. The dont-use cells marked
 in the Liberty copy (:meth:`Platform.prepared_liberty`); ``hilomap`` for constants and
 ``insbuf``. Synthesis keeps the hierarchy so that every cell's hierarchical name says which
 block it belongs to; the netlist is flattened afterwards for STA and gate-level simulation.
+Measured against flattening before the fine steps (``bench/bench_flatten.py``, README
+"Hierarchy kept"): flattening saves 1-3 % of the area and costs 2-5 % of fmax (MNIST on
+sky130hd: 109.4 to 103.7 MHz) for the same gate-level energy, and loses the block names.
 
 **Clock gating.** ``clockgate -liberty`` (Yosys 0.70, :data:`hwgen.flow.tools.YOSYS`) turns every
 group of at least :data:`CLOCK_GATE_MIN` flip-flops that share a clock enable into plain
@@ -88,9 +91,12 @@ def block_of(path: str) -> str:
     return "control"
 
 
-def _script(top: str, period_ps: int, platform: Platform, macro: bool, clock_gating: bool = True) -> str:
+def _script(top: str, period_ps: int, platform: Platform, macro: bool, clock_gating: bool = True,
+            flatten: bool = False) -> str:
     """The Yosys script: only the validated top, numbers and the platform's cell names enter it;
-    files have fixed names in the work folder."""
+    files have fixed names in the work folder. ``flatten``: the whole design is flattened after the
+    coarse steps (and the columns' full adders), so the fine steps and ABC see it as one module
+    (the module docstring says why the flow keeps the hierarchy)."""
     top = check_identifier("top", top)
     libs = "read_liberty -lib cells.lib; " + ("read_liberty -lib macros.lib; " if macro else "")
     stat_libs = "-liberty cells.lib" + (" -liberty macros.lib" if macro else "")
@@ -99,10 +105,11 @@ def _script(top: str, period_ps: int, platform: Platform, macro: bool, clock_gat
         tie = (f"hilomap -singleton -hicell {platform.tie_hi[0]} {platform.tie_hi[1]} "
                f"-locell {platform.tie_lo[0]} {platform.tie_lo[1]}; ")
     buf = f"insbuf -buf {' '.join(platform.buffer)}; " if platform.buffer else ""
+    adders = f"maccmap {COLUMN_MODULES}; techmap -map adders.v; " if platform.maps_adders else ""
+    split = platform.maps_adders or flatten
     return (f"{libs}read_verilog -defer sources.v; hierarchy -check -top {top}; flatten {COLUMN_MODULES}; "
-            + (f"synth -top {top} -run :fine; maccmap {COLUMN_MODULES}; techmap -map adders.v; "
-               f"synth -top {top} -run fine:; "
-               if platform.maps_adders else f"synth -top {top}; ") + "opt_clean -purge; "
+            + (f"synth -top {top} -run :fine; {adders}{'flatten; ' if flatten else ''}synth -top {top} -run fine:; "
+               if split else f"synth -top {top}; ") + "opt_clean -purge; "
             + (f"clockgate -liberty cells.lib -min_net_size {CLOCK_GATE_MIN}; " if clock_gating else "") +
             f"dfflibmap -liberty cells.lib; abc -D {period_ps // 2} -constr abc.constr -liberty cells.lib; opt_clean; "
             f"{tie}setundef -zero; splitnets; {buf}opt_clean -purge; "
@@ -143,11 +150,14 @@ def parse_stat(flat: str, netlist: dict, top: str, library) -> dict:
 
 
 def synthesize(design, platform: Platform, view: str = "macro", period_ns: float = DEFAULT_PERIOD_NS,
-               out_dir=None, log=print, yosys: str = YOSYS, clock_gating: bool = True) -> dict:
+               out_dir=None, log=print, yosys: str = YOSYS, clock_gating: bool = True,
+               flatten: bool = False) -> dict:
     """Map one view of ``design`` onto ``platform``; write netlist, statistics and ``step.json``
     into ``out_dir`` (default ``<design>/flow/<platform>_<view>/synth``); return the result.
     ``yosys``/``clock_gating``: another Yosys binary, without clock gating (``bench/bench_yosys.py``
-    compares Debian's 0.23, which has no ``clockgate``)."""
+    compares Debian's 0.23, which has no ``clockgate``). ``flatten``: one flat module from the fine
+    steps on (``bench/bench_flatten.py``; the cells ABC makes then carry no block in their names,
+    so the per-block area and the block-scaled energy no longer attribute them)."""
     from .liberty import load_library
 
     manifest = design if isinstance(design, Manifest) else Manifest.load(design)
@@ -179,9 +189,9 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
             files["macros.lib"] = _merge_liberty([m.liberty_text() for m in models])
             (work / "macros.lib").write_text(files["macros.lib"])
         log(f"[synth] {yosys}: {v.top} ({view} view) on {platform.name}, clock {period:g} ns"
-            + ("" if clock_gating else ", no clock gating"))
+            + ("" if clock_gating else ", no clock gating") + (", flattened" if flatten else ""))
         run_tool([yosys, "-q", "-l", "yosys.log", "-p", _script(v.top, int(round(period * 1000)), platform,
-                                                                  bool(specs), clock_gating)],
+                                                                  bool(specs), clock_gating, flatten)],
                  f"yosys synthesis of {v.top}", cwd=work)
         if specs:
             library.cells.update(load_library(work / "macros.lib").cells)
@@ -192,7 +202,7 @@ def synthesize(design, platform: Platform, view: str = "macro", period_ns: float
                                          "instances": result["cell_types"].get(m.name, 0)} for m in models}
             result["macro_instances"] = sum(m["instances"] for m in result["macros"].values())
         result.update({"design": str(manifest.folder), "kind": manifest.kind, "view": view, "top": v.top,
-                       "yosys": yosys, "clock_gating": clock_gating,
+                       "yosys": yosys, "clock_gating": clock_gating, "flatten": flatten,
                        "platform": platform.name, "liberty": str(platform.liberty), "period_ns": period,
                        "seconds": round(time.perf_counter() - t0, 2)})
         for name in ("netlist.v", "netlist.json", "stat_flat.txt", "yosys.log"):
