@@ -10,10 +10,11 @@ from pathlib import Path
 from .files import atomic_write
 
 
-def write_csv(path, rows: list[dict]) -> Path:
+def write_csv(path, rows: list[dict], fields=None) -> Path:
+    """``rows`` as CSV; ``fields``: the columns when there may be no rows (then only the header)."""
     path = Path(path)
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer = csv.DictWriter(buf, fieldnames=list(fields or rows[0]))
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write(path, buf.getvalue())

@@ -90,3 +90,44 @@ def test_bad_tnn_options_are_one_line_errors(args, fragment, tmp_path):
     r = invoke("tnn", *args, "--out", tmp_path / "o")
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output and fragment in r.output, r.output
+
+
+def test_conv_study_spread_layers_and_sensitivity(tmp_path):
+    """Every error map's accuracy, errors confined to each layer, and the sensitivity sweep, whose
+    points at the study's own supply and scale repeat the study's maps exactly."""
+    sky130()
+    data = idx_dataset(tmp_path / "tiny", n_train=100, n_test=30)
+    print("seeds=5 (training), error maps from hwgen.seeds child streams")
+    r = invoke("tnn", "--arch", "conv", "--dataset", "mnist", "--data-dir", data, "--widths", "2", "--seeds", "5",
+               "--epochs", 1, "--repeats", 2, "--no-aware", "--vdd-sweep", "0.9,1.0", "--scale-sweep", "1,2",
+               "--out", tmp_path / "out")
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "out"
+    runs = {x["kind"]: x for x in read(out / "tnn_runs.csv")}
+    maps = read(out / "tnn_maps.csv")
+    for kind, run in runs.items():
+        acc = sorted(float(m["accuracy_errors"]) for m in maps if m["kind"] == kind)
+        assert len(acc) == int(run["accuracy_errors_maps"]) in (2, 8)
+        assert float(run["accuracy_errors_min"]) == acc[0]
+        assert float(run["accuracy_errors"]) == pytest.approx(sum(acc) / len(acc))
+    layers = read(out / "tnn_layers.csv")
+    assert sorted((x["kind"], x["layer"]) for x in layers) == sorted(
+        (k, n) for k in ("bnn", "tnn") for n in ("conv1", "conv2", "fc1"))
+    sens = read(out / "tnn_sensitivity.csv")
+    assert sorted((x["axis"], x["value"]) for x in sens) == sorted(
+        [("vdd", "0.9"), ("vdd", "1.0"), ("g_res_scale", "1.0"), ("g_res_scale", "2.0"),
+         ("first_layer_vdd", "0.9"), ("first_layer_vdd", "1.0"), ("first_layer_condition", "200 uA / 2.5 V / 1 us")])
+    same = [x for x in sens if (x["axis"], x["value"]) in (("vdd", "0.9"), ("g_res_scale", "1.0"),
+                                                           ("first_layer_vdd", "0.9"))]
+    for x in same:     # the study's own operating point: the study's maps, the study's accuracy
+        assert float(x["tnn_accuracy_errors"]) == pytest.approx(float(runs["tnn"]["accuracy_errors"]))
+        assert float(x["bnn_accuracy_errors"]) == pytest.approx(float(runs["bnn"]["accuracy_errors"]))
+    at = {(x["axis"], x["value"]): x for x in sens}
+    # a higher supply resolves more HRS/HRS pairs: more zeros read as +-1
+    assert float(at["vdd", "1.0"]["zero_as_pm"]) > float(at["vdd", "0.9"]["zero_as_pm"])
+    # the first-layer axis shows the first layer's rates
+    assert at["first_layer_vdd", "1.0"]["zero_as_pm"] == at["vdd", "1.0"]["zero_as_pm"]
+    assert float(at["first_layer_condition", "200 uA / 2.5 V / 1 us"]["zero_as_pm"]) < float(at["vdd", "0.9"]["zero_as_pm"])
+    assert read(out / "tnn_crossovers.csv") is not None
+    for png in ("tnn_spread.png", "tnn_layers.png", "tnn_sensitivity.png"):
+        assert (out / png).stat().st_size > 10_000

@@ -210,7 +210,8 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               help="Training seeds: every network is trained once per seed (the spread over seeds is reported).")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--repeats", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Sampled error maps per trained network.")
+              help="Sampled error maps per trained network (4x as many where their accuracies spread by more than "
+                   "1 point sd).")
 @click.option("--condition", type=ConditionType(), default="55,2.5,1", show_default=True,
               help="Programming condition i_set_uA,v_reset,pulse_us that sets both networks' device errors.")
 @click.option("--cycles", type=CountType(0), default=0, show_default=True, help="Programming cycles endured (aging).")
@@ -220,6 +221,13 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               help="PCSA supply of the ternary read (V): low, so HRS/HRS pairs do not resolve and read 0.")
 @click.option("--aware/--no-aware", default=True, show_default=True,
               help="Also train every network error-aware, at its own device error rates.")
+@click.option("--vdd-sweep", type=ListType(FiniteFloat(0.5, 1.5), "supplies (V)"), default=None,
+              help="Sensitivity: TNN - BNN with errors against the ternary read's supply at these values (V), and "
+                   "with only the first layer read at them; also the first layer programmed at 200 uA / 2.5 V / 1 us. "
+                   "E.g. 0.85,0.875,0.9,0.925,0.95,0.975,1.0.")
+@click.option("--scale-sweep", type=ListType(FiniteFloat(0.01, 100.0), "factors"), default=None,
+              help="Sensitivity: TNN - BNN with errors against a factor on the ternary read's resolution level G_res "
+                   "(it carries every assumed constant of the read model), e.g. 0.5,0.71,1,1.41,2.")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads per training.")
 @click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default="sky130hd", show_default=True,
               help="Platform whose macro model gives the sense capacitance (read energy = C V^2 per weight).")
@@ -229,7 +237,7 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
                    "the Debian package's folder).")
 @fail_cleanly
 def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
-        aware, threads, platform, pdk_dir, data_dir):
+        aware, vdd_sweep, scale_sweep, threads, platform, pdk_dir, data_dir):
     """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
     from ..device.physics import parse_condition
     from ..files import writable_folder
@@ -245,7 +253,7 @@ def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, 
                          epochs=epochs, repeats=repeats, condition=parse_condition(condition), cycles=cycles,
                          vdd_binary=vdd_binary, vdd_ternary=vdd_ternary, aware=aware, threads=threads,
                          platform=get_platform(platform, None, pdk_dir), data_dir=data_dir, cache_dir=cache_dir,
-                         log=click.echo)
+                         log=click.echo, vdd_sweep=vdd_sweep or (), scale_sweep=scale_sweep or ())
     click.echo(f"[tnn] {len(runs)} networks; wrote {out_dir / 'tnn_summary.csv'}, {out_dir / 'tnn_runs.csv'} and "
                f"{out_dir / 'tnn.png'}")
 

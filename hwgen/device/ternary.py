@@ -264,11 +264,13 @@ def _confusion(d: StateDistributions, g_res: float, u_points=U_POINTS, m_points=
     return out
 
 
-def ternary_confusion(cond: ProgrammingCondition, vdd, cycles=0) -> np.ndarray:
+def ternary_confusion(cond: ProgrammingCondition, vdd, cycles=0, g_res_scale: float = 1.0) -> np.ndarray:
     """3x3 read probabilities at supply ``vdd`` (V) after ``cycles``: rows stored (-1, 0, +1), columns
     read (-1, 0, +1); rows sum to 1. Numerical integration over the log-normal device distributions
-    and the PCSA offset (module docstring)."""
-    g_res = resolution_conductance(vdd)
+    and the PCSA offset (module docstring). ``g_res_scale`` multiplies the resolution level: every
+    assumed latch constant (``V_TH``, ``N_SLOPE``, ``X_NOM``, the centring ``G_RES_LOW``) acts on the
+    read only through ``G_res(vdd)``, so a factor on it is the sensitivity axis of those assumptions."""
+    g_res = resolution_conductance(vdd) * check_float("g_res_scale", g_res_scale, 1e-3, 1e3)
     return _confusion(device_distributions(cond, cycles), g_res)
 
 
@@ -284,10 +286,10 @@ class TernaryRates(NamedTuple):
     sign_flip: float
 
 
-def ternary_rates(cond: ProgrammingCondition, vdd, cycles=0) -> TernaryRates:
+def ternary_rates(cond: ProgrammingCondition, vdd, cycles=0, g_res_scale: float = 1.0) -> TernaryRates:
     """:class:`TernaryRates` of ``cond`` read at ``vdd`` after ``cycles`` (from :func:`ternary_confusion`;
     the +1 and -1 rows agree, the model being symmetric)."""
-    c = ternary_confusion(cond, vdd, cycles)
+    c = ternary_confusion(cond, vdd, cycles, g_res_scale)
     return TernaryRates(float(c[1, 0] + c[1, 2]), float(c[2, 1]), float(c[2, 0]))
 
 

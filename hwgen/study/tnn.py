@@ -20,7 +20,11 @@ operating point:
   :func:`hwgen.device.ternary.network_ternary_error_maps`.
 
 Accuracies are the golden model's (bit-exact with the RTL) on the whole test set; with errors,
-the mean and standard deviation over ``repeats`` error maps per trained network.
+the spread over ``repeats`` error maps per trained network (mean, sd, minimum, quartiles; more
+maps where the spread is large), and the same with errors confined to each layer in turn; with
+``vdd_sweep``/``scale_sweep``, TNN - BNN against the ternary read's supply, a factor on the read
+model's assumed constants, and with the first layer read at another supply or programmed at the
+strong condition (:mod:`hwgen.study.tnnerrors`).
 
 Read energy per inference: every stored weight is sensed once per layer pass, i.e. once per
 inference for a dense layer and once per computed output position for a conv layer, so it is
@@ -32,7 +36,10 @@ supply differs. The counters' extra bit (a ternary column adds 0, 1 or 2) and th
 CMOS are not in this figure.
 
 Outputs: ``tnn_runs.csv`` (one row per network and seed), ``tnn_summary.csv`` (mean and spread
-over seeds) and ``tnn.png`` (accuracy vs model size, and accuracy vs read energy).
+over seeds), ``tnn_maps.csv`` (every error map's accuracy), ``tnn_layers.csv`` (errors in one layer
+at a time), ``tnn.png`` (accuracy vs model size, and accuracy vs read energy), ``tnn_spread.png``
+and ``tnn_layers.png``; with a sweep ``tnn_sensitivity.csv``, ``tnn_crossovers.csv`` and
+``tnn_sensitivity.png``.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from ..ir import Network
 from ..outputs import new_figure, save_figure, write_csv
 from ..train.loop import TrainConfig
 from .fig10 import _key, _recipe, load_or_train, study_folders
+from .tnnerrors import CROSSOVER_FIELDS, crossovers, error_accuracies, layer_rows, sensitivity, spread
 
 DATASETS = ("mnist", "fashion-mnist")
 # Pixel > threshold is +1. Fashion-MNIST's garments are mid-grey: 50 keeps their texture (the
@@ -84,18 +92,6 @@ def _network(dataset, cfg: TrainConfig, cache_dir: Path, data, data_dir, progres
     return load_or_train(path, dataset, cfg, data_dir, progress, log), path
 
 
-def _error_accuracy(network: Network, x_bits, labels, ber: float, rates, repeats: int, seed: int) -> list[float]:
-    out = []
-    values = [layer.values() for layer in network.layers] if network.is_ternary else None
-    for r in range(repeats):
-        s = seeds.child_seed(seed, "sweep", 0, r)
-        maps = (network_ternary_error_maps(values, rates, s) if network.is_ternary
-                else network_error_maps(network, ber, s))
-        pred, _, _ = network_forward(network, x_bits, maps)
-        out.append(float((pred == labels).mean()))
-    return out
-
-
 def senses_per_inference(network: Network) -> int:
     """PCSA senses of one inference: each layer's weight matrix once per pass (conv: per position)."""
     return sum(layer.n_inputs * layer.n_outputs * (layer.geometry().positions if layer.is_conv else 1)
@@ -115,8 +111,10 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                   repeats: int = REPEATS, condition: ProgrammingCondition = CHECKERBOARD, cycles: float = 0.0,
                   vdd_binary: float = V_NOM, vdd_ternary: float = V_LOW, aware: bool = True, threads: int = 1,
                   platform=None, data_dir=None, cache_dir=None, progress: bool = True,
-                  log=None) -> list[dict]:
-    """Train (or reuse) and measure every network; write the CSVs and the plot. Returns the runs."""
+                  log=None, vdd_sweep=(), scale_sweep=()) -> list[dict]:
+    """Train (or reuse) and measure every network; write the CSVs and the plots. Returns the runs.
+    ``vdd_sweep``/``scale_sweep``: the sensitivity axes (:func:`hwgen.study.tnnerrors.sensitivity`;
+    none when both are empty)."""
     out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
     ber = ber_2t2r(condition, cycles)
     rates = ternary_rates(condition, vdd_ternary, cycles)
@@ -129,7 +127,7 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
     jobs = [(d, w, kind, t, s) for d in datasets for w in widths for kind in ("binary", "ternary")
             for t in trainings for s in seed_list]
     splits = {}
-    runs = []
+    runs, layers, maps_rows, kept = [], [], [], {}
     for dataset, width, kind, training, seed in tqdm(jobs, desc="tnn study", unit="network", disable=not progress):
         if dataset not in splits:
             train_split, test_split = load_split("train", data_dir, dataset), load_split("test", data_dir, dataset)
@@ -144,46 +142,85 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                            flip_pm_as_zero=rates.pm_as_zero))
         network, path = _network(dataset, cfg, cache_dir, data, data_dir, progress, log)
         clean = float((network_forward(network, x_bits)[0] == labels).mean())
-        noisy = _error_accuracy(network, x_bits, labels, ber, rates, repeats, seed)
+        noisy = error_accuracies(network, x_bits, labels, ber, rates, repeats, seed)
         weights = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
         zeros = sum(int((layer.values() == 0).sum()) for layer in network.layers) / weights
         senses = senses_per_inference(network)
-        row = {"dataset": dataset, "arch": arch, "kind": "tnn" if kind == "ternary" else "bnn", "size": width,
-               "training": training, "seed": seed, "weights": weights, "senses": senses, "zero_fraction": round(zeros, 4),
-               "accuracy": clean, "accuracy_errors": float(np.mean(noisy)), "accuracy_errors_std": float(np.std(noisy)),
+        name = "tnn" if kind == "ternary" else "bnn"
+        base = {"dataset": dataset, "arch": arch, "kind": name, "size": width, "training": training, "seed": seed}
+        row = {**base, "weights": weights, "senses": senses, "zero_fraction": round(zeros, 4),
+               "accuracy": clean, **spread(noisy),
                "vdd": vdd_ternary if kind == "ternary" else vdd_binary,
                "read_energy_j": senses * energy[kind], "model": path.name}
-        log(f"[tnn] {dataset} {row['kind']} {width} {training} seed {seed}: {100 * clean:.2f}% clean, "
-            f"{100 * row['accuracy_errors']:.2f}% with errors")
+        maps_rows += [{**base, "map": r, "accuracy_errors": a} for r, a in enumerate(noisy)]
+        layers += layer_rows(network, x_bits, labels, ber, rates, repeats, seed, base)
+        kept[(dataset, name, width, training, seed)] = network
+        log(f"[tnn] {dataset} {name} {width} {training} seed {seed}: {100 * clean:.2f}% clean, with errors "
+            f"{100 * row['accuracy_errors']:.2f}% (min {100 * row['accuracy_errors_min']:.2f}%, "
+            f"{row['accuracy_errors_maps']} maps); errors in one layer: "
+            + ", ".join(f"{r['layer']} {100 * r['accuracy_errors']:.2f}%" for r in layers[-len(network.layers):]))
         runs.append(row)
-    summary = summarize(runs)
+    summary = summarize(runs, maps_rows)
     write_csv(out_dir / "tnn_runs.csv", runs)
     write_csv(out_dir / "tnn_summary.csv", summary)
-    plot(out_dir / "tnn.png", summary, f"{condition}; BNN {vdd_binary:g} V, TNN {vdd_ternary:g} V",
-         "hidden units per layer (784-h-h-10)" if arch == "mlp" else "filters f (conv f, conv 2f, dense)")
+    write_csv(out_dir / "tnn_maps.csv", maps_rows)
+    write_csv(out_dir / "tnn_layers.csv", layers)
+    title = f"{condition}; BNN {vdd_binary:g} V, TNN {vdd_ternary:g} V"
+    size_label = "hidden units per layer (784-h-h-10)" if arch == "mlp" else "filters f (conv f, conv 2f, dense)"
+    plot(out_dir / "tnn.png", summary, title, size_label)
+    plot_spread(out_dir / "tnn_spread.png", maps_rows, title, size_label)
+    plot_layers(out_dir / "tnn_layers.png", layers, title)
+    if vdd_sweep or scale_sweep:
+        by_run = {(r["dataset"], r["kind"], r["size"], r["training"], r["seed"]): r for r in runs}
+        pairs = [(key[0], kept[key], by_run[(key[0], "bnn", *key[2:])]["accuracy_errors"],
+                  {k: by_run[key][k] for k in ("dataset", "arch", "size", "training", "seed")}, key[4])
+                 for key in kept if key[1] == "tnn" and (key[0], "bnn", *key[2:]) in by_run]
+        sens = []
+        with tqdm(total=(2 * len(vdd_sweep) + len(scale_sweep) + 1) * len(pairs), desc="tnn sensitivity",
+                  unit="point", disable=not progress) as bar:
+            for dataset in datasets:
+                _, x_bits, labels = splits[dataset]
+                sens += sensitivity([p[1:] for p in pairs if p[0] == dataset], x_bits, labels, condition, cycles,
+                                    vdd_ternary, repeats, vdd_sweep, scale_sweep, progress=bar.update)
+        if sens:
+            write_csv(out_dir / "tnn_sensitivity.csv", sens)
+        cross = crossovers(sens)
+        write_csv(out_dir / "tnn_crossovers.csv", cross, CROSSOVER_FIELDS)
+        for c in cross:
+            log(f"[tnn] {c['dataset']} size {c['size']} {c['training']}: TNN - BNN changes sign at {c['axis']} = "
+                f"{c['crossover']:g} (TNN ahead {'below' if c['tnn_leads_below'] else 'above'} it)")
+        plot_sensitivity(out_dir / "tnn_sensitivity.png", sens, title)
     return runs
 
 
-def summarize(runs: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds per (dataset, kind, size, training), and the TNN's
-    lead over the BNN of the same dataset, size and training (``tnn_minus_bnn*``)."""
+def summarize(runs: list[dict], maps_rows: list[dict] = ()) -> list[dict]:
+    """Mean and standard deviation over seeds per (dataset, kind, size, training), the spread over
+    all its error maps (minimum, quartiles, count; from ``maps_rows``), and the TNN's lead over the
+    BNN of the same dataset, size and training (``tnn_minus_bnn*``)."""
     groups: dict[tuple, list[dict]] = {}
     for r in runs:
         groups.setdefault((r["dataset"], r["kind"], r["size"], r["training"]), []).append(r)
+    pooled: dict[tuple, list[float]] = {}
+    for m in maps_rows:
+        pooled.setdefault((m["dataset"], m["kind"], m["size"], m["training"]), []).append(m["accuracy_errors"])
     out = []
-    for (dataset, kind, size, training), rows in groups.items():
+    for key, rows in groups.items():
+        dataset, kind, size, training = key
         clean = [r["accuracy"] for r in rows]
         noisy = [r["accuracy_errors"] for r in rows]
+        maps = spread(pooled.get(key) or noisy)
         out.append({"dataset": dataset, "kind": kind, "arch": rows[0]["arch"], "size": size, "training": training,
                     "seeds": len(rows),
                     "weights": rows[0]["weights"], "senses": rows[0]["senses"], "zero_fraction": float(np.mean([r["zero_fraction"] for r in rows])),
                     "accuracy": float(np.mean(clean)), "accuracy_std": float(np.std(clean)),
                     "accuracy_errors": float(np.mean(noisy)), "accuracy_errors_std": float(np.std(noisy)),
+                    **{k: maps[k] for k in ("accuracy_errors_min", "accuracy_errors_q1", "accuracy_errors_median",
+                                            "accuracy_errors_q3", "accuracy_errors_maps")},
                     "read_energy_j": rows[0]["read_energy_j"]})
     index = {(r["dataset"], r["kind"], r["size"], r["training"]): r for r in out}
     for r in out:
         b = index.get((r["dataset"], "bnn", r["size"], r["training"]))
-        for key in ("accuracy", "accuracy_errors"):
+        for key in ("accuracy", "accuracy_errors", "accuracy_errors_min"):
             r[f"tnn_minus_bnn_{key}"] = r[key] - b[key] if r["kind"] == "tnn" and b else ""
     return out
 
@@ -215,5 +252,91 @@ def plot(path, summary: list[dict], title: str, size_label: str = "model size") 
         for ax in row_axes:
             ax.grid(True, which="both", alpha=0.3)
         row_axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+_KINDS = {"bnn": "tab:blue", "tnn": "tab:red"}
+
+
+def plot_spread(path, maps_rows: list[dict], title: str, size_label: str) -> Path:
+    """Box plots of accuracy with errors over all error maps, per model size, BNN beside TNN."""
+    datasets = sorted({m["dataset"] for m in maps_rows})
+    trainings = [t for t in ("plain", "aware") if any(m["training"] == t for m in maps_rows)]
+    fig, axes = new_figure(size=(5.5 * len(trainings), 4 * len(datasets)), nrows=len(datasets),
+                           ncols=len(trainings), squeeze=False)
+    for row_axes, dataset in zip(axes, datasets):
+        for ax, training in zip(row_axes, trainings):
+            sizes = sorted({m["size"] for m in maps_rows if m["dataset"] == dataset})
+            for j, kind in enumerate(("bnn", "tnn")):
+                data = [[100 * m["accuracy_errors"] for m in maps_rows
+                         if (m["dataset"], m["kind"], m["size"], m["training"]) == (dataset, kind, s, training)]
+                        for s in sizes]
+                pos = [k * 3 + j for k in range(len(sizes))]
+                keep = [(p, d) for p, d in zip(pos, data) if d]
+                if keep:
+                    box = ax.boxplot([d for _, d in keep], positions=[p for p, _ in keep], widths=0.8,
+                                     patch_artist=True, whis=(0, 100))
+                    for patch in box["boxes"]:
+                        patch.set_facecolor(_KINDS[kind])
+                        patch.set_alpha(0.5)
+                    ax.plot([], [], color=_KINDS[kind], linewidth=6, alpha=0.5, label=kind.upper())
+            ax.set_xticks([k * 3 + 0.5 for k in range(len(sizes))], [str(s) for s in sizes])
+            ax.set(xlabel=size_label, ylabel="test accuracy with device errors (%)",
+                   title=f"{dataset}, {training} training: every error map (whiskers: min, max)")
+            ax.grid(True, axis="y", alpha=0.3)
+            ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_layers(path, layers: list[dict], title: str) -> Path:
+    """Accuracy with errors confined to one layer at a time (mean over seeds; whiskers to the
+    worst map), per layer, for every (kind, size) of the plain training."""
+    datasets = sorted({r["dataset"] for r in layers})
+    fig, axes = new_figure(size=(7, 4 * len(datasets)), nrows=len(datasets), ncols=1, squeeze=False)
+    for (ax,), dataset in zip(axes, datasets):
+        rows = [r for r in layers if r["dataset"] == dataset and r["training"] == "plain"]
+        names = [r["layer"] for r in sorted({r["layer_index"]: r for r in rows}.values(), key=lambda r: r["layer_index"])]
+        sizes = sorted({r["size"] for r in rows})
+        for kind in ("bnn", "tnn"):
+            for k, size in enumerate(sizes):
+                pts = [[r for r in rows if (r["kind"], r["size"], r["layer_index"]) == (kind, size, i)]
+                       for i in range(len(names))]
+                mean = [100 * np.mean([r["accuracy_errors"] for r in p]) if p else np.nan for p in pts]
+                low = [100 * min(r["accuracy_errors_min"] for r in p) if p else np.nan for p in pts]
+                x = np.arange(len(names)) + (0.08 * k if kind == "tnn" else -0.08 * (k + 1))
+                alpha = 0.4 + 0.6 * (k + 1) / len(sizes)
+                ax.errorbar(x, mean, yerr=[np.subtract(mean, low), np.zeros(len(mean))], color=_KINDS[kind],
+                            alpha=alpha, marker="o", linestyle="-", capsize=2, label=f"{kind.upper()} {size}")
+        ax.set_xticks(range(len(names)), names)
+        ax.set(ylabel="test accuracy (%)", title=f"{dataset}: device errors in one layer only (whisker: worst map)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_sensitivity(path, rows: list[dict], title: str) -> Path:
+    """TNN - BNN with device errors (points) against each numeric sensitivity axis, per model size
+    (mean over seeds and the plain training)."""
+    axes_names = [("vdd", "ternary read supply (V)"), ("g_res_scale", "factor on the resolution level G_res"),
+                  ("first_layer_vdd", "first layer's read supply (V), the others at the study's")]
+    datasets = sorted({r["dataset"] for r in rows})
+    fig, axes = new_figure(size=(15, 4 * len(datasets)), nrows=len(datasets), ncols=3, squeeze=False)
+    for row_axes, dataset in zip(axes, datasets):
+        for ax, (axis, label) in zip(row_axes, axes_names):
+            pts = [r for r in rows if r["dataset"] == dataset and r["axis"] == axis and r["training"] == "plain"]
+            for size in sorted({r["size"] for r in pts}):
+                values = sorted({float(r["value"]) for r in pts if r["size"] == size})
+                diff = [100 * np.mean([r["tnn_minus_bnn"] for r in pts if r["size"] == size and float(r["value"]) == v])
+                        for v in values]
+                ax.plot(values, diff, marker="o", label=f"size {size}")
+            ax.axhline(0, color="black", linewidth=0.8)
+            ax.set(xlabel=label, ylabel="TNN - BNN with device errors (points)", title=dataset)
+            if axis == "g_res_scale":
+                ax.set_xscale("log")
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
