@@ -54,7 +54,8 @@ test: setup
 # shipped MNIST network on Icarus, the installed wheel's demo and Fashion-MNIST run on the shipped
 # networks, and repetitions of `make test`'s checks (other BERs of the network regressions on
 # Icarus, the odd-shaped arrays on Verilator); the QONNX export of mnist_bnn against the golden model on
-# the whole MNIST test set, and the bigger Brevitas networks (and the tiny conv net) in Verilator.
+# the whole MNIST test set, and the bigger Brevitas networks (and the tiny conv net) in Verilator;
+# the 16x16 4-class user dataset's pipeline on Verilator (make test runs it on Icarus).
 long: setup
 	$(PY) -m pytest -ra $(PYTEST_XDIST) --durations=30 -m long
 

@@ -259,6 +259,13 @@ def dataset_of(metadata: dict) -> str:
     return str((metadata or {}).get("dataset") or "mnist")
 
 
+# The IR metadata of a network's dataset (hwgen.data.DatasetInfo.metadata): ``dataset`` (name),
+# ``input_shape`` (one image: [H, W], [H, W, C] or [L]), ``classes``, ``input_threshold`` (pixels above
+# it are +1), and from training ``data_sha256`` (file name -> SHA-256 of the files it was trained and
+# tested on) and ``data_official`` (whether they are an official copy of a built-in dataset). Files
+# written before these entries existed derive them (:meth:`Network.input_shape`).
+
+
 @dataclass
 class Network:
     """An ordered list of layers plus free-form metadata (dataset, accuracy, seed, ...)."""
@@ -305,6 +312,37 @@ class Network:
     def input_threshold(self) -> int:
         """Pixels above it are +1 (the binarization the network was trained with; 127 if unnamed)."""
         return int(self.metadata.get("input_threshold", 127))
+
+    @property
+    def input_shape(self) -> tuple:
+        """One input image's shape (``(H, W)``, ``(H, W, C)`` or ``(L,)``): the metadata's
+        ``input_shape``, else derived as older files need it (a conv2d first layer's ``in_shape``,
+        28x28 for 784 inputs of MNIST or Fashion-MNIST, else the flat input)."""
+        from .data import DATASETS, canonical_shape
+
+        shape = self.metadata.get("input_shape")
+        if shape is not None:
+            return canonical_shape(shape)
+        first = self.layers[0]
+        if first.kind == "conv2d":
+            return canonical_shape(first.in_shape)
+        if first.kind == "conv1d" and first.in_shape[1] == 1:
+            return (int(first.in_shape[0]),)
+        if self.input_size == 784 and self.dataset in DATASETS:
+            return (28, 28)
+        return (self.input_size,)
+
+    @property
+    def dataset_info(self):
+        """The network's :class:`hwgen.data.DatasetInfo` (name, input shape, classes, input threshold)."""
+        from .data import DatasetInfo
+
+        return DatasetInfo(self.dataset, self.input_shape, self.classes, self.input_threshold)
+
+    @property
+    def trained_on(self) -> dict:
+        """The files (name -> SHA-256) the network was trained and tested on, as its metadata records."""
+        return dict(self.metadata.get("data_sha256") or {})
 
     def validate(self):
         check_network(self)

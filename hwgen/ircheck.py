@@ -132,3 +132,31 @@ def check_network(network) -> None:
     if network.layers[-1].is_conv:
         raise ModelFileError("the last layer is a conv layer; a network ends with a dense layer (its "
                              "popcounts are the class scores)")
+    check_dataset_metadata(network)
+
+
+def check_dataset_metadata(network) -> None:
+    """The metadata's dataset entries (hwgen.ir) agree with the layers: the input shape has the
+    first layer's input bits, the class count is the output layer's size."""
+    md = network.metadata or {}
+    if "dataset" in md and (not isinstance(md["dataset"], str) or not md["dataset"]):
+        raise ModelFileError(f"metadata: dataset must be a name, not {md['dataset']!r}")
+    shape = md.get("input_shape")
+    if shape is not None:
+        if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 3 or \
+                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape):
+            raise ModelFileError(f"metadata: input_shape must be [L], [H, W] or [H, W, C], not {shape!r}")
+        pixels = 1
+        for v in shape:
+            pixels *= v
+        if pixels != network.input_size:
+            raise ModelFileError(f"metadata: input_shape {'x'.join(map(str, shape))} has {pixels} pixels, the first "
+                                 f"layer takes {network.input_size} inputs")
+    classes = md.get("classes")
+    if classes is not None and (isinstance(classes, bool) or classes != network.layers[-1].n_outputs):
+        raise ModelFileError(f"metadata: classes is {classes!r}, the output layer has "
+                             f"{network.layers[-1].n_outputs} outputs")
+    threshold = md.get("input_threshold")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int)
+                                  or not 0 <= threshold <= 255):
+        raise ModelFileError(f"metadata: input_threshold must be a pixel value in [0, 255], not {threshold!r}")

@@ -298,7 +298,8 @@ def test_labels_out_of_range(tmp_path):
     r = invoke("train", "mnist", "--data-dir", data, "--batch-size", 50, "--epochs", 1, "--hidden", 8,
                "-o", tmp_path / "m.npz")
     one_line_error(r, "labels must lie in [0, 9]")
-    one_line_error(invoke("images", "--data-dir", data, "-o", tmp_path / "i.npz"), "labels must lie in [0, 9]")
+    one_line_error(invoke("images", "--dataset", "mnist", "--data-dir", data, "-o", tmp_path / "i.npz"),
+                   "labels must lie in [0, 9]")
 
 
 def test_sweep_with_an_empty_ber_list(tmp_path):
@@ -406,10 +407,15 @@ def test_build_folder_not_writable(array_design, tmp_path):
 
 def test_images_command_writes_an_image_set(tmp_path):
     data = idx_dataset(tmp_path / "d", n_test=30)
-    r = invoke("images", "--data-dir", data, "--count", 12, "--offset", 3, "-o", tmp_path / "s.npz")
+    r = invoke("images", "--dataset", "mnist", "--data-dir", data, "--count", 12, "--offset", 3, "-o",
+               tmp_path / "s.npz")
     assert r.exit_code == 0, r.output
     with np.load(tmp_path / "s.npz") as z:
         assert z["images"].shape == (12, 28, 28) and str(z["dataset"]) == "mnist"
+    # without --dataset the folder names its dataset (these files are no official MNIST copy)
+    assert invoke("images", "--data-dir", data, "--count", 2, "-o", tmp_path / "u.npz").exit_code == 0
+    with np.load(tmp_path / "u.npz") as z:
+        assert str(z["dataset"]) == "d"
     with zipfile.ZipFile(tmp_path / "s.npz") as z:
         assert {"images.npy", "labels.npy"} <= set(z.namelist())
     one_line_error(invoke("images", "--data-dir", data, "--count", 40, "-o", tmp_path / "t.npz"), "holds 30")

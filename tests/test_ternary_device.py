@@ -83,13 +83,12 @@ def test_stochastic_condition_creates_the_new_errors():
     print(f"at {V_LOW} V: strong {strong}, stochastic {stochastic}")
     assert stochastic.pm_as_zero > 100 * strong.pm_as_zero
     assert stochastic.zero_as_pm > 10 * strong.zero_as_pm
-    d, base = device_distributions(STOCHASTIC), distributions(STOCHASTIC)
-    assert d.sigma_hrs > base.sigma_hrs and d.mu_hrs == base.mu_hrs
-    # inside physics.py's calibrated pulse range the distributions are physics.py's
-    assert device_distributions(STRONG, 1e8) == distributions(STRONG, 1e8)
-    assert binary_ber(STRONG, 1e8) == ber_2t2r(STRONG, 1e8)
-    # above it the nominal read is still the binary read of the widened distributions
-    assert binary_ber(STOCHASTIC) > 1e4 * ber_2t2r(STOCHASTIC)
+    # the long pulse widens both spreads of the one device model (physics.distributions) ...
+    d, short = device_distributions(STOCHASTIC), distributions(STRONG)
+    assert d == distributions(STOCHASTIC)
+    assert d.sigma_hrs > 1.5 * short.sigma_hrs and d.sigma_lrs > 1.5 * short.sigma_lrs
+    # ... so the binary read is worse than at 1 us, and the nominal ternary read's sign flips are that BER
+    assert binary_ber(STOCHASTIC) == ber_2t2r(STOCHASTIC) > 1e4 * ber_2t2r(STRONG)
     assert ternary_rates(STOCHASTIC, V_NOM).sign_flip == pytest.approx(binary_ber(STOCHASTIC), rel=1e-2)
 
 

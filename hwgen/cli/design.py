@@ -10,7 +10,7 @@ import click
 
 from ..hwconfig import HwConfig
 from .edge import fail_cleanly, given, main
-from .options import ARRAY_VIEWS, DATASET_NAMES, DESIGN, NETWORK_VIEWS, IdentifierType, ListType, hw_options
+from .options import ARRAY_VIEWS, DESIGN, NETWORK_VIEWS, DatasetName, IdentifierType, ListType, hw_options
 
 
 @main.command()
@@ -83,12 +83,15 @@ def check(design, views, synth):
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(DATASET_NAMES), default="mnist", show_default=True)
+@click.option("--dataset", type=DatasetName(), default=None,
+              help="mnist, fashion-mnist or a user dataset's name.  [default: named by --data-dir's dataset.json or "
+                   "folder; without --data-dir, mnist]")
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder of the dataset's IDX files (default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, "
-                   "the Debian package's folder).")
+              help="Folder of the dataset's files (IDX or train.npz/test.npz; default: $HWGEN_DATA/<dataset>, "
+                   "../shared/data/<dataset>, the Debian package's folder).")
 @click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True)
-@click.option("--count", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Images to write.  [default: all from --offset on]")
 @click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True, help="First image.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Image set to write (.npz).")
@@ -99,7 +102,15 @@ def images(dataset, data_dir, split, count, offset, out):
 
     if out.suffix != ".npz":
         raise click.BadParameter(f"must end in .npz, not {out.name!r}", param_hint="-o/--out")
+    if dataset is None and data_dir is None:
+        dataset = "mnist"
     data = load_split(split, data_dir, dataset)
+    if count is None:
+        if offset >= len(data.labels):
+            raise click.BadParameter(f"the {split} split holds {len(data.labels)} images", param_hint="--offset")
+        count = len(data.labels) - offset
     write_images(data, out, count, offset)
-    click.echo(f"wrote {out}: {dataset} {split} images {offset}..{offset + count - 1}"
-               + ("" if data.official else " (not an official copy of the dataset: used as given)"))
+    click.echo(f"wrote {out}: {data.dataset} ({'x'.join(map(str, data.shape))}) {split} images "
+               f"{offset}..{offset + count - 1}"
+               + ("" if data.official or data.dataset not in ("mnist", "fashion-mnist")
+                  else " (not an official copy of the dataset: used as given)"))

@@ -12,7 +12,7 @@ from ..hwconfig import CELLS_BOUNDS, CONFIGS, LEVEL_BITS_BOUNDS, N_BOUNDS
 
 ARRAY_VIEWS = ("sim", "synth", "macro", "harness")     # hwgen.generate's DEFAULT_VIEWS and NETWORK_VIEWS,
 NETWORK_VIEWS = ("sim", "harness", "macro")            # here without importing Amaranth for --help
-DATASET_NAMES = ("mnist", "fashion-mnist")
+DATASET_NAMES = ("mnist", "fashion-mnist")              # built in; a user dataset has any name (DatasetName)
 
 
 # -- option types ------------------------------------------------------------------------------
@@ -137,6 +137,21 @@ class ConditionType(click.ParamType):
         return str(value)
 
 
+class DatasetName(click.ParamType):
+    """A dataset name: mnist, fashion-mnist, or a user dataset's (its files in --data-dir)."""
+
+    name = "dataset"
+
+    def convert(self, value, param, ctx):
+        from ..data import check_dataset
+        from ..errors import DataError
+
+        try:
+            return check_dataset(str(value))
+        except DataError as e:
+            self.fail(str(e), param, ctx)
+
+
 class IdentifierType(click.ParamType):
     name = "identifier"
 
@@ -239,11 +254,12 @@ def study_options(fn):
                       show_default=True, help="Folder for the CSV and PNG results.")(fn)
     fn = click.option("--seed", type=SEED, default=0, show_default=True)(fn)
     fn = click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-                      help="The dataset's IDX folder (default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, the "
-                           "Debian package's folder; else the shipped 1000-image test slice).")(fn)
-    fn = click.option("--dataset", type=click.Choice(DATASET_NAMES), default=None,
-                      help="Evaluate on this dataset (default: the one the networks were trained on, from their "
-                           "metadata).")(fn)
+                      help="The dataset's folder (IDX files or test.npz; default: $HWGEN_DATA/<dataset>, "
+                           "../shared/data/<dataset>, the Debian package's folder; else the shipped 1000-image test "
+                           "slice of MNIST or Fashion-MNIST).")(fn)
+    fn = click.option("--dataset", type=DatasetName(), default=None,
+                      help="The networks' dataset (default: the one they were trained on, from their metadata; "
+                           "without --model, the shipped networks of this dataset).")(fn)
     fn = click.option("--model", "models", multiple=True,
                       type=click.Path(dir_okay=False, exists=True, path_type=Path),
                       help="Network IR(s) (repeatable). Default: the shipped networks of the dataset (MNIST: "
@@ -251,9 +267,13 @@ def study_options(fn):
     return fn
 
 
-def load_study(models, dataset, data_dir, count, tag):
+def load_study(models, dataset, data_dir, count, tag, cap=None):
+    """The networks and test images of a study; without ``count`` all the test images, at most
+    ``cap`` (the cap printed)."""
     from ..study.inputs import study_inputs
 
-    inputs = study_inputs(models, dataset, data_dir, count)
+    inputs = study_inputs(models, dataset, data_dir, count, cap, log=lambda line: click.echo(f"[{tag}] {line}"))
     click.echo(f"[{tag}] {len(inputs.labels)} images of the {inputs.source}; networks: {', '.join(inputs.networks)}")
+    for note in inputs.notes:
+        click.echo(f"[{tag}] {note}")
     return inputs

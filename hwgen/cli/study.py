@@ -11,15 +11,17 @@ import click
 
 from ..hwconfig import CONFIGS, N_BOUNDS
 from .edge import fail_cleanly, given, main
-from .options import (BER, DATASET_NAMES, PERIOD, SEED, ConditionType, ConvStageType, CountType, FiniteFloat, HiddenType,
+from .options import (BER, PERIOD, SEED, ConditionType, ConvStageType, CountType, DatasetName, FiniteFloat, HiddenType,
                       ListType, check_farm_options, farm_options, load_study, study_options)
 
 
 @main.command()
-@click.argument("dataset", type=click.Choice(DATASET_NAMES))
+@click.argument("dataset", type=DatasetName(), required=False)
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder with the original IDX files (default: $HWGEN_DATA/<dataset>, then ../shared/data/<dataset>, "
-                   "then the Debian package's folder).")
+              help="Folder with the dataset's train and test files: IDX (train-images-idx3-ubyte[.gz], ...) or "
+                   "train.npz/test.npz, and optionally dataset.json (name, shape, classes, input_threshold). "
+                   "Default: $HWGEN_DATA/<dataset>, then ../shared/data/<dataset>, then the Debian package's "
+                   "folder. Without DATASET the dataset is named by its dataset.json or the folder.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="IR file to write (default models/<dataset>_bnn.npz, or models/<dataset>_conv.npz with --arch conv; "
                    "_tnn.npz and _tnn_conv.npz with --weights ternary).")
@@ -51,8 +53,9 @@ from .options import (BER, DATASET_NAMES, PERIOD, SEED, ConditionType, ConvStage
 @click.option("--dropout", type=FiniteFloat(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
               help="Dropout while training, on the inputs of an MLP's hidden layers, or of a conv net's dense "
                    "layers (its output layer included).")
-@click.option("--input-threshold", type=click.IntRange(0, 255), default=127, show_default=True,
-              help="Pixels above it are +1.")
+@click.option("--input-threshold", type=click.IntRange(0, 255), default=None,
+              help="Pixels above it are +1.  [default: the dataset's: 127 for MNIST and Fashion-MNIST; a user "
+                   "dataset's dataset.json, else half its largest training pixel]")
 @click.option("--hflip", is_flag=True,
               help="Augmentation: mirror each training image left-right with probability 1/2 (for Fashion-MNIST; "
                    "digits are not mirror images of each other).")
@@ -63,22 +66,20 @@ from .options import (BER, DATASET_NAMES, PERIOD, SEED, ConditionType, ConvStage
 @fail_cleanly
 def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, lr, seed, weights, flip_ber,
           flip_zero_as_pm, flip_pm_as_zero, dropout, input_threshold, hflip, threads):
-    """Train a binarized (or ternary-weight) MLP or conv net on DATASET, export it to the network IR, and write
-    its model card."""
+    """Train a binarized (or ternary-weight) MLP or conv net on DATASET (mnist, fashion-mnist, or yours in
+    --data-dir: any image size and channel count, 1-D signals, any number of classes), export it to the
+    network IR, and write its model card."""
     try:
         import torch  # noqa: F401
     except ImportError:
         raise click.ClickException("hwgen train needs torch: pip install 'hwgen[train]' (torch 2.13.0, CPU)") from None
-    from ..data import IMAGE_PIXELS
-    from ..train.job import arch_layers, default_model_path, train_and_export
+    from ..train.job import arch_layers, default_model_path, load_training_data, train_and_export
     from ..train.loop import TrainConfig
 
     if arch == "mlp" and convs is not None:
         raise click.BadParameter("applies to --arch conv only", param_hint="--conv")
-    try:
-        convs, hidden = arch_layers(arch, convs, hidden)
-    except ValueError as e:
-        raise click.BadParameter(f"{e} (images are 28x28)", param_hint="--conv") from None
+    if dataset is None and data_dir is None:
+        raise click.UsageError("name the DATASET (mnist, fashion-mnist, or yours) or give its folder with --data-dir")
     if weights == "binary":
         for name in ("flip_zero_as_pm", "flip_pm_as_zero"):
             if given(ctx, name):
@@ -86,14 +87,31 @@ def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, 
     elif flip_pm_as_zero + flip_ber > 1:
         raise click.BadParameter(f"a ±1 weight reads as 0 or flips, not both: --flip-pm-as-zero {flip_pm_as_zero:g} "
                                  f"plus --flip-ber {flip_ber:g} is over 1", param_hint="--flip-pm-as-zero")
-    out = out or default_model_path(dataset, arch, weights)
+    if out is not None and out.suffix != ".npz":
+        raise click.BadParameter(f"must end in .npz (the IR file), not {out.name!r}", param_hint="-o/--out")
+    from ..data import BUILTIN
+
+    if dataset in BUILTIN:          # its shape is known: check the stages before reading any data
+        try:
+            arch_layers(arch, convs, hidden, BUILTIN[dataset].conv_shape)
+        except ValueError as e:
+            raise click.BadParameter(f"{e} ({BUILTIN[dataset].describe()})", param_hint="--conv") from None
+    data = load_training_data(dataset, data_dir)
+    info = data[2]
+    try:
+        convs, hidden = arch_layers(arch, convs, hidden, info.conv_shape)
+    except ValueError as e:
+        raise click.BadParameter(f"{e} ({info.describe()})", param_hint="--conv") from None
+    out = out or default_model_path(info.name, arch, weights)
     if out.suffix != ".npz":
         raise click.BadParameter(f"must end in .npz (the IR file), not {out.name!r}", param_hint="-o/--out")
-    cfg = TrainConfig(sizes=[IMAGE_PIXELS, *hidden, 10], epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                      flip_ber=flip_ber, dropout=dropout, input_threshold=input_threshold, threads=threads, arch=arch,
+    cfg = TrainConfig(sizes=[info.pixels, *hidden, info.classes], epochs=epochs, batch_size=batch_size, lr=lr,
+                      seed=seed, flip_ber=flip_ber, dropout=dropout,
+                      input_threshold=info.input_threshold if input_threshold is None else input_threshold,
+                      threads=threads, arch=arch, in_shape=list(info.conv_shape),
                       convs=[c.as_dict() for c in convs], hflip=hflip, weights=weights, flip_zero_as_pm=flip_zero_as_pm,
                       flip_pm_as_zero=flip_pm_as_zero)
-    train_and_export(dataset, cfg, out, data_dir, log=click.echo)
+    train_and_export(info.name, cfg, out, data_dir, log=click.echo, data=data)
 
 
 @main.command()
@@ -258,6 +276,9 @@ def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, 
                f"{out_dir / 'tnn.png'}")
 
 
+LOOP_IMAGES = 2000      # hwgen loop's default cap: 3 repeats x ~15 conditions x 3 networks of golden runs
+
+
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True)
@@ -273,8 +294,8 @@ def device(out_dir):
 
 @main.command()
 @study_options
-@click.option("--count", type=click.IntRange(min=1), default=2000, show_default=True,
-              help="Test images per evaluation.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Test images per evaluation.  [default: all of the test set, at most 2000]")
 @click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--cycles", type=CountType(0), default=0, show_default=True,
               help="Programming cycles already endured (aging), e.g. 1e9.")
@@ -287,6 +308,6 @@ def loop(models, dataset, data_dir, seed, out_dir, count, repeats, cycles, toler
     from ..study.closedloop import closed_loop
 
     out_dir = writable_folder(out_dir)
-    inputs = load_study(models, dataset, data_dir, count, "loop")
+    inputs = load_study(models, dataset, data_dir, count, "loop", cap=LOOP_IMAGES)
     closed_loop(inputs.networks, inputs.x_bits, inputs.labels, out_dir, repeats, seed, tolerance, cycles,
                 log=click.echo)

@@ -14,7 +14,7 @@ from .options import BER, DESIGN, SEED, VERBOSE, ConditionType, CountType, Finit
 
 
 ARRAY_ONLY = ("passes", "fill", "mode")
-NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd", "workers", "scheduler", "batches")
+NETWORK_ONLY = ("count", "images", "data_dir", "condition", "cycles", "vdd", "workers", "scheduler", "batches")
 
 
 @main.command()
@@ -32,11 +32,15 @@ NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd", "workers", "sch
 @click.option("--mode", type=click.Choice(["stream", "batch"]), default="batch", show_default=True,
               help="Array designs. batch: the harness view runs preloaded batches (fast); stream: cocotb drives "
                    "every cycle.")
-@click.option("--count", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Network designs: images to run (more than the harness holds run in several batches).")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Network designs: images to run (more than the harness holds run in several batches).  "
+                   "[default: all the images there are, at most 200]")
 @click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Network designs: an image set .npz (images, labels), e.g. from `hwgen images`. Default: the "
-                   "shipped test slice of the dataset the network was trained on.")
+                   "shipped test slice of the dataset the network was trained on (a user dataset: --data-dir).")
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Network designs: run the test split of this dataset folder (IDX files or test.npz; default for "
+                   "a user dataset: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>).")
 @click.option("--condition", type=ConditionType(), default=None,
               help="Network designs: sample the device errors from the RRAM model at this programming condition, "
                    "'i_set_uA,v_reset,pulse_us' (e.g. 55,2.5,1), instead of --ber.")
@@ -57,8 +61,8 @@ NETWORK_ONLY = ("count", "images", "condition", "cycles", "vdd", "workers", "sch
 @VERBOSE
 @click.pass_context
 @fail_cleanly
-def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, condition, cycles, vdd, build_dir,
-        workers, scheduler, batches, verbose):
+def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, data_dir, condition, cycles, vdd,
+        build_dir, workers, scheduler, batches, verbose):
     """Run the cocotb regression of a generated DESIGN (array or network) against the golden model."""
     from ..manifest import Manifest
     from ..verify import run_array_regression
@@ -80,6 +84,10 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
             raise click.UsageError(f"--vdd is the read supply of ternary layers; {design} has none")
     common = dict(seed=seed, build_dir=build_dir, verbose=verbose, progress=True, log=click.echo)
     if manifest.kind == "network":
+        if images is not None and data_dir is not None:
+            raise click.UsageError("--images and --data-dir are alternatives: an image set, or a dataset's folder")
+        images = images if data_dir is None else data_dir
+        count = sim_count(manifest, images, count)
         if batches is not None and batches > count:
             raise click.UsageError(f"--batches {batches} is more than the --count of {count} images: every batch "
                                    f"runs at least one")
@@ -110,6 +118,21 @@ def sim(ctx, design, simulator, ber, seed, passes, fill, mode, count, images, co
         built = "reused" if r["build_reused"] else f"{r['build_s']} s"
         click.echo(f"  build {built}, run {r['run_s']} s; log {r['log']}")
 
+
+
+SIM_IMAGES = 200        # hwgen sim's default cap (about 1 s of Verilator on the MNIST network, after the build)
+
+
+def sim_count(manifest, images, count):
+    """``--count``, or all the images there are, at most :data:`SIM_IMAGES` (the cap printed);
+    refuses images of another dataset or shape before anything is built."""
+    from ..data import network_images
+    from ..ir import Network
+
+    network = Network.load(manifest.path(manifest.ir_file))
+    split, where, _ = network_images(network, manifest.folder.name, images, count, SIM_IMAGES,
+                                     log=lambda line: click.echo(f"[sim] {line}"))
+    return len(split.labels)
 
 
 @main.command()

@@ -12,6 +12,11 @@ Every resistance is log-normal. With ``x = ln(R / 1 ohm)``:
   ``I`` alone: ``R_L = V_C / I`` and ``s_L = S_L55 * sqrt(55 uA / I)``.
 * HRS: ``x ~ N(mu_H, s_H)`` with ``R_H = R_H55 * (I / 55 uA)**N_H * exp((V_eff - 2.5 V) / V_H)``,
   where the RESET pulse length acts as an equivalent voltage ``V_eff = V + V_T * log10(t / 1 us)``.
+* Pulses longer than the calibrated range (above 1 us): both log-spreads widen by
+  ``1 + LONG_PULSE_SPREAD * log10(t / 1 us)`` (the slides' "stochastic" 100 us condition, Laborieux et
+  al., AICAS 2020: wide, overlapping LRS and HRS distributions). This is the one device model: the
+  binary 2T2R BER of a condition (binary layers, sweeps, the closed loop, the studies) and the sign
+  flips of a ternary read at the nominal supply (:mod:`.ternary`) both come from these distributions.
 * Aging after ``n`` programming cycles, with wear ``A = ln(1 + n / N_AGE(V, t))``: the two medians move
   symmetrically (in log) towards each other, ``ln(R_H/R_L) -> ln(R_H/R_L) / (1 + ALPHA * A)``, and both
   log-spreads grow, ``s -> s * (1 + BETA * A)`` (paper Fig. 6(a-d)).
@@ -75,6 +80,15 @@ V_H = 0.7                      # V per e-fold of R_HRS
 # Assumed: voltage-time trade-off of RESET, ~0.1 V of RESET voltage per decade of pulse length (the
 # usual range for HfO2, 0.05-0.15 V/decade). Keeps Table 1's 2 V / 0.1 us condition between the other two.
 V_T = 0.1                      # V per decade of pulse length
+
+# --- Long programming pulses ------------------------------------------------------------------------
+# Assumed: log-spread growth per decade of pulse length above the calibrated range (<= 1 us): doubles
+# both spreads at the slides' 100 us "stochastic" condition, whose measured LRS/HRS distributions
+# overlap (Laborieux et al., AICAS 2020 slides: "Device pairs programmed in the stochastic area create
+# new errors"). Without it the model extrapolates 100 us as *better* than 1 us (a deeper HRS, same
+# spreads), which the slides contradict.
+LONG_PULSE_SPREAD = 0.5
+LONG_PULSE_FROM_US = 1.0       # the calibrated range's longest pulse (CALIBRATED below)
 
 # --- PCSA --------------------------------------------------------------------------------------------
 # Assumed form: the PCSA races the two branch discharge currents; its decision variable is the
@@ -225,7 +239,8 @@ def wear_cycles(cond: ProgrammingCondition) -> float:
 
 
 def distributions(cond: ProgrammingCondition, cycles=0) -> StateDistributions:
-    """LRS and HRS log-normal parameters for ``cond`` after ``cycles`` programming cycles."""
+    """LRS and HRS log-normal parameters for ``cond`` after ``cycles`` programming cycles (spreads
+    widened above the calibrated pulse range: ``LONG_PULSE_SPREAD``)."""
     cond = _check_condition(cond)
     cycles = _check_cycles(cycles)
     current = cond.i_set_uA / 55.0
@@ -235,7 +250,7 @@ def distributions(cond: ProgrammingCondition, cycles=0) -> StateDistributions:
     mu_h = math.log(R_H55) + N_H * math.log(current) + (v_eff - 2.5) / V_H
     wear = math.log1p(cycles / wear_cycles(cond))
     centre, half = (mu_l + mu_h) / 2, (mu_h - mu_l) / 2 / (1 + ALPHA * wear)
-    widen = 1 + BETA * wear
+    widen = (1 + BETA * wear) * (1 + LONG_PULSE_SPREAD * max(0.0, math.log10(cond.pulse_us / LONG_PULSE_FROM_US)))
     return StateDistributions(centre - half, s_l * widen, centre + half, S_H * widen)
 
 

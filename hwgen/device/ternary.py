@@ -49,12 +49,12 @@ tests/test_ternary_device.py).
 
 Long programming pulses (the slides' "stochastic" condition)
 ------------------------------------------------------------
-:mod:`.physics` is calibrated for pulses of 0.1-1 us, where a longer RESET only deepens the HRS.
 The slides show that pairs programmed at 200 uA / 2.5 V / 100 us have wide, overlapping LRS and HRS
 distributions ("device pairs programmed in the stochastic area create new errors ... 0 can be read
-as +-1"). Above the calibrated pulse range this module widens both log-spreads by
-``1 + LONG_PULSE_SPREAD * log10(t / 1 us)`` (:func:`device_distributions`); inside it the
-distributions are exactly :func:`.physics.distributions`.
+as +-1"). :func:`.physics.distributions` widens both log-spreads above its calibrated pulse range
+(``LONG_PULSE_SPREAD``), so the binary read (:func:`.physics.ber_2t2r`) and this ternary read use one
+set of distributions: at the nominal supply a ternary layer's sign flips are the binary BER of the
+same condition (tests/test_device_consistency.py).
 
 Error maps
 ----------
@@ -76,8 +76,8 @@ from tqdm import tqdm
 from .. import seeds
 from ..hwconfig import check_float
 from ..outputs import new_figure, save_figure, write_csv
-from .physics import (CALIBRATED, CHECKERBOARD, SIGMA_PCSA, TABLE1, ProgrammingCondition, StateDistributions,
-                      distributions, expected_pair_error)
+from .physics import (CHECKERBOARD, LONG_PULSE_SPREAD, SIGMA_PCSA, TABLE1, ProgrammingCondition,  # noqa: F401
+                      StateDistributions, ber_2t2r, distributions)
 
 # --- Supply voltages -----------------------------------------------------------------------------------
 # Assumed: nominal core supply of the slides' 130 nm CMOS (standard for the node); the binary 2T2R
@@ -107,14 +107,6 @@ X_NOM = 15.0
 # (~0.27 mS = C V_L / (V_rd T_S): with T_S ~300 ps and V_L ~ V_rd, C ~ 80 fF, a bit-line-sized load).
 _CENTRE = distributions(TABLE1["strong"])
 G_RES_LOW = math.exp(-(_CENTRE.mu_lrs + _CENTRE.mu_hrs) / 2)        # S, ~46 uS
-
-# --- Long programming pulses -------------------------------------------------------------------------------
-# Assumed: log-spread growth per decade of pulse length above physics.py's calibrated range (<= 1 us):
-# doubles both spreads at the slides' 100 us "stochastic" condition, whose measured LRS/HRS distributions
-# overlap (slides, "Device pairs programmed in the stochastic area create new errors"). physics.py alone
-# extrapolates 100 us as *better* than 1 us (a deeper HRS, same spreads), which the slides contradict.
-LONG_PULSE_SPREAD = 0.5
-_PULSE_CALIBRATED_US = CALIBRATED["pulse_us"][1]
 
 # Conditions of the report: Table 1's strong one, the slides' stochastic one, the paper's checkerboard.
 STOCHASTIC = ProgrammingCondition(200, 2.5, 100)
@@ -203,19 +195,15 @@ def sense(g_bl, g_blb, vdd, offset) -> np.ndarray:
 
 
 def device_distributions(cond: ProgrammingCondition, cycles=0) -> StateDistributions:
-    """:func:`.physics.distributions`, with both log-spreads widened above the calibrated pulse range
-    (``LONG_PULSE_SPREAD``; the slides' stochastic condition)."""
-    d = distributions(cond, cycles)
-    decades = max(0.0, math.log10(cond.pulse_us / _PULSE_CALIBRATED_US))
-    widen = 1 + LONG_PULSE_SPREAD * decades
-    return d._replace(sigma_lrs=d.sigma_lrs * widen, sigma_hrs=d.sigma_hrs * widen)
+    """The device distributions the ternary read integrates over: :func:`.physics.distributions`
+    (one device model for binary and ternary reads)."""
+    return distributions(cond, cycles)
 
 
 def binary_ber(cond: ProgrammingCondition, cycles=0) -> float:
-    """The binary 2T2R BER (:func:`.physics.ber_2t2r`'s formula) of :func:`device_distributions`: equal to
-    ``ber_2t2r`` inside the calibrated pulse range, larger above it."""
-    d = device_distributions(cond, cycles)
-    return expected_pair_error(d.window, math.hypot(d.sigma_lrs, d.sigma_hrs))
+    """The binary 2T2R BER of ``cond``: :func:`.physics.ber_2t2r` (one device model; kept under this
+    name for the ternary report's reference line)."""
+    return ber_2t2r(cond, cycles)
 
 
 def _trapezoid_weights(points: int, half_width: float) -> tuple[np.ndarray, np.ndarray]:

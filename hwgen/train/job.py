@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 from .. import __version__
-from ..data import binarize, load_split
+from ..data import binarize, dataset_info, folder_dataset_name, load_split
 from ..errors import DataError
 from ..files import atomic_write, writable_folder
 from ..golden import network_forward
@@ -23,34 +23,59 @@ from .loop import RECALIBRATION_IMAGES, TrainConfig, predict, train
 from .model import TERNARY_DELTA, ConvStage
 
 
-def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progress=True, log=print) -> dict:
+def load_training_data(dataset: str | None, data_dir=None) -> tuple:
+    """``(train split, test split, DatasetInfo)`` of ``dataset`` (None: named by ``data_dir``'s
+    dataset.json or folder name)."""
+    if dataset is None:
+        if data_dir is None:
+            raise DataError("name the dataset (hwgen train mnist|fashion-mnist|NAME) or give its folder (--data-dir)")
+        dataset = folder_dataset_name(data_dir)
+    train_split = load_split("train", data_dir, dataset)
+    test_split = load_split("test", data_dir, dataset)
+    if test_split.shape != train_split.shape:
+        raise DataError(f"{dataset}: the train images are {'x'.join(map(str, train_split.shape))}, the test images "
+                        f"{'x'.join(map(str, test_split.shape))}")
+    info = dataset_info(dataset, data_dir, (train_split, test_split))
+    return train_split, test_split, info
+
+
+def train_and_export(dataset: str | None, cfg: TrainConfig, out, data_dir=None, progress=True, log=print,
+                     data: tuple | None = None) -> dict:
+    """Train ``cfg`` on ``dataset`` (its folder ``data_dir``; ``data``: what
+    :func:`load_training_data` gave, if already loaded), export, check and write the IR, the
+    checkpoint, the history and the model card next to ``out``."""
     start, cpu_start = time.perf_counter(), time.process_time()
     out = Path(out)
     if out.suffix != ".npz":
         raise ValueError(f"the model path must end in .npz (the IR file), not {out.name!r}")
     writable_folder(out.parent, "-o")
-    train_split = load_split("train", data_dir, dataset)
-    test_split = load_split("test", data_dir, dataset)
+    train_split, test_split, info = data if data is not None else load_training_data(dataset, data_dir)
+    dataset = info.name
     if int(max(train_split.labels.max(), test_split.labels.max())) >= cfg.sizes[-1]:
         raise DataError(f"labels go up to {int(max(train_split.labels.max(), test_split.labels.max()))}, the network "
                         f"has {cfg.sizes[-1]} outputs")
-    for what, split in (("training", train_split), ("test", test_split)):
-        if not split.official:
-            log(f"[train] note: the {what} files are not an official copy of {dataset} (unknown SHA-256); used as "
-                f"given, their hashes go into the model's metadata")
+    if cfg.sizes[0] != info.pixels:
+        raise DataError(f"the network takes {cfg.sizes[0]} inputs, {info.describe()} images have {info.pixels} pixels")
+    official = train_split.official and test_split.official
+    if not official:
+        files = ", ".join(f"{k} (sha256 {v[:16]}...)" for k, v in sorted({**train_split.sha256,
+                                                                          **test_split.sha256}.items()))
+        kind = "not an official copy of" if dataset in BUILTIN_NAMES else "the user dataset"
+        log(f"[train] note: the files are {kind} {dataset}; used as given, their SHA-256 go into the model's "
+            f"metadata: {files}")
     errors = f"flip_ber {cfg.flip_ber:g}" if cfg.weights == "binary" else \
         (f"ternary weights, training-time errors: sign flip {cfg.flip_ber:g}, 0 as ±1 {cfg.flip_zero_as_pm:g}, "
          f"±1 as 0 {cfg.flip_pm_as_zero:g}")
-    log(f"[train] {dataset}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
-        f"network {cfg.describe()}, seed {cfg.seed}, {errors}")
+    log(f"[train] {info.describe()}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
+        f"pixels > {cfg.input_threshold} are +1, network {cfg.describe()}, seed {cfg.seed}, {errors}")
     model, history = train(cfg, train_split, test_split, progress=progress, log=log)
 
     test_bits = binarize(test_split.images, cfg.input_threshold)
     torch_pred, _ = predict(model, test_bits, exact=True)
     accuracy = float((torch_pred == test_split.labels).mean())
-    metadata = {"dataset": dataset, "input_threshold": cfg.input_threshold, "test_accuracy": accuracy,
+    metadata = {**info.metadata(), "input_threshold": cfg.input_threshold, "test_accuracy": accuracy,
                 "train": cfg.as_dict(), "data_sha256": {**train_split.sources, **test_split.sources},
-                "hwgen_version": __version__}
+                "data_official": official, "hwgen_version": __version__}
     network = export_network(model, metadata)
     golden_pred, _, _ = network_forward(network, test_bits)
     agree = int((golden_pred == torch_pred).sum())
@@ -74,6 +99,22 @@ def train_and_export(dataset: str, cfg: TrainConfig, out, data_dir=None, progres
     log(f"[train] test accuracy {100 * accuracy:.2f}%; wrote {out}, {out.with_suffix('.pt').name}, "
         f"{out.with_suffix('.md').name}")
     return {"accuracy": accuracy, "history": history, "path": str(out)}
+
+
+BUILTIN_NAMES = ("mnist", "fashion-mnist")
+
+
+def dataset_card(network) -> str:
+    """The model card's bullet on the dataset: name, shape, classes, and whose files."""
+    md = network.metadata
+    whose = "an official copy" if md.get("data_official", True) else \
+        ("not an official copy: used as given" if md["dataset"] in BUILTIN_NAMES else "the user's files")
+    return f"- **Dataset:** {network.dataset_info.describe()}; {whose} (SHA-256 below).\n"
+
+
+def data_option(md) -> str:
+    """`` --data-dir DIR`` for a user dataset (its folder is the user's), else nothing."""
+    return "" if md["dataset"] in BUILTIN_NAMES else " --data-dir DIR"
 
 
 def zero_fraction(layer) -> float:
@@ -132,8 +173,8 @@ def model_card(name: str, network, history, cfg: TrainConfig, wall_s: float | No
 - **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
   seed {cfg.seed}, dropout {cfg.dropout:g}, training-time weight-flip rate {cfg.flip_ber:g},
   {total_s:.0f} s on the CPU.
-{ternary_card(network, cfg)}- **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0).
-- **Reproduce:** `hwgen train {md['dataset']} --hidden {','.join(map(str, cfg.sizes[1:-1]))} --epochs {cfg.epochs} \
+{dataset_card(network)}{ternary_card(network, cfg)}- **Inputs:** pixel > {cfg.input_threshold} is +1 (bit 1), else -1 (bit 0).
+- **Reproduce:** `hwgen train {md['dataset']}{data_option(md)} --hidden {','.join(map(str, cfg.sizes[1:-1]))} --epochs {cfg.epochs} \
   --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed} --dropout {cfg.dropout:g} --flip-ber {cfg.flip_ber:g}{threshold}`
   (CPU; torch's CPU kernels may differ across machines in the last bits, so accuracy can move by a few
   hundredths).
@@ -173,7 +214,7 @@ def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float
     score_note = "; with ternary weights read score (sum of x * w) for popcount above" if ternary else ""
     hashes = "\n".join(f"- `{k}`: `{v}`" for k, v in sorted(md["data_sha256"].items()))
     total_s = sum(h["seconds"] for h in history)
-    command = " ".join([f"hwgen train {md['dataset']} --arch conv",
+    command = " ".join([f"hwgen train {md['dataset']}{data_option(md)} --arch conv",
                         f"--conv {','.join(ConvStage.of(s).text() for s in cfg.convs)}",
                         f"--hidden {','.join(map(str, cfg.sizes[1:-1])) or 'none'}",
                         f"--epochs {cfg.epochs} --batch-size {cfg.batch_size} --lr {cfg.lr:g} --seed {cfg.seed}",
@@ -195,7 +236,7 @@ def conv_model_card(name: str, network, history, cfg: TrainConfig, wall_s: float
   re-estimated on {RECALIBRATION_IMAGES} training images after every epoch, with the weights as
   they are then. The output layer has no batch-norm: the class is the argmax of its popcounts.
   {bits} {'ternary weights' if ternary else 'weight bits'} in all (a conv kernel counts once){score_note}.
-{ternary_card(network, cfg)}- **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
+{dataset_card(network)}{ternary_card(network, cfg)}- **Training:** {cfg.epochs} epochs, batch {cfg.batch_size}, Adam lr {cfg.lr:g} cosine to {cfg.lr_end:g},
   seed {cfg.seed}, dropout {cfg.dropout:g} (on the dense layers' inputs), training-time weight-flip rate
   {cfg.flip_ber:g}{', each training image mirrored left-right with probability 1/2' if cfg.hflip else ''}.
   Time on the CPU ({cfg.threads} torch thread{'s' if cfg.threads > 1 else ''}): {total_s:.0f} s elapsed for the epochs (training,
@@ -238,10 +279,10 @@ def arch_layers(arch: str, convs=None, hidden=None, in_shape=(28, 28, 1)) -> tup
             raise ValueError("conv stages apply to the conv architecture only")
         return [], hidden
     convs = [ConvStage(c) for c in DEFAULT_CONVS] if convs is None else list(convs)
-    conv_plan(tuple(in_shape), convs)
+    conv_plan(tuple(in_shape), convs, "conv1d" if len(in_shape) == 2 else "conv2d")
     return convs, hidden
 
 
 def default_model_path(dataset: str, arch: str = "mlp", weights: str = "binary") -> Path:
     """``models/<dataset>_<bnn|conv|tnn|tnn_conv>.npz``: where ``hwgen train`` writes by default."""
-    return Path("models") / f"{dataset.replace('-', '_')}_{MODEL_STEMS[arch, weights]}.npz"
+    return Path("models") / f"{dataset.replace('-', '_').replace('.', '_')}_{MODEL_STEMS[arch, weights]}.npz"

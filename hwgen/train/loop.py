@@ -79,10 +79,15 @@ class TrainConfig:
             self.convs = [ConvStage.of(s).as_dict() for s in self.convs]
             if not self.convs:
                 raise ValueError("a conv net needs at least one conv stage")
-            conv_plan(self.in_shape, self.convs)
+            conv_plan(self.in_shape, self.convs, self.conv_kind)
         if (self.arch == "conv" or self.hflip) and int(np.prod(self.in_shape)) != self.sizes[0]:
             raise ValueError(f"the input shape {'x'.join(map(str, self.in_shape))} has "
                              f"{int(np.prod(self.in_shape))} pixels, sizes[0] is {self.sizes[0]}")
+
+    @property
+    def conv_kind(self) -> str:
+        """conv2d on images ``(H, W, C)``, conv1d on signals ``(L, C)`` (``in_shape``'s length)."""
+        return "conv1d" if len(self.in_shape) == 2 else "conv2d"
 
     def as_dict(self):
         """The recipe (model metadata, caches). An MLP's leaves out the conv fields, and a recipe
@@ -106,7 +111,8 @@ class TrainConfig:
             "weights": self.weights, "zero_as_pm": self.flip_zero_as_pm, "pm_as_zero": self.flip_pm_as_zero}
         if self.arch == "mlp":
             return BinaryMLP(self.sizes, flip_ber=self.flip_ber, dropout=self.dropout, **ternary)
-        return BinaryConvNet(self.in_shape, self.convs, self.sizes[1:-1], self.sizes[-1], flip_ber=self.flip_ber,
+        return BinaryConvNet(self.in_shape, self.convs, self.sizes[1:-1], self.sizes[-1], self.conv_kind,
+                             flip_ber=self.flip_ber,
                              dropout=self.dropout, **ternary)
 
     def describe(self) -> str:
@@ -114,7 +120,7 @@ class TrainConfig:
         if self.arch == "mlp":
             return "-".join(map(str, self.sizes))
         stages = ",".join(ConvStage.of(s).text() for s in self.convs)
-        flat = conv_plan(self.in_shape, self.convs)[-1][1]
+        flat = conv_plan(self.in_shape, self.convs, self.conv_kind)[-1][1]
         return f"conv {stages} on {'x'.join(map(str, self.in_shape))}, then " + \
             "-".join(map(str, [int(np.prod(flat)), *self.sizes[1:]]))
 

@@ -86,7 +86,8 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
     supply ``vdd``, see :func:`hwgen.verify.scenario.network_scenario`); every class and output
     popcount must equal the golden model's, and the measured cycles the manifest's.
 
-    ``images`` is an image set (default: the shipped test slice of the network's dataset);
+    ``images`` is an image set or a dataset folder (default: the shipped test slice of the
+    network's dataset, or a user dataset's folder; :func:`hwgen.data.network_images`);
     more images than the harness holds run in several batches after one boot. ``tag_suffix``
     tells apart the files (programming image, logs, reports) of runs that share a build folder
     at the same time (the image batches of :func:`run_network_regression_farm`).
@@ -109,6 +110,8 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
                                          + (f" at vdd={sc.vdd:g} V" if sc.vdd is not None else ""))
     log(f"[sim] {sim}: {manifest.folder} seed={sc.seed} ber={sc.ber:g}{rates} images={count} ({sc.images}), "
         f"{sc.injected_errors} device errors")
+    if sc.note:
+        log(f"[sim] {sc.note}")
     return _regress(manifest, sim, "harness", build, build_dir, verbose, progress, "network", "network_matches_golden",
                     {"HWGEN_SEED": sc.seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
                      "HWGEN_IMAGES": Path(images).resolve() if images else "",
@@ -265,7 +268,7 @@ def run_network_regression_farm(design, sim: str, farm, *, batches: int | None =
 
     On a remote scheduler (``farm.shared_filesystem`` false) the design's files are sent to the
     workers and each builds in ``build_dir`` (a path on the worker) or its temp folder."""
-    from ..data import load_fixture, load_images
+    from ..data import network_images
 
     manifest = _manifest(design, "network")
     manifest.view("harness")
@@ -276,12 +279,14 @@ def run_network_regression_farm(design, sim: str, farm, *, batches: int | None =
         raise ConfigError(f"batches must be a whole number >= 1, not {batches!r}")
     elif batches > count:
         raise ConfigError(f"{batches} batches is more than the {count} images: every batch runs at least one")
-    split = load_images(images) if images is not None else load_fixture(dataset=manifest.dataset)
+    split = network_images(sc.network, manifest.folder.name, images, count)[0]
     data = {"sim": sim, "ber": ber, "seed": sc.seed, "condition": condition,
             "cycles": cycles, "vdd": vdd, "verbose": verbose, "images": split.images[:count],
             "labels": split.labels[:count], "design": manifest.folder.resolve(), "build_dir": None}
     log(f"[sim] {sim}: {manifest.folder} seed={sc.seed} ber={sc.ber:g} images={count} ({sc.images}), "
         f"{sc.injected_errors} device errors; {batches} image batches on {farm.describe()}")
+    if sc.note:
+        log(f"[sim] {sc.note}")
     t0 = time.perf_counter()
     if farm.shared_filesystem:              # build once here; every batch reuses the build
         if build is None:

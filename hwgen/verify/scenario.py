@@ -159,6 +159,7 @@ class NetworkScenario:
     images: str             # where the images came from
     rates: TernaryRates | None = None   # ternary layers' misread rates (None: no ternary layer)
     vdd: float | None = None            # read supply of the ternary rates (with a condition)
+    note: str | None = None             # evaluation on other files than the network's (hwgen.data.evaluation_note)
 
     @property
     def plans(self):
@@ -216,15 +217,17 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
                      condition=None, cycles=0, vdd=None) -> NetworkScenario:
     """The scenario of a generated network design (``manifest``, or its folder).
 
-    ``images`` is an image set (.npz, :func:`hwgen.data.load_images`); by default the shipped
-    test slice of the dataset the network was trained on. With ``condition`` (a
+    ``images`` is an image set (.npz, :func:`hwgen.data.load_images`) or a dataset folder (its
+    test split); by default the shipped test slice of the network's dataset (a user dataset: its
+    folder's test split). Images of another dataset or shape are refused
+    (:func:`hwgen.data.network_images`). With ``condition`` (a
     :class:`hwgen.device.physics.ProgrammingCondition`, or its ``"i_set_uA,v_reset,pulse_us"``
     text) the error maps come from the device model at that condition after ``cycles``
     programming cycles, and ``ber`` is ignored; ternary layers then take
     :func:`hwgen.device.ternary.ternary_rates` at the read supply ``vdd`` (default ``V_LOW``).
     Without a condition, ternary layers take :func:`ternary_rates_for_ber` of ``ber``.
     """
-    from ..data import binarize, load_fixture, load_images
+    from ..data import binarize, network_images
     from ..ir import Network
 
     if not isinstance(manifest, Manifest):
@@ -232,13 +235,10 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
     if manifest.kind != "network":
         raise ValueError(f"{manifest.folder} holds an {manifest.kind} design, not a network")
     network = Network.load(manifest.path(manifest.ir_file))
-    split = load_images(images) if images is not None else load_fixture(dataset=manifest.dataset)
-    source = str(images) if images is not None else f"the shipped {manifest.dataset} test slice"
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be a positive number of images, not {count!r}")
-    if count > len(split.labels):
-        raise ValueError(f"{count} images asked for, {source} holds {len(split.labels)}")
-    x = binarize(split.images[:count], network.input_threshold)
+    split, source, note = network_images(network, manifest.folder.name, images, count)
+    x = binarize(split.images, network.input_threshold)
     if x.shape[1] != network.input_size:
         raise ValueError(f"images have {x.shape[1]} pixels, the network takes {network.input_size}")
     replicas = [p.parallel for p in manifest.layers]
@@ -263,5 +263,5 @@ def network_scenario(manifest: Manifest, ber: float = 0.0, seed: int = 1, images
         maps = network_layer_error_maps(network, seed, replicas, ber, rates)
     else:
         maps = network_error_maps(network, ber, seed, replicas)     # the binary networks' streams, as before
-    return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels[:count], source,
-                           rates, vdd if ternary and condition is not None else None)
+    return NetworkScenario(manifest, network, ber, seeds.check_seed(seed), maps, x, split.labels, source,
+                           rates, vdd if ternary and condition is not None else None, note)
