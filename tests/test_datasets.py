@@ -3,6 +3,7 @@ npz, dataset.json), what the IR records, the guards (a network runs only on its 
 shape; evaluation on other files is named) and the defaults that fit the data. The whole pipeline
 (train -> sweep -> rtl -> sim -> loop) is tests/test_dataset_pipeline.py."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -131,7 +132,8 @@ def test_the_ir_records_the_dataset_and_old_files_still_load(tmp_path):
 
     for name in ("mnist_bnn", "mnist_conv", "fashion_mnist_bnn", "mnist_tnn"):
         old = Network.load(shipped(f"{name}.npz"))
-        assert "input_shape" not in old.metadata and old.dataset_info == BUILTIN[old.dataset], name
+        assert "input_shape" not in old.metadata, name
+        assert old.dataset_info == dataclasses.replace(BUILTIN[old.dataset], input_threshold=old.input_threshold), name
     # entries that contradict the layers are refused
     for bad, fragment in (({"input_shape": [8, 9]}, "has 72 pixels"), ({"classes": 4}, "classes is 4"),
                           ({"input_threshold": 256}, "input_threshold")):

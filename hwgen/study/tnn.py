@@ -9,6 +9,9 @@ also counts filters). With ``aware=True`` each is also trained error-aware, at i
 own device error rates (below). Trained models are cached under a key of the recipe and the
 data files (as :mod:`hwgen.study.fig10` does), so a rerun trains nothing.
 
+Pixels are binarized at the dataset's own threshold (:data:`hwgen.data.BUILTIN_THRESHOLDS`, also
+``hwgen train``'s default), the same for both kinds of network.
+
 Device errors come from **one programming condition** (default: the paper's checkerboard,
 55 uA / 2.5 V / 1 us, where errors are frequent enough to matter), each network at its own
 operating point:
@@ -52,7 +55,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import seeds
-from ..data import binarize, load_split
+from ..data import BUILTIN_THRESHOLDS, binarize, load_split
 from ..device import network_error_maps
 from ..device.physics import CHECKERBOARD, ProgrammingCondition, ber_2t2r
 from ..device.ternary import V_LOW, V_NOM, network_ternary_error_maps, ternary_rates
@@ -64,9 +67,6 @@ from .fig10 import _key, _recipe, load_or_train, study_folders
 from .tnnerrors import CROSSOVER_FIELDS, crossovers, error_accuracies, layer_rows, sensitivity, spread
 
 DATASETS = ("mnist", "fashion-mnist")
-# Pixel > threshold is +1. Fashion-MNIST's garments are mid-grey: 50 keeps their texture (the
-# shipped Fashion models use it); both kinds of network get the same inputs.
-INPUT_THRESHOLDS = {"mnist": 127, "fashion-mnist": 50}
 WIDTHS = (32, 64, 128, 256)
 ARCHS = ("mlp", "conv")
 SEEDS = (1, 2, 3)
@@ -132,10 +132,10 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
         if dataset not in splits:
             train_split, test_split = load_split("train", data_dir, dataset), load_split("test", data_dir, dataset)
             splits[dataset] = ({**train_split.sources, **test_split.sources},
-                               binarize(test_split.images, INPUT_THRESHOLDS[dataset]), test_split.labels)
+                               binarize(test_split.images, BUILTIN_THRESHOLDS[dataset]), test_split.labels)
         data, x_bits, labels = splits[dataset]
         cfg = recipe(arch, width, epochs=epochs, seed=seed, threads=threads,
-                     input_threshold=INPUT_THRESHOLDS[dataset], weights=kind)
+                     input_threshold=BUILTIN_THRESHOLDS[dataset], weights=kind)
         if training == "aware":
             cfg = (replace(cfg, flip_ber=ber) if kind == "binary" else
                    replace(cfg, flip_ber=rates.sign_flip, flip_zero_as_pm=rates.zero_as_pm,
