@@ -246,6 +246,8 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
 @click.option("--scale-sweep", type=ListType(FiniteFloat(0.01, 100.0), "factors"), default=None,
               help="Sensitivity: TNN - BNN with errors against a factor on the ternary read's resolution level G_res "
                    "(it carries every assumed constant of the read model), e.g. 0.5,0.71,1,1.41,2.")
+@click.option("--sweep-count", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Test images of the sensitivity sweeps (the first ones; the BNN beside it on the same images).")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads per training.")
 @click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default="sky130hd", show_default=True,
               help="Platform whose macro model gives the sense capacitance (read energy = C V^2 per weight).")
@@ -255,7 +257,7 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
                    "the Debian package's folder).")
 @fail_cleanly
 def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
-        aware, vdd_sweep, scale_sweep, threads, platform, pdk_dir, data_dir):
+        aware, vdd_sweep, scale_sweep, sweep_count, threads, platform, pdk_dir, data_dir):
     """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
     from ..device.physics import parse_condition
     from ..files import writable_folder
@@ -271,7 +273,8 @@ def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, 
                          epochs=epochs, repeats=repeats, condition=parse_condition(condition), cycles=cycles,
                          vdd_binary=vdd_binary, vdd_ternary=vdd_ternary, aware=aware, threads=threads,
                          platform=get_platform(platform, None, pdk_dir), data_dir=data_dir, cache_dir=cache_dir,
-                         log=click.echo, vdd_sweep=vdd_sweep or (), scale_sweep=scale_sweep or ())
+                         log=click.echo, vdd_sweep=vdd_sweep or (), scale_sweep=scale_sweep or (),
+                         sweep_count=sweep_count)
     click.echo(f"[tnn] {len(runs)} networks; wrote {out_dir / 'tnn_summary.csv'}, {out_dir / 'tnn_runs.csv'} and "
                f"{out_dir / 'tnn.png'}")
 

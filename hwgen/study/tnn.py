@@ -111,10 +111,10 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                   repeats: int = REPEATS, condition: ProgrammingCondition = CHECKERBOARD, cycles: float = 0.0,
                   vdd_binary: float = V_NOM, vdd_ternary: float = V_LOW, aware: bool = True, threads: int = 1,
                   platform=None, data_dir=None, cache_dir=None, progress: bool = True,
-                  log=None, vdd_sweep=(), scale_sweep=()) -> list[dict]:
+                  log=None, vdd_sweep=(), scale_sweep=(), sweep_count: int = 2000) -> list[dict]:
     """Train (or reuse) and measure every network; write the CSVs and the plots. Returns the runs.
     ``vdd_sweep``/``scale_sweep``: the sensitivity axes (:func:`hwgen.study.tnnerrors.sensitivity`;
-    none when both are empty)."""
+    none when both are empty), on the first ``sweep_count`` test images."""
     out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
     ber = ber_2t2r(condition, cycles)
     rates = ternary_rates(condition, vdd_ternary, cycles)
@@ -171,17 +171,20 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
     plot_spread(out_dir / "tnn_spread.png", maps_rows, title, size_label)
     plot_layers(out_dir / "tnn_layers.png", layers, title)
     if vdd_sweep or scale_sweep:
-        by_run = {(r["dataset"], r["kind"], r["size"], r["training"], r["seed"]): r for r in runs}
-        pairs = [(key[0], kept[key], by_run[(key[0], "bnn", *key[2:])]["accuracy_errors"],
-                  {k: by_run[key][k] for k in ("dataset", "arch", "size", "training", "seed")}, key[4])
-                 for key in kept if key[1] == "tnn" and (key[0], "bnn", *key[2:]) in by_run]
+        pairs = [(key[0], kept[key], kept[(key[0], "bnn", *key[2:])],
+                  {"dataset": key[0], "arch": arch, "size": key[2], "training": key[3], "seed": key[4]}, key[4])
+                 for key in kept if key[1] == "tnn" and (key[0], "bnn", *key[2:]) in kept]
         sens = []
         with tqdm(total=(2 * len(vdd_sweep) + len(scale_sweep) + 1) * len(pairs), desc="tnn sensitivity",
                   unit="point", disable=not progress) as bar:
             for dataset in datasets:
                 _, x_bits, labels = splits[dataset]
-                sens += sensitivity([p[1:] for p in pairs if p[0] == dataset], x_bits, labels, condition, cycles,
-                                    vdd_ternary, repeats, vdd_sweep, scale_sweep, progress=bar.update)
+                if len(labels) > sweep_count:
+                    log(f"[tnn] sensitivity on the first {sweep_count} of {len(labels)} {dataset} test images "
+                        f"(--sweep-count)")
+                sens += sensitivity([p[1:] for p in pairs if p[0] == dataset], x_bits[:sweep_count],
+                                    labels[:sweep_count], condition, cycles, vdd_ternary, repeats, vdd_sweep,
+                                    scale_sweep, ber, progress=bar.update)
         if sens:
             write_csv(out_dir / "tnn_sensitivity.csv", sens)
         cross = crossovers(sens)

@@ -110,18 +110,22 @@ def _points(condition: ProgrammingCondition, cycles: float, vdd_ternary: float, 
 
 
 def sensitivity(pairs, x_bits, labels, condition: ProgrammingCondition, cycles: float, vdd_ternary: float,
-                repeats: int, vdd_sweep=VDD_SWEEP, scale_sweep=SCALE_SWEEP, progress=None) -> list[dict]:
+                repeats: int, vdd_sweep=VDD_SWEEP, scale_sweep=SCALE_SWEEP, ber: float = 0.0,
+                progress=None) -> list[dict]:
     """Rows of TNN - BNN with errors along every axis (module docstring) for ``pairs`` of
-    ``(tnn_network, bnn_accuracy_errors, base_row, seed)``."""
+    ``(tnn_network, bnn_network, base_row, seed)``, on the images ``x_bits``; the BNN at ``ber``
+    (its own read, whatever the ternary supply), on the same maps as the study's."""
     points = _points(condition, cycles, vdd_ternary, vdd_sweep, scale_sweep)
     rows = []
-    for network, bnn, base, seed in pairs:
+    for network, bnn_network, base, seed in pairs:
+        bnn = float(np.mean(error_accuracies(bnn_network, x_bits, labels, ber, None, repeats, seed)))
         for axis, value, rates, first in points:
             acc = error_accuracies(network, x_bits, labels, 0.0, rates, repeats, seed, first_rates=first)
             shown = first if first is not None else rates
             s = spread(acc, "tnn_accuracy_errors")
-            rows.append({**base, "axis": axis, "value": value, "zero_as_pm": shown.zero_as_pm,
-                         "pm_as_zero": shown.pm_as_zero, "sign_flip": shown.sign_flip, **s,
+            rows.append({**base, "images": len(labels), "axis": axis, "value": value,
+                         "zero_as_pm": shown.zero_as_pm, "pm_as_zero": shown.pm_as_zero,
+                         "sign_flip": shown.sign_flip, **s,
                          "bnn_accuracy_errors": bnn, "tnn_minus_bnn": s["tnn_accuracy_errors"] - bnn})
             if progress is not None:
                 progress()
