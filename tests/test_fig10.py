@@ -116,3 +116,79 @@ def test_energy_at_accuracy_interpolates_in_log_energy():
     assert fig10.energy_at_accuracy(0.95, curve) == pytest.approx(1e-7)
     assert math.isnan(fig10.energy_at_accuracy(0.99, curve))
     assert math.isnan(fig10.energy_at_accuracy(0.70, curve))
+
+
+# -- user datasets (issue 25): P-w-K on the dataset's own pixels and classes -------------------------
+def fake_estimate(network, n, platform, period_ns, log=None):
+    return {"total_j": fake_energy(network)}
+
+
+def test_fig10_on_a_user_dataset_by_its_folder(tmp_path, monkeypatch):
+    """`hwgen fig10 --data-dir` on 16x16 bars of 4 classes (named by the folder): the BNNs and the
+    8-bit networks take 256 pixels and give 4 classes, the CSV and PNG are written, a rerun
+    reuses the cache, and the same files under another dataset name share no cached model. The
+    energy model is replaced by fake_energy (the real one replays gate-level traces for ~25 s)."""
+    from click.testing import CliRunner
+
+    from conftest import sky130
+    from hwgen.cli import main
+    from hwgen.flow import energy
+    from hwgen.ir import Network
+    from user_datasets import shapes
+
+    sky130()
+    monkeypatch.setattr(energy, "estimate_network_energy", fake_estimate)
+    print(f"seed={SEED}")
+    data = shapes(tmp_path / "shapes16", train=200, test=50)
+    r = CliRunner().invoke(main, ["fig10", "--data-dir", str(data), "--widths", "4", "--hidden-layers", "1,2",
+                                  "--epochs", "1", "--seed", str(SEED), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "out" / "fig10.csv") as f:
+        table = list(csv.DictReader(f))
+    assert sorted((x["kind"], x["sizes"]) for x in table) == [("bnn", "256-4-4"), ("bnn", "256-4-4-4"),
+                                                              ("int8", "256-4-4"), ("int8", "256-4-4-4")]
+    assert (tmp_path / "out" / "fig10.png").stat().st_size > 10_000
+    for x in table:
+        want = [(256, 4), (4, 4)] if x["hidden_layers"] == "1" else [(256, 4), (4, 4), (4, 4)]
+        if x["kind"] == "bnn":
+            net = Network.load(x["model"])
+            assert [(lyr.n_inputs, lyr.n_outputs) for lyr in net.layers] == want
+            assert net.dataset_info.describe() == "shapes16 (16x16, 4 classes)"
+            assert float(x["energy_j"]) == pytest.approx(1e-15 * sum(a * b for a, b in want))
+        else:
+            with np.load(x["model"]) as z:
+                assert [z[f"w{k}"].shape[::-1] for k in range(len(want))] == want
+    bnn_16 = {x["sizes"]: float(x["accuracy"]) for x in table if x["kind"] == "bnn"}
+
+    def refuse(*a, **k):
+        raise AssertionError("retrained a cached model")
+
+    monkeypatch.setattr(fig10, "train_and_export", refuse)
+    monkeypatch.setattr(fig10, "train_float_mlp", refuse)
+    cache = tmp_path / "out" / "models"
+    again = fig10.run_fig10(tmp_path / "again", fake_energy, widths=(4,), hidden_layers=(1, 2), epochs=1, seed=SEED,
+                            data_dir=data, dataset=None, progress=False, cache_dir=cache)
+    assert {r["sizes"]: r["accuracy"] for r in again if r["kind"] == "bnn"} == bnn_16
+    # the same files named another dataset (dataset.json) are another cache entry
+    (data / "dataset.json").write_text('{"name": "bars"}')
+    with pytest.raises(AssertionError, match="retrained"):
+        fig10.run_fig10(tmp_path / "bars", fake_energy, widths=(4,), hidden_layers=(1,), epochs=1, seed=SEED,
+                        data_dir=data, dataset=None, progress=False, cache_dir=cache)
+
+
+def test_fig10_refuses_a_bad_data_folder_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from conftest import sky130
+    from hwgen.cli import main
+
+    sky130()
+    empty = tmp_path / "mine"
+    empty.mkdir()
+    r = CliRunner().invoke(main, ["fig10", "--data-dir", str(empty), "--widths", "4", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1, r.output
+    assert r.output.strip().splitlines() == [f"Error: {empty} has no train split: neither "
+                                             "train-images-idx3-ubyte[.gz] with train-labels-idx1-ubyte[.gz] nor "
+                                             "train.npz"], r.output
+    r = CliRunner().invoke(main, ["fig10", "--dataset", "cifar10", "--widths", "4", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "--dataset" in r.output.splitlines()[-1] and "Traceback" not in r.output, r.output

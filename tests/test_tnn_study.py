@@ -79,7 +79,8 @@ def test_summary_subtracts_the_bnn_of_the_same_width_and_training():
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (("--dataset", "cifar10"), "--dataset"),
+    (("--dataset", "cifar10"), "--dataset"),        # no built-in dataset, no folder
+    (("--dataset", "Cifar"), "--dataset"),
     (("--dataset", "mnist,fashion-mnist", "--data-dir", "."), "takes one --dataset"),
     (("--seeds", "1,1"), "seeds repeat"),
     (("--vdd-ternary", "3"), "--vdd-ternary"),
@@ -131,3 +132,67 @@ def test_conv_study_spread_layers_and_sensitivity(tmp_path):
     assert read(out / "tnn_crossovers.csv") is not None
     for png in ("tnn_spread.png", "tnn_layers.png", "tnn_sensitivity.png"):
         assert (out / png).stat().st_size > 10_000
+
+
+# -- user datasets (issue 25): the layer sizes follow the data -----------------------------------
+def cached(out, run):
+    from hwgen.ir import Network
+
+    return Network.load(out / "models" / run["model"])
+
+
+def test_tnn_study_on_user_datasets_by_their_folder(tmp_path):
+    """8x8 digits (IDX + dataset.json) as MLPs and 16x16 bars of 4 classes (npz, named by the
+    folder) as conv nets, given by --data-dir alone: P-h-h-K and the conv stages on HxW follow the
+    data, the input threshold is the dataset's, and the CSVs are written."""
+    from user_datasets import digits, shapes
+
+    sky130()
+    print("seeds=2 (training), error maps from hwgen.seeds child streams")
+    d = digits(tmp_path / "digits")
+    r = invoke("tnn", "--data-dir", d, "--widths", 4, "--seeds", 2, "--epochs", 1, "--repeats", 1, "--no-aware",
+               "--out", tmp_path / "mlp")
+    assert r.exit_code == 0, r.output
+    runs = read(tmp_path / "mlp" / "tnn_runs.csv")
+    assert sorted(x["kind"] for x in runs) == ["bnn", "tnn"] and {x["dataset"] for x in runs} == {"digits"}
+    for x in runs:
+        net = cached(tmp_path / "mlp", x)
+        assert [(lyr.n_inputs, lyr.n_outputs) for lyr in net.layers] == [(64, 4), (4, 4), (4, 10)]
+        assert int(x["weights"]) == 64 * 4 + 4 * 4 + 4 * 10
+        # dataset.json gives no threshold: half the largest training pixel (16)
+        assert net.dataset_info.describe() == "digits (8x8, 10 classes)" and net.input_threshold == 8
+    for name in ("tnn_summary.csv", "tnn_maps.csv", "tnn_layers.csv"):
+        assert read(tmp_path / "mlp" / name), name
+
+    s = shapes(tmp_path / "shapes16", train=200, test=50)
+    r = invoke("tnn", "--arch", "conv", "--data-dir", s, "--widths", 2, "--seeds", 2, "--epochs", 1, "--repeats", 1,
+               "--no-aware", "--out", tmp_path / "conv")
+    assert r.exit_code == 0, r.output
+    runs = read(tmp_path / "conv" / "tnn_runs.csv")
+    assert {x["dataset"] for x in runs} == {"shapes16"} and len(runs) == 2
+    for x in runs:
+        net = cached(tmp_path / "conv", x)
+        # 3x3x1 -> 2 filters at 16x16 positions, 3x3x2 -> 4 at 8x8, then 4x4x4 = 64 -> 4 classes
+        assert [(lyr.n_inputs, lyr.n_outputs) for lyr in net.layers] == [(9, 2), (18, 4), (64, 4)]
+        assert net.layers[0].geometry().positions == 256
+        assert int(x["senses"]) == 9 * 2 * 256 + 18 * 4 * 64 + 64 * 4
+        assert net.dataset_info.shape == (16, 16) and net.dataset_info.classes == 4
+
+
+@pytest.mark.parametrize("make, args, fragment", [
+    (lambda p: p, (), "has no train split"),                                   # an empty folder
+    (lambda p: (p / "dataset.json").write_text('{"name": "Bad Name"}') and p, (), "dataset name 'Bad Name'"),
+    ("digits", ("--dataset", "mnist"), "names the dataset 'digits', not 'mnist'"),
+    (lambda p: p, ("--dataset", "mine,mnist"), "takes one --dataset"),
+])
+def test_a_bad_data_folder_is_a_one_line_error(make, args, fragment, tmp_path):
+    from user_datasets import digits
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    folder = digits(folder) if make == "digits" else make(folder)
+    r = invoke("tnn", "--data-dir", folder, *args, "--widths", 4, "--seeds", 1, "--epochs", 1, "--out", tmp_path / "o")
+    assert r.exit_code != 0 and "Traceback" not in r.output, r.output
+    lines = [x for x in r.output.splitlines() if x.strip() and not x.startswith(("Usage:", "Try "))]
+    assert len(lines) == 1 and lines[0].startswith("Error:") and fragment in lines[0], r.output
+    assert not (tmp_path / "o" / "models").exists() or not any((tmp_path / "o" / "models").iterdir())

@@ -185,7 +185,11 @@ def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count, worker
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder of the MNIST IDX files (default: $HWGEN_DATA/mnist, ../shared/data/mnist).")
+              help="Folder of the dataset's train and test files (IDX or train.npz/test.npz, optionally dataset.json), "
+                   "named by its dataset.json or the folder (an official MNIST copy: mnist); the networks take its "
+                   "pixels and give its classes. Default: MNIST from $HWGEN_DATA/mnist, ../shared/data/mnist.")
+@click.option("--dataset", type=DatasetName(), default=None,
+              help="The dataset's name.  [default: named by --data-dir (dataset.json or folder), else mnist]")
 @click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True, help="torch threads per training.")
 @click.option("--platform", type=click.Choice(["sky130hd", "nangate45"]), default="sky130hd", show_default=True)
 @click.option("--pdk-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None)
@@ -195,17 +199,23 @@ def sweep(models, dataset, data_dir, seed, out_dir, bers, repeats, count, worker
                    "or Horowitz's raw 45 nm figures.")
 @PERIOD
 @fail_cleanly
-def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, threads, platform, pdk_dir, n, int8_node,
-          period):
-    """Accuracy vs energy per inference, BNN on hwgen hardware vs 8-bit arithmetic (paper Fig. 10): CSV + PNG."""
+def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, dataset, threads, platform, pdk_dir, n,
+          int8_node, period):
+    """Accuracy vs energy per inference, BNN on hwgen hardware vs 8-bit arithmetic (paper Fig. 10), on MNIST
+    or the dataset in --data-dir: CSV + PNG."""
+    from ..data import folder_dataset_name
     from ..files import writable_folder
     from ..flow.platform import get_platform
     from ..study.fig10 import run_fig10_on
 
+    if dataset is None:
+        dataset = folder_dataset_name(data_dir) if data_dir is not None else "mnist"
+    else:
+        _dataset_folder(dataset, data_dir)
     rows = run_fig10_on(get_platform(platform, None, pdk_dir), writable_folder(out_dir, "--out"), n,
                         10.0 if period is None else period, int8_node, widths=widths, hidden_layers=hidden_layers,
                         epochs=epochs, seed=seed, data_dir=data_dir, cache_dir=cache_dir, threads=threads,
-                        log=click.echo)
+                        log=click.echo, dataset=dataset)
     for r in rows:
         if r["kind"] == "bnn":
             click.echo(f"{r['sizes']:>18}  BNN {r['accuracy']:.2%} {r['energy_j'] * 1e9:8.2f} nJ   "
@@ -218,10 +228,13 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               show_default=True, help="Folder for tnn_runs.csv, tnn_summary.csv and tnn.png.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Trained models (default OUT/models); reused when recipe and data match.")
-@click.option("--dataset", "datasets", type=ListType(click.Choice(["mnist", "fashion-mnist"]), "datasets"),
-              default="mnist,fashion-mnist", show_default=True)
+@click.option("--dataset", "datasets", type=ListType(DatasetName(), "datasets"), default="mnist,fashion-mnist",
+              show_default=True,
+              help="Built-in datasets, or a user dataset (its folder --data-dir, or $HWGEN_DATA/<name>). With "
+                   "--data-dir and no --dataset: the one dataset there, named by its dataset.json or the folder.")
 @click.option("--arch", type=click.Choice(["mlp", "conv"]), default="mlp", show_default=True,
-              help="mlp: 784-h-h-10 MLPs; conv: 3x3 conv f, 2x2 pool, 3x3 conv 2f, 2x2 pool, dense output.")
+              help="mlp: P-h-h-K MLPs (P pixels, K classes: 784-h-h-10 for MNIST); conv: 3x3 conv f, 2x2 pool, 3x3 "
+                   "conv 2f, 2x2 pool, dense output, on the dataset's images (or 1-D signals).")
 @click.option("--widths", type=ListType(click.IntRange(1, 4096), "widths"), default="32,64,128,256",
               show_default=True, help="Model sizes: hidden units h per layer (--arch mlp) or filters f (--arch conv).")
 @click.option("--seeds", "seed_list", type=ListType(SEED, "seeds"), default="1,2,3", show_default=True,
@@ -253,19 +266,26 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, thr
               help="Platform whose macro model gives the sense capacitance (read energy = C V^2 per weight).")
 @click.option("--pdk-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None)
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder of the IDX files (one --dataset only; default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, "
-                   "the Debian package's folder).")
+              help="Folder of one dataset's train and test files (IDX or train.npz/test.npz, optionally dataset.json: "
+                   "name, shape, classes, input_threshold); the networks take its pixels and give its classes. "
+                   "Default: $HWGEN_DATA/<dataset>, ../shared/data/<dataset>, the Debian package's folder.")
+@click.pass_context
 @fail_cleanly
-def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary, vdd_ternary,
-        aware, vdd_sweep, scale_sweep, sweep_count, threads, platform, pdk_dir, data_dir):
+def tnn(ctx, out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary,
+        vdd_ternary, aware, vdd_sweep, scale_sweep, sweep_count, threads, platform, pdk_dir, data_dir):
     """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
+    from ..data import folder_dataset_name
     from ..device.physics import parse_condition
     from ..files import writable_folder
     from ..flow.platform import get_platform
     from ..study.tnn import run_tnn_study
 
+    if data_dir is not None and not given(ctx, "datasets"):
+        datasets = [folder_dataset_name(data_dir)]
     if data_dir is not None and len(datasets) != 1:
         raise click.BadParameter("takes one --dataset (each dataset has its own folder)", param_hint="--data-dir")
+    for name in datasets:
+        _dataset_folder(name, data_dir)
     if len(set(seed_list)) != len(seed_list):
         raise click.BadParameter(f"seeds repeat: {','.join(map(str, seed_list))}", param_hint="--seeds")
     runs = run_tnn_study(writable_folder(out_dir, "--out"), datasets=datasets, arch=arch, widths=widths,
@@ -277,6 +297,16 @@ def tnn(out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, 
                          sweep_count=sweep_count)
     click.echo(f"[tnn] {len(runs)} networks; wrote {out_dir / 'tnn_summary.csv'}, {out_dir / 'tnn_runs.csv'} and "
                f"{out_dir / 'tnn.png'}")
+
+
+def _dataset_folder(dataset: str, data_dir) -> None:
+    """Refuse a user dataset that has no folder (no --data-dir, none found) before any work."""
+    from ..data import BUILTIN, default_data_dir
+
+    if data_dir is None and dataset not in BUILTIN and default_data_dir(dataset) is None:
+        raise click.BadParameter(f"{dataset} is no built-in dataset (mnist, fashion-mnist) and has no folder in "
+                                 f"$HWGEN_DATA or ../shared/data: give its folder with --data-dir",
+                                 param_hint="--dataset")
 
 
 LOOP_IMAGES = 2000      # hwgen loop's default cap: 3 repeats x ~15 conditions x 3 networks of golden runs

@@ -2,7 +2,9 @@
 against the arithmetic of an 8-bit fixed-point network of the same shape.
 
 Two families of MLPs, one and two hidden layers of ``width`` neurons (784-w-10, 784-w-w-10).
-For each shape:
+The same on any dataset (``dataset``/``data_dir``, :class:`hwgen.data.DatasetInfo`): P-w-K and
+P-w-w-K, P the pixels of its images (all channels), K its classes, pixels binarized at its input
+threshold for the BNNs (MNIST: 127). For each shape:
 
 - **bnn**: trained with hwgen's own training (:func:`hwgen.train.job.train_and_export`, the
   ``hwgen train`` defaults except epochs and seed), exported to the IR; its accuracy is the
@@ -20,8 +22,9 @@ For each shape:
   figures so the comparison is exactly the paper's.
 
 Trained models are cached in ``cache_dir`` (default ``<out_dir>/models``) under a name keyed by
-kind, shape and a hash of the training recipe and the training/test files, so a rerun (e.g.
-with the real energy model) trains nothing.
+kind, shape and a hash of the training recipe and the training/test files (and a user dataset's
+name, shape and classes: :func:`cache_data`), so a rerun (e.g. with the real energy model) trains
+nothing and two datasets never share a model.
 
 Results: ``fig10.csv`` (one row per shape and kind) and ``fig10.png`` (panels (a) one hidden
 layer, (b) two; log energy on x, accuracy on y), written atomically.
@@ -39,13 +42,13 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
-from ..data import Split, binarize, load_split
+from ..data import BUILTIN, DatasetInfo, Split, binarize
 from ..errors import ModelFileError
 from ..files import atomic_write
 from ..golden import network_forward
 from ..ir import Network
 from ..outputs import new_figure, save_figure, write_csv
-from ..train.job import train_and_export
+from ..train.job import load_training_data, train_and_export
 from ..train.loop import TrainConfig, fit
 
 # M. Horowitz, "1.1 Computing's energy problem (and what we can do about it)", ISSCC 2014 Digest
@@ -135,10 +138,21 @@ def _recipe(cfg: TrainConfig) -> dict:
     return {k: v for k, v in cfg.as_dict().items() if k not in ("threads", "sizes")}
 
 
-def cache_path(cache_dir, kind: str, sizes, cfg: TrainConfig, data: dict) -> Path:
-    """Where a trained model of this kind, shape, recipe and data lives in the cache."""
+def cache_data(info: DatasetInfo, sources: dict) -> dict:
+    """The data part of a cache key: the SHA-256 of the train and test files (``sources``), and for
+    a user dataset also its name, shape and classes (what its dataset.json says of the files), so
+    two datasets never share a cached model. MNIST's keys are the files' alone, as before."""
+    if info.name in BUILTIN:
+        return dict(sources)
+    return {"dataset": info.name, "input_shape": list(info.shape), "classes": info.classes, **sources}
+
+
+def cache_path(cache_dir, kind: str, sizes, cfg: TrainConfig, data: dict, dataset: str = "mnist") -> Path:
+    """Where a trained model of this kind, shape, recipe and data lives in the cache (a dataset
+    other than MNIST also names it: ``bnn_digits_64-16-10_<key>.npz``)."""
     recipe = _recipe(cfg) if kind == "bnn" else {**_recipe(cfg), "float": FLOAT_RECIPE, "lr": FLOAT_LR}
-    name = f"{kind}_{'-'.join(map(str, sizes))}_{_key(kind, sizes, recipe, data)}.npz"
+    tag = "" if dataset == "mnist" else f"{dataset}_"
+    name = f"{kind}_{tag}{'-'.join(map(str, sizes))}_{_key(kind, sizes, recipe, data)}.npz"
     return Path(cache_dir) / name
 
 
@@ -261,9 +275,11 @@ def study_folders(out_dir, cache_dir, progress: bool, log):
     return out_dir, cache_dir, log
 
 
-def load_or_train(path: Path, dataset: str, cfg: TrainConfig, data_dir, progress, log, fits=None) -> Network:
+def load_or_train(path: Path, dataset: str, cfg: TrainConfig, data_dir, progress, log, fits=None,
+                  data: tuple | None = None) -> Network:
     """The network cached at ``path`` when it loads (and ``fits(network)``, if given); otherwise
-    trained on ``dataset`` with ``cfg`` and exported there."""
+    trained on ``dataset`` with ``cfg`` and exported there (``data``: its
+    :func:`hwgen.train.job.load_training_data`, if already loaded)."""
     if path.is_file():
         try:
             network = Network.load(path)
@@ -271,14 +287,14 @@ def load_or_train(path: Path, dataset: str, cfg: TrainConfig, data_dir, progress
                 return network
         except ModelFileError:
             pass
-    train_and_export(dataset, cfg, path, data_dir=data_dir, progress=progress, log=log)
+    train_and_export(dataset, cfg, path, data_dir=data_dir, progress=progress, log=log, data=data)
     return Network.load(path)
 
 
-def _bnn(sizes, cfg, path: Path, data_dir, progress, log) -> Network:
-    return load_or_train(path, "mnist", replace(cfg, sizes=list(sizes)), data_dir, progress, log,
+def _bnn(sizes, cfg, path: Path, data: tuple, data_dir, progress, log) -> Network:
+    return load_or_train(path, data[2].name, replace(cfg, sizes=list(sizes)), data_dir, progress, log,
                          fits=lambda net: [layer.n_inputs for layer in net.layers] + [net.layers[-1].n_outputs]
-                         == list(sizes))
+                         == list(sizes), data=data)
 
 
 def _int8(sizes, cfg, path: Path, train_split, test_split, progress, log):
@@ -318,9 +334,14 @@ def energy_at_accuracy(accuracy: float, points) -> float:
 
 def run_fig10(out_dir, bnn_energy: Callable[[Network], float], widths=WIDTHS, hidden_layers=HIDDEN_LAYERS,
               epochs: int = EPOCHS, seed: int = 0, data_dir=None, progress: bool = True, cache_dir=None,
-              threads: int = THREADS, int8_node: tuple[float, float] | None = None, log=None) -> list[dict]:
+              threads: int = THREADS, int8_node: tuple[float, float] | None = None, log=None,
+              dataset: str | None = "mnist") -> list[dict]:
     """Train (or reuse) every shape of :func:`mlp_family` as a BNN and as an 8-bit network,
     measure both on the whole test set, write ``fig10.csv`` and ``fig10.png`` in ``out_dir``.
+
+    ``dataset``: mnist (default), or any dataset in ``data_dir`` (None: named by its dataset.json
+    or the folder, as ``hwgen train --data-dir``); the networks take its pixels and give its
+    classes, the BNNs binarize at its input threshold.
 
     ``bnn_energy(network)`` gives joules per inference on our hardware (NaN or None: unknown,
     left out of the plot). ``cache_dir`` holds the trained models (default ``out_dir/models``).
@@ -328,26 +349,30 @@ def run_fig10(out_dir, bnn_energy: Callable[[Network], float], widths=WIDTHS, hi
     Horowitz's 45 nm figures. Returns the CSV rows.
     """
     out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
-    cfg = TrainConfig(sizes=[784, 10], epochs=epochs, seed=seed, threads=threads)
-    train_split = load_split("train", data_dir, "mnist")
-    test_split = load_split("test", data_dir, "mnist")
-    data = {**train_split.sources, **test_split.sources}
+    loaded = load_training_data(dataset, data_dir)
+    train_split, test_split, info = loaded
+    cfg = TrainConfig(sizes=[info.pixels, info.classes], epochs=epochs, seed=seed, threads=threads,
+                      input_threshold=info.input_threshold)
+    data = cache_data(info, {**train_split.sources, **test_split.sources})
+    if info.name != "mnist":
+        log(f"[fig10] {info.describe()}: {len(train_split.labels)} train / {len(test_split.labels)} test images, "
+            f"pixels > {info.input_threshold} are +1 for the BNNs")
     mac_j = int8_mac_energy(*int8_node) if int8_node is not None else int8_mac_energy()
     test_bits = binarize(test_split.images, cfg.input_threshold)
-    shapes = mlp_family(hidden_layers, widths)
+    shapes = mlp_family(hidden_layers, widths, info.pixels, info.classes)
     rows = []
     for sizes in tqdm(shapes, desc="fig10", unit="shape", disable=not progress):
         common = {"hidden_layers": len(sizes) - 2, "width": sizes[1], "sizes": "-".join(map(str, sizes)),
                   "synapses": synapses(sizes)}
-        path = cache_path(cache_dir, "bnn", sizes, cfg, data)
-        network = _bnn(sizes, cfg, path, data_dir, progress, log)
+        path = cache_path(cache_dir, "bnn", sizes, cfg, data, info.name)
+        network = _bnn(sizes, cfg, path, loaded, data_dir, progress, log)
         pred, _, _ = network_forward(network, binarize(test_split.images, network.input_threshold)
                                      if network.input_threshold != cfg.input_threshold else test_bits)
         e_bnn = bnn_energy(network)
         e_bnn = math.nan if e_bnn is None else float(e_bnn)
         bnn_row = {"kind": "bnn", **common, "accuracy": float((pred == test_split.labels).mean()),
                    "float_accuracy": "", "energy_j": e_bnn, "model": str(path)}
-        q_path = cache_path(cache_dir, "int8", sizes, cfg, data)
+        q_path = cache_path(cache_dir, "int8", sizes, cfg, data, info.name)
         weights, biases, meta = _int8(sizes, cfg, q_path, train_split, test_split, progress, log)
         q = quantize_int8(weights, biases, train_split.images[:CALIBRATION_IMAGES])
         int8_row = {"kind": "int8", **common,
@@ -370,7 +395,8 @@ def run_fig10(out_dir, bnn_energy: Callable[[Network], float], widths=WIDTHS, hi
              "energy_ratio", "iso_accuracy_ratio", "model"]
     rows = [{k: row[k] for k in order} for row in rows]
     write_csv(out_dir / "fig10.csv", rows)
-    plot_fig10(out_dir / "fig10.png", rows, int8_label=_int8_label(int8_node))
+    plot_fig10(out_dir / "fig10.png", rows, int8_label=_int8_label(int8_node),
+               dataset="MNIST" if info.name == "mnist" else info.name)
     return rows
 
 
@@ -380,7 +406,8 @@ def _int8_label(int8_node) -> str:
     return f"8-bit fixed point, arithmetic only (scaled to {int8_node[0]:g} nm, {int8_node[1]:g} V)"
 
 
-def plot_fig10(path, rows: list[dict], int8_label: str = "8-bit fixed point, arithmetic only") -> Path:
+def plot_fig10(path, rows: list[dict], int8_label: str = "8-bit fixed point, arithmetic only",
+               dataset: str = "MNIST") -> Path:
     """Two panels as the paper's: (a) one hidden layer, (b) two; every point labelled by width."""
     depths = sorted({r["hidden_layers"] for r in rows})
     fig, axes = new_figure(size=(5.5 * len(depths), 4.5), ncols=len(depths), squeeze=False)
@@ -399,7 +426,7 @@ def plot_fig10(path, rows: list[dict], int8_label: str = "8-bit fixed point, ari
             ax.text(0.02, 0.97, "BNN energy not given", transform=ax.transAxes, va="top", fontsize=8)
         ax.set_xscale("log")
         ax.set_xlabel("energy per inference (J)")
-        ax.set_ylabel("MNIST test accuracy (%)")
+        ax.set_ylabel(f"{dataset} test accuracy (%)")
         hidden = {1: "one hidden layer", 2: "two hidden layers"}.get(depth, f"{depth} hidden layers")
         ax.set_title(f"({letter}) {hidden} (labels: neurons per layer)", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)

@@ -2,15 +2,20 @@
 
 For every dataset, model size and seed, two networks are trained with **the same recipe** (epochs, batch, learning rate, dropout, input
 threshold, seed; :class:`hwgen.train.loop.TrainConfig`): binary weights (BNN) and ternary weights
-(TNN, :mod:`hwgen.train.model`). The model size is the hidden units ``h`` of MLPs 784-h-h-10
-(``arch="mlp"``) or the filters ``f`` of conv nets (``arch="conv"``: 3x3 conv of ``f`` filters, 2x2
-max-pool, 3x3 conv of ``2f``, 2x2 max-pool, then a dense output layer; the slides' CIFAR-10 study
-also counts filters). With ``aware=True`` each is also trained error-aware, at its
-own device error rates (below). Trained models are cached under a key of the recipe and the
-data files (as :mod:`hwgen.study.fig10` does), so a rerun trains nothing.
+(TNN, :mod:`hwgen.train.model`). The model size is the hidden units ``h`` of MLPs P-h-h-K
+(``arch="mlp"``; P the pixels of the dataset's images, K its classes: 784-h-h-10 for MNIST) or the
+filters ``f`` of conv nets (``arch="conv"``: 3x3 conv of ``f`` filters, 2x2 max-pool, 3x3 conv of
+``2f``, 2x2 max-pool, then a dense output layer of K; on the dataset's images, or 1-D signals; the
+slides' CIFAR-10 study also counts filters). The datasets are the built-in ones or a user's
+(:class:`hwgen.data.DatasetInfo`: any shape, any class count, named by its folder's dataset.json).
+With ``aware=True`` each is also trained error-aware, at its own device error rates (below).
+Trained models are cached under a key of the recipe and the data (:func:`cache_data`: the files'
+SHA-256, and a user dataset's name, shape and classes), so a rerun trains nothing and two
+datasets never share a model.
 
-Pixels are binarized at the dataset's own threshold (:data:`hwgen.data.BUILTIN_THRESHOLDS`, also
-``hwgen train``'s default), the same for both kinds of network.
+Pixels are binarized at the dataset's own threshold (:func:`hwgen.data.dataset_info`:
+:data:`hwgen.data.BUILTIN_THRESHOLDS` for the built-in datasets, a user dataset's dataset.json or
+half its largest pixel; also ``hwgen train``'s default), the same for both kinds of network.
 
 Device errors come from **one programming condition** (default: the paper's checkerboard,
 55 uA / 2.5 V / 1 us, where errors are frequent enough to matter), each network at its own
@@ -55,13 +60,14 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import seeds
-from ..data import BUILTIN_THRESHOLDS, binarize, load_split
+from ..data import BUILTIN, DatasetInfo, binarize
 from ..device import network_error_maps
 from ..device.physics import CHECKERBOARD, ProgrammingCondition, ber_2t2r
 from ..device.ternary import V_LOW, V_NOM, network_ternary_error_maps, ternary_rates
 from ..golden import network_forward
 from ..ir import Network
 from ..outputs import new_figure, save_figure, write_csv
+from ..train.job import load_training_data
 from ..train.loop import TrainConfig
 from .fig10 import _key, _recipe, load_or_train, study_folders
 from .tnnerrors import CROSSOVER_FIELDS, crossovers, error_accuracies, layer_rows, sensitivity, spread
@@ -84,12 +90,22 @@ def sense_capacitance_f(platform) -> float:
     return m.sense_energy_j / m.supply_v ** 2
 
 
-def _network(dataset, cfg: TrainConfig, cache_dir: Path, data, data_dir, progress, log) -> tuple[Network, Path]:
+def cache_data(info: DatasetInfo, sources: dict) -> dict:
+    """The data part of a trained model's cache key: the dataset's name and the SHA-256 of its
+    train and test files (``sources``), and for a user dataset also its shape and classes (what its
+    dataset.json may say of the same files), so two datasets never share a cached model."""
+    if info.name in BUILTIN:
+        return {"dataset": info.name, **sources}        # as before user datasets: the same keys
+    return {"dataset": info.name, "input_shape": list(info.shape), "classes": info.classes, **sources}
+
+
+def _network(data: tuple, cfg: TrainConfig, cache_dir: Path, data_dir, progress, log) -> tuple[Network, Path]:
+    train_split, test_split, info = data
     kind = "tnn" if cfg.weights == "ternary" else "bnn"
-    key = _key(kind, cfg.sizes, _recipe(cfg), {"dataset": dataset, **data})
+    key = _key(kind, cfg.sizes, _recipe(cfg), cache_data(info, {**train_split.sources, **test_split.sources}))
     shape = "-".join(map(str, cfg.sizes)) if cfg.arch == "mlp" else "conv" + "-".join(str(c["channels"]) for c in cfg.convs)
-    path = cache_dir / f"{kind}_{dataset}_{shape}_{key}.npz"
-    return load_or_train(path, dataset, cfg, data_dir, progress, log), path
+    path = cache_dir / f"{kind}_{info.name}_{shape}_{key}.npz"
+    return load_or_train(path, info.name, cfg, data_dir, progress, log, data=data), path
 
 
 def senses_per_inference(network: Network) -> int:
@@ -98,12 +114,15 @@ def senses_per_inference(network: Network) -> int:
                for layer in network.layers)
 
 
-def recipe(arch: str, size: int, **common) -> TrainConfig:
-    """The study's network of ``size`` (hidden units or filters) as a training recipe."""
+def recipe(arch: str, size: int, info: DatasetInfo = BUILTIN["mnist"], **common) -> TrainConfig:
+    """The study's network of ``size`` (hidden units or filters) on the images of ``info`` (its
+    pixels in, its classes out; conv nets on its :attr:`~hwgen.data.DatasetInfo.conv_shape`) as a
+    training recipe."""
     if arch == "mlp":
-        return TrainConfig(sizes=[784, size, size, 10], **common)
+        return TrainConfig(sizes=[info.pixels, size, size, info.classes], **common)
     if arch == "conv":
-        return TrainConfig(sizes=[784, 10], arch="conv", convs=[{"channels": size}, {"channels": 2 * size}], **common)
+        return TrainConfig(sizes=[info.pixels, info.classes], arch="conv", in_shape=list(info.conv_shape),
+                           convs=[{"channels": size}, {"channels": 2 * size}], **common)
     raise ValueError(f"arch must be one of {', '.join(ARCHS)}, not {arch!r}")
 
 
@@ -113,9 +132,18 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                   platform=None, data_dir=None, cache_dir=None, progress: bool = True,
                   log=None, vdd_sweep=(), scale_sweep=(), sweep_count: int = 2000) -> list[dict]:
     """Train (or reuse) and measure every network; write the CSVs and the plots. Returns the runs.
+    ``datasets``: built-in names or users' (a user dataset's files in ``data_dir``, with one
+    dataset, or found as :func:`hwgen.data.default_data_dir` says).
     ``vdd_sweep``/``scale_sweep``: the sensitivity axes (:func:`hwgen.study.tnnerrors.sensitivity`;
     none when both are empty), on the first ``sweep_count`` test images."""
+    splits = {}         # every dataset read (and checked) before any work: (data, test bits, test labels)
+    for dataset in datasets:
+        data = load_training_data(dataset, data_dir)
+        splits[dataset] = (data, binarize(data[1].images, data[2].input_threshold), data[1].labels)
     out_dir, cache_dir, log = study_folders(out_dir, cache_dir, progress, log)
+    for data, _, _ in splits.values():
+        if data[2].name not in BUILTIN:
+            log(f"[tnn] {data[2].describe()}: pixels > {data[2].input_threshold} are +1")
     ber = ber_2t2r(condition, cycles)
     rates = ternary_rates(condition, vdd_ternary, cycles)
     capacitance = sense_capacitance_f(platform) if platform is not None else math.nan
@@ -126,21 +154,17 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
     trainings = ["plain", "aware"] if aware else ["plain"]
     jobs = [(d, w, kind, t, s) for d in datasets for w in widths for kind in ("binary", "ternary")
             for t in trainings for s in seed_list]
-    splits = {}
     runs, layers, maps_rows, kept = [], [], [], {}
     for dataset, width, kind, training, seed in tqdm(jobs, desc="tnn study", unit="network", disable=not progress):
-        if dataset not in splits:
-            train_split, test_split = load_split("train", data_dir, dataset), load_split("test", data_dir, dataset)
-            splits[dataset] = ({**train_split.sources, **test_split.sources},
-                               binarize(test_split.images, BUILTIN_THRESHOLDS[dataset]), test_split.labels)
         data, x_bits, labels = splits[dataset]
-        cfg = recipe(arch, width, epochs=epochs, seed=seed, threads=threads,
-                     input_threshold=BUILTIN_THRESHOLDS[dataset], weights=kind)
+        info = data[2]
+        cfg = recipe(arch, width, info, epochs=epochs, seed=seed, threads=threads,
+                     input_threshold=info.input_threshold, weights=kind)
         if training == "aware":
             cfg = (replace(cfg, flip_ber=ber) if kind == "binary" else
                    replace(cfg, flip_ber=rates.sign_flip, flip_zero_as_pm=rates.zero_as_pm,
                            flip_pm_as_zero=rates.pm_as_zero))
-        network, path = _network(dataset, cfg, cache_dir, data, data_dir, progress, log)
+        network, path = _network(data, cfg, cache_dir, data_dir, progress, log)
         clean = float((network_forward(network, x_bits)[0] == labels).mean())
         noisy = error_accuracies(network, x_bits, labels, ber, rates, repeats, seed)
         weights = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
@@ -166,7 +190,8 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
     write_csv(out_dir / "tnn_maps.csv", maps_rows)
     write_csv(out_dir / "tnn_layers.csv", layers)
     title = f"{condition}; BNN {vdd_binary:g} V, TNN {vdd_ternary:g} V"
-    size_label = "hidden units per layer (784-h-h-10)" if arch == "mlp" else "filters f (conv f, conv 2f, dense)"
+    size_label = f"hidden units per layer ({_mlp_shape([s[0][2] for s in splits.values()])})" if arch == "mlp" else \
+        "filters f (conv f, conv 2f, dense)"
     plot(out_dir / "tnn.png", summary, title, size_label)
     plot_spread(out_dir / "tnn_spread.png", maps_rows, title, size_label)
     plot_layers(out_dir / "tnn_layers.png", layers, title)
@@ -194,6 +219,13 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                 f"{c['crossover']:g} (TNN ahead {'below' if c['tnn_leads_below'] else 'above'} it)")
         plot_sensitivity(out_dir / "tnn_sensitivity.png", sens, title)
     return runs
+
+
+def _mlp_shape(infos) -> str:
+    """``784-h-h-10``: the MLPs' shape in the plots' labels (``P-h-h-K`` when the datasets differ)."""
+    shapes = {(i.pixels, i.classes) for i in infos}
+    (pixels, classes), = shapes if len(shapes) == 1 else {("P", "K")}
+    return f"{pixels}-h-h-{classes}"
 
 
 def summarize(runs: list[dict], maps_rows: list[dict] = ()) -> list[dict]:
