@@ -4,8 +4,9 @@ simulators; synthesis, place and route and bitstream of a small network; its pos
 with Yosys's ECP5 cell models against the golden model.
 
 The tiny network is 784-32-10 at n = 32 with 1-bit device codes (26 cells). Its flow takes about
-1.5 min of synthesis and 3.5 min of place and route on 2 cores, and the post-synthesis check about
-as long again, so those tests are `make long`."""
+1.5 min of synthesis and 3.5 min of place and route on 2 cores, and the post-synthesis check longer,
+so those tests are `make long`. The post-synthesis test fails today (README, "FPGA prototype"): its
+Icarus run of the -nobram netlist did not leave time 0 within 11 min."""
 
 import json
 import shutil
