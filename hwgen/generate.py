@@ -25,9 +25,11 @@ from .rtl.macros import MacroSpec, design_macros
 
 VIEWS = {"sim": "behavioural", "synth": "bitmem", "macro": "macro", "harness": "behavioural"}
 DEFAULT_VIEWS = ("sim", "synth", "macro", "harness")
-NETWORK_VIEWS = ("sim", "harness", "macro")
+NETWORK_VIEWS = ("sim", "harness", "macro", "fpga")
+DEFAULT_NETWORK_VIEWS = ("sim", "harness", "macro")
 HARNESS_PASSES = 256
 HARNESS_IMAGES = 256
+FPGA_IMAGES = 32        # the fpga view's batch: its image and result memories are FPGA block and LUT RAM
 
 
 def header(title: str, params: dict) -> str:
@@ -214,7 +216,7 @@ def public_ports(text: str, module: str) -> str:
     return "\n".join(lines)
 
 
-def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NETWORK_VIEWS,
+def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=DEFAULT_NETWORK_VIEWS,
                      max_images: int = HARNESS_IMAGES, model_path=None) -> Manifest:
     """Emit a whole network: the top (shared cell modules), the batch harness, the memory-init
     programming image (``program.hex``, ideal devices) and a manifest; plus a copy of the IR,
@@ -222,6 +224,11 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     weights mode (its plan's ``hw.weights``); the manifest records it per layer. The harness's top
     boots through column writes (a row of a whole cell column per cycle; its column modules are
     in ``<name>_cells_harness.v``); the sim and macro views keep the one-cell programming port.
+
+    The ``fpga`` view is the harness with the 2T2R blocks as FPGA block-RAM bit memories
+    (storage ``fpga``, :mod:`hwgen.rtl.rram`): the same ports, boot ROM, programming image and
+    record layout, so the harness's testbench runs it (and its synthesized netlist) unchanged;
+    its columns are in ``<name>_cells_fpga.v``. :mod:`hwgen.flow.fpga` synthesizes it for ECP5.
     """
     from .netplan import network_timing
     from .program import program_records, program_text
@@ -241,24 +248,26 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
     params = {"layers": network.describe(),
               "n": plans[0].hw.n, "arrays": ", ".join(p.hw.tag() if p.conv is None else f"{p.parallel}x {p.hw.tag()}" for p in plans)}
     for view in views:
-        storage = "macro" if view == "macro" else "behavioural"
+        storage = {"macro": "macro", "fpga": "fpga"}.get(view, "behavioural")
         view_plans = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage=storage)) for p in plans]
         # the harness boots through column writes (a row of a whole cell column per cycle), so its
         # column modules differ from the sim view's: a file of their own
-        boots = view == "harness"
+        boots = view in ("harness", "fpga")
         top = NetworkTop(plans=view_plans, shared_cells=True, column_writes=boots)
-        cells_file = f"{name}_cells_harness.v" if boots else f"{name}_cells_{storage}.v"
+        cells_file = f"{name}_cells_{view}.v" if boots else f"{name}_cells_{storage}.v"
         title = f"shared cell column ({storage}, column writes)" if boots else f"shared basic cell ({storage})"
         texts[cells_file] = "".join(column_marks(to_verilog(comp, mod, title, {"module": mod}), mod)
                                     for mod, comp in sorted(top.cell_modules().items()))
         if boots:
-            harness = HarnessShell(NetworkHarness(top=top, max_images=max_images))
-            texts[f"{name}_harness.v"] = public_ports(
-                to_verilog(harness, f"{name}_harness", "network batch harness", {**params, "max_images": max_images}),
-                f"{name}_harness")
+            capacity = max_images if view == "harness" else min(max_images, FPGA_IMAGES)
+            harness = HarnessShell(NetworkHarness(top=top, max_images=capacity))
+            top_name = f"{name}_{view}"
+            what = "network batch harness" + (", 2T2R blocks as FPGA block RAM" if view == "fpga" else "")
+            texts[f"{top_name}.v"] = public_ports(
+                to_verilog(harness, top_name, what, {**params, "max_images": capacity}), top_name)
             texts["hwgen_boot_rom.v"] = boot_rom_verilog()
-            files[view] = View(top=f"{name}_harness", verilog=(f"{name}_harness.v", cells_file, "hwgen_boot_rom.v"),
-                               capacity=max_images, program="program.hex")
+            files[view] = View(top=top_name, verilog=(f"{top_name}.v", cells_file, "hwgen_boot_rom.v"),
+                               capacity=capacity, program="program.hex")
             ports[view] = port_list(harness)
         else:
             top_name = name if view == "sim" else f"{name}_{view}"
@@ -286,7 +295,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=NET
 
 
 def generate_model(model, n: int = 32, config="par2seq", N=None, M=None, level_bits: int = 4, parallel=1,
-                   out_dir=None, name: str = "hwgen_net", views=NETWORK_VIEWS) -> Manifest:
+                   out_dir=None, name: str = "hwgen_net", views=DEFAULT_NETWORK_VIEWS) -> Manifest:
     """A network IR file (``model``, .npz) mapped onto arrays of n x n cells
     (:func:`hwgen.netplan.plan_network`: ``config``, ``N``/``M``, ``level_bits``, conv replicas
     ``parallel``) and emitted by :func:`generate_network` into ``out_dir`` (default

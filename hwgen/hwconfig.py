@@ -7,7 +7,10 @@
 - ``storage``: how the 2T2R block is described: ``behavioural`` (each bit is a pair of device
   state codes compared by the sense amplifier; for simulation with device errors), ``bitmem``
   (a plain bit memory; the synthesizable view) or ``macro`` (a black-box memory macro with the
-  XNOR sense amplifiers inside, for the physical flow);
+  XNOR sense amplifiers inside, for the physical flow) or ``fpga`` (the FPGA view: programmed
+  with device-state codes as the behavioural view, it stores the bit the sense amplifier reads
+  from them, one bit per weight (and the zero plane of a ternary block), in a block-RAM-inferable
+  memory);
 - ``level_bits``: width of a device state code in the behavioural view;
 - ``weights``: ``binary`` (a pair is LRS/HRS = +1 or HRS/LRS = -1; the PCSA reads XNOR(x, w)) or
   ``ternary`` (seed 004: LRS/HRS = +1, HRS/HRS = 0, HRS/LRS = -1, sensed in the same single PCSA
@@ -35,7 +38,8 @@ import numpy as np
 from .errors import ConfigError
 
 CONFIGS = ("par2seq", "seq2par")
-STORAGES = ("behavioural", "bitmem", "macro")
+STORAGES = ("behavioural", "bitmem", "macro", "fpga")
+CODED_STORAGES = ("behavioural", "fpga")   # programmed with device-state codes (lrs/hrs fields)
 WEIGHTS = ("binary", "ternary")
 TERNARY_MIN_LEVEL_BITS = 3    # the zero band must leave room for resolved pairs on both sides
 
@@ -106,6 +110,11 @@ def zero_band(level_bits: int) -> int:
     """
     level_bits = check_int("level_bits", level_bits, TERNARY_MIN_LEVEL_BITS, LEVEL_BITS_BOUNDS[1])
     return 1 << (level_bits - 2)
+
+
+def carries_codes(storage: str) -> bool:
+    """The storage is programmed with device-state codes (``lrs``/``hrs`` fields of the write port)."""
+    return storage in CODED_STORAGES
 
 
 def check_weights(weights) -> str:

@@ -6,7 +6,8 @@ The harness boots from the programming image named by +HWGEN_PROGRAM (written by
 from the same scenario, :func:`hwgen.verify.scenario.network_scenario`), then the images run in
 batches of the harness's capacity, without rebooting.
 
-Parameters (environment): HWGEN_DESIGN (design folder), HWGEN_IMAGES (an image set; default the
+Parameters (environment): HWGEN_DESIGN (design folder), HWGEN_VIEW (harness, default, or fpga: the
+same ports), HWGEN_IMAGES (an image set; default the
 shipped slice of the network's dataset), HWGEN_COUNT, HWGEN_SEED, HWGEN_BER, HWGEN_CONDITION
 ("i_set_uA,v_reset,pulse_us": error maps from the device model instead of a BER) and
 HWGEN_CYCLES (programming cycles of that condition, for aging), HWGEN_VDD (with a condition: the
@@ -47,7 +48,8 @@ async def network_matches_golden(dut):
     assert records == depth - 1, f"boot applied {records} records, the image has {depth - 1}"
     boot_cycles = round(cocotb.utils.get_sim_time("ns") / 10)
 
-    batches = await run_batches(dut, [[to_int(x)] for x in sc.x_bits], manifest.view("harness").capacity, 1,
+    view = os.environ.get("HWGEN_VIEW") or "harness"     # the fpga view has the harness's ports
+    batches = await run_batches(dut, [[to_int(x)] for x in sc.x_bits], manifest.view(view).capacity, 1,
                                 "images", progress)
     classes = manifest.layers[-1].n_outputs
     pw = manifest.layers[-1].hw.popcount_width

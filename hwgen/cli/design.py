@@ -10,7 +10,8 @@ import click
 
 from ..hwconfig import HwConfig
 from .edge import fail_cleanly, given, main
-from .options import ARRAY_VIEWS, DESIGN, NETWORK_VIEWS, DatasetName, IdentifierType, ListType, hw_options
+from .options import (ARRAY_VIEWS, DEFAULT_NETWORK_VIEWS, DESIGN, NETWORK_VIEWS, DatasetName, IdentifierType, ListType,
+                      hw_options)
 
 
 @main.command()
@@ -23,7 +24,8 @@ from .options import ARRAY_VIEWS, DESIGN, NETWORK_VIEWS, DatasetName, Identifier
 @click.option("--views", type=ListType(click.Choice(sorted(set(ARRAY_VIEWS) | set(NETWORK_VIEWS))), "views"),
               default=None,
               help="Comma-separated views: sim (behavioural 2T2R), synth (bit memory), macro (black box), "
-                   "harness (sim view in a batch-simulation harness). Default: sim,synth,macro,harness for an "
+                   "harness (sim view in a batch-simulation harness), fpga (networks: the harness with the 2T2R "
+                   "blocks as FPGA block RAM, for `hwgen fpga`). Default: sim,synth,macro,harness for an "
                    "array, sim,harness,macro for a network (which has no synth view).")
 @click.option("--model", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="A network IR file (.npz): map every layer onto its own array and emit the whole network.")
@@ -46,7 +48,7 @@ def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, 
             raise click.UsageError("--weights applies to arrays; with --model each layer's weights (binary or "
                                    "ternary) come from the IR")
         manifest = generate_model(model, n, config, N, M, level_bits, parallel, out_dir, name=top or "hwgen_net",
-                                  views=views or NETWORK_VIEWS)
+                                  views=views or DEFAULT_NETWORK_VIEWS)
         for p in manifest.layers:
             extra = f", {p.conv_timing['passes']} passes per image" if p.conv is not None else ""
             click.echo(f"  layer {p.index} {p.name}: {p.describe()} ({p.cells} cells, {p.cycles_per_pass} cycles "

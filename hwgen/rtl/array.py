@@ -37,7 +37,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import HwConfig
+from ..hwconfig import HwConfig, carries_codes
 from .cell import BasicCell
 from .column import CellColumn, SharedColumn
 from .signatures import OutputSignature, ThresholdLoadSignature, WriteRowSignature
@@ -96,7 +96,7 @@ class Array(wiring.Component):
         address = {"columns": M, "lanes": N} if column_writes else {"cells": N * M}
         super().__init__({
             "prog": In(WriteRowSignature(n=n, **address,
-                                         level_bits=level_bits if storage == "behavioural" else None,
+                                         level_bits=level_bits if carries_codes(storage) else None,
                                          ternary=hw.is_ternary)),
             "thr": In(ThresholdLoadSignature(rows=hw.threshold_rows, lanes=M, width=hw.threshold_width)),
             "inp": In(stream.Signature(hw.input_width)),
@@ -166,7 +166,7 @@ class Array(wiring.Component):
         # ---- programming: one decoder per cell (per column with column writes), refused while a
         # pass runs ----
         fields = ("row", "data") + (("zero",) if hw.is_ternary else ()) + \
-            (("lrs", "hrs") if hw.storage == "behavioural" else ())
+            (("lrs", "hrs") if carries_codes(hw.storage) else ())
         if self._column_writes:
             self._column_programming(m, fields, stall)
         else:

@@ -27,7 +27,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import bits_for, index_width
+from ..hwconfig import bits_for, carries_codes, index_width
 from .adders import balanced_sum
 from .rram import Rram2T2RBlock, sensed_output
 from .signatures import WriteRowSignature
@@ -48,7 +48,7 @@ def cell_signature(n: int, accumulate: bool, storage: str, level_bits: int, weig
     # shared control: the column registers the read's valid and first flags once for its N cells
     shared = {"sense_valid": In(1), "sense_first": In(1)} if control == "shared" else {"count_valid": Out(1)}
     return wiring.Signature({
-        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
+        "prog": In(WriteRowSignature(n=n, level_bits=level_bits if carries_codes(storage) else None,
                                      ternary=weights == "ternary")),
         "rd_en": In(1),
         "rd_row": In(index_width(n)),

@@ -26,14 +26,14 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, check_int, check_weights, index_width
+from ..hwconfig import CELLS_BOUNDS, CONFIGS, N_BOUNDS, bits_for, carries_codes, check_int, check_weights, index_width
 from .cell import BasicCell, cell_count_max, read_flags
 from .signatures import WriteRowSignature
 
 
 def column_module_name(n: int, N: int, config: str, storage: str, level_bits: int, weights: str = "binary",
                        column_writes: bool = False) -> str:
-    levels = f"_k{level_bits}" if storage == "behavioural" else ""
+    levels = f"_k{level_bits}" if carries_codes(storage) else ""
     return (f"hwgen_col_{config}_n{n}_N{N}_{storage}{levels}" + ("_ternary" if weights == "ternary" else "")
             + ("_colwrite" if column_writes else ""))
 
@@ -41,7 +41,7 @@ def column_module_name(n: int, N: int, config: str, storage: str, level_bits: in
 def column_signature(n: int, N: int, config: str, storage: str, level_bits: int,
                      weights: str = "binary", column_writes: bool = False) -> wiring.Signature:
     width = bits_for(cell_count_max(n, config == "seq2par", weights))
-    prog = WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
+    prog = WriteRowSignature(n=n, level_bits=level_bits if carries_codes(storage) else None,
                              ternary=weights == "ternary", lanes=N if column_writes else 1)
     # cell mode: prog_sel says which cell(s) of the column take the write
     sel = {} if column_writes else {"prog_sel": In(N)}

@@ -51,7 +51,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import HwConfig, check_int
+from ..hwconfig import HwConfig, carries_codes, check_int
 from ..ir import ConvGeometry
 from .array import Array
 from .signatures import ThresholdLoadSignature, WriteRowSignature
@@ -133,7 +133,7 @@ class ConvLayer(wiring.Component):
         self.arrays = [Array(**hw.as_dict(), shared_cells=shared_cells, column_writes=column_writes)
                        for _ in range(self._P)]
         self._column_writes = column_writes
-        behavioural = hw.storage == "behavioural"
+        behavioural = carries_codes(hw.storage)
         address = {"columns": self._P * hw.M, "lanes": hw.N} if column_writes else {"cells": self._P * hw.cells}
         super().__init__({
             "prog": In(WriteRowSignature(n=hw.n, **address,

@@ -33,7 +33,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import index_width
+from ..hwconfig import carries_codes, index_width
 from .argmax import ArgmaxOut, ClassSignature
 from .array import Array
 from .conv import ConvLayer
@@ -88,7 +88,7 @@ class NetworkTop(wiring.Component):
         self._total_cells = self.cells_for(plans)
         self._thr_width = self.threshold_width_for(plans)
         self._thr_rows = max(p.hw.threshold_rows for p in plans)
-        behavioural = first.storage == "behavioural"
+        behavioural = carries_codes(first.storage)
         address = ({"columns": self.columns_for(plans), "lanes": self.column_lanes_for(plans)} if column_writes
                    else {"cells": self._total_cells})
         super().__init__({

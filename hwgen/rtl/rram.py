@@ -12,6 +12,13 @@ list (only the programming port's device-state fields differ):
 - ``bitmem``: a plain bit memory; the synthesizable view.
 - ``macro``: an instance of the black-box macro ``macro_name(n)`` (array + XNOR-PCSAs), whose
   empty module the generator writes for the flow.
+- ``fpga``: programmed as the behavioural view (the same port, device-state codes and all), it
+  stores the bit the sense amplifier will read from the pair being written, one bit per weight:
+  the PCSA's decision (BL > BLb) is taken by the write driver, once, instead of by every read.
+  For a device whose state is fixed after programming the two are the same function of the
+  codes, so a sampled error map in the programming image is a flipped stored bit, as on silicon.
+  The memory is a plain synchronous-read memory with a read enable (``ram_style = "block"``),
+  which Yosys maps onto FPGA block RAM (ECP5 DP16KD).
 
 Ternary mode (``weights="ternary"``; seed 004: LRS/HRS = +1, HRS/HRS = 0, HRS/LRS = -1, all
 sensed in the same single PCSA operation at low supply voltage). The programming port gains
@@ -27,18 +34,20 @@ sensed in the same single PCSA operation at low supply voltage). The programming
   ternary error map: :func:`hwgen.device.errormap.ternary_pair_levels`.
 - ``bitmem``: two bit planes, sign and zero.
 - ``macro``: the black box ``macro_name(n, "ternary")`` with ports ``wzero`` and ``q_row``.
+- ``fpga``: the sign and zero planes of the pair's read, decided from the codes at the write
+  (sign = the pair reads +1, zero = it reads 0).
 
 Timing: a read issued in cycle c (``rd_en``, ``rd_row``, ``x``) gives ``xnor_row`` (``q_row``) in
 cycle c+1; ``rd_en`` low holds the previous result (this is how the pipeline stalls).
 """
 
-from amaranth.hdl import Cat, ClockSignal, Instance, Module, Signal, unsigned
+from amaranth.hdl import Cat, ClockSignal, Instance, Module, Mux, Signal, unsigned
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..errors import ConfigError
-from ..hwconfig import (LEVEL_BITS_BOUNDS, N_BOUNDS, STORAGES, TERNARY_MIN_LEVEL_BITS, check_int, check_weights,
-                        index_width, zero_band)
+from ..hwconfig import (LEVEL_BITS_BOUNDS, N_BOUNDS, STORAGES, TERNARY_MIN_LEVEL_BITS, carries_codes, check_int,
+                        check_weights, index_width, zero_band)
 from .signatures import WriteRowSignature
 
 
@@ -61,7 +70,7 @@ class Rram2T2RBlock(wiring.Component):
     n : int
         Rows and columns of the block.
     storage : str
-        ``behavioural``, ``bitmem`` or ``macro``.
+        ``behavioural``, ``bitmem``, ``macro`` or ``fpga``.
     level_bits : int
         Width of a device-state code (behavioural view only; ternary needs at least 3).
     weights : str
@@ -97,13 +106,13 @@ class Rram2T2RBlock(wiring.Component):
         ternary = check_weights(weights) == "ternary"
         if ternary and level_bits < TERNARY_MIN_LEVEL_BITS:
             raise ConfigError(f"ternary weights need level_bits >= {TERNARY_MIN_LEVEL_BITS}, not {level_bits}")
-        if init is not None and storage == "macro":
-            raise ConfigError("a macro block cannot be given init contents (the macro is a black box)")
+        if init is not None and storage in ("macro", "fpga"):
+            raise ConfigError(f"a {storage} block cannot be given init contents (it is programmed through its port)")
         self._n, self._storage, self._level_bits, self._weights = n, storage, level_bits, weights
         self._init = init
         out_name, out_width = sensed_output(n, weights)
         super().__init__({
-            "prog": In(WriteRowSignature(n=n, level_bits=level_bits if storage == "behavioural" else None,
+            "prog": In(WriteRowSignature(n=n, level_bits=level_bits if carries_codes(storage) else None,
                                          ternary=ternary)),
             "rd_en": In(1),
             "rd_row": In(index_width(n)),
@@ -160,7 +169,12 @@ class Rram2T2RBlock(wiring.Component):
         ports = self._memories(m, planes, width, init)
 
         sensed = Signal(n, name="sensed")
-        if behavioural:
+        if self._storage == "fpga":
+            # the write driver's codes (as in the behavioural view) and the PCSA's decision on them
+            bl, blb = self._driven_codes(m, self.prog.data)
+            m.d.comb += [ports["bits"][0].data.eq(Cat(bl[b] > blb[b] for b in range(n))),
+                         sensed.eq(ports["bits"][1].data)]
+        elif behavioural:
             # Write driver: a 1 RESETs BL (HRS) and SETs BLb (LRS); a 0 does the opposite.
             ones = Signal(n * k, name="data_mask")
             m.d.comb += ones.eq(self.prog.data if k == 1 else Cat(self.prog.data[b].replicate(k) for b in range(n)))
@@ -185,12 +199,25 @@ class Rram2T2RBlock(wiring.Component):
         m.d.comb += self.xnor_row.eq(~(x_q ^ sensed))
         return m
 
+    def _driven_codes(self, m, up):
+        """The codes the write driver gives BL and BLb of each column (fpga storage): the RESET
+        (``hrs``) code to BL and the SET (``lrs``) code to BLb where ``up`` is 1, the opposite
+        where it is 0. Lists of n code values."""
+        n, k = self._n, self._level_bits
+        bl, blb = [], []
+        for b in range(n):
+            lrs, hrs = self.prog.lrs.word_select(b, k), self.prog.hrs.word_select(b, k)
+            bl.append(Mux(up[b], hrs, lrs))
+            blb.append(Mux(up[b], lrs, hrs))
+        return bl, blb
+
     def _memories(self, m, planes, width, init):
         """One n-row memory per plane, written by ``prog`` and read by ``rd_*``; returns
-        ``{plane: (write port, read port)}``."""
+        ``{plane: (write port, read port)}``. FPGA storage asks for block RAM."""
         ports = {}
+        attrs = {"ram_style": "block"} if self._storage == "fpga" else None
         for p, plane in enumerate(planes):
-            mem = memory.Memory(shape=unsigned(width), depth=self._n, init=init[p] or [])
+            mem = memory.Memory(shape=unsigned(width), depth=self._n, init=init[p] or [], attrs=attrs)
             m.submodules[f"mem_{plane}"] = mem
             ports[plane] = mem.write_port(), mem.read_port()
             wr, rd = ports[plane]
@@ -217,7 +244,16 @@ class Rram2T2RBlock(wiring.Component):
 
         # pos: the pair reads +1, neg: it reads -1; neither: it reads 0.
         pos, neg = Signal(n, name="sensed_pos"), Signal(n, name="sensed_neg")
-        if behavioural:
+        if self._storage == "fpga":
+            # the behavioural write driver's codes and the ternary PCSA's decision on them
+            bl, blb = self._driven_codes(m, self.prog.data | self.prog.zero)
+            band = zero_band(k)
+            w_pos = Cat(bl[b] > blb[b] + band for b in range(n))
+            w_neg = Cat(blb[b] > bl[b] + band for b in range(n))
+            m.d.comb += [ports["sign"][0].data.eq(w_pos), ports["zero"][0].data.eq(~(w_pos | w_neg))]
+            sign, zero = ports["sign"][1].data, ports["zero"][1].data
+            m.d.comb += [pos.eq(sign & ~zero), neg.eq(~sign & ~zero)]
+        elif behavioural:
             # Write driver: +1 and 0 RESET BL (hrs code) and put the lrs code in BLb (for a 0
             # that second device is RESET too: the host sends its HRS code in the lrs field);
             # -1 swaps them.

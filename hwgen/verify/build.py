@@ -215,7 +215,7 @@ class _ProgressBar:
 
 def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None = None, view: str | None = None,
           ports_only: bool = False, hierarchical: bool = False, waves: bool = False, verbose: bool = False,
-          fast_model: bool = False, one_unit: bool = False) -> Build:
+          fast_model: bool = False, one_unit: bool = False, includes=()) -> Build:
     """Compile ``sources`` with top ``top`` for ``sim`` into ``build_dir`` (reused when the sources
     and options are unchanged since the last build there).
 
@@ -230,6 +230,7 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     model's C++ for run speed over build time. ``one_unit`` (Verilator) compiles the model's C++ as
     one translation unit, Verilator's mode for small designs (``VM_PARALLEL_BUILDS=0``: no
     precompiled headers, no compiler start per file; the same code at the same optimisation).
+    ``includes``: folders searched for `` `include`` files (Yosys's cell models).
     """
     check_simulator(sim)
     from cocotb_tools.runner import get_runner
@@ -261,12 +262,14 @@ def build(sim: str, sources, top: str, build_dir, *, manifest: Manifest | None =
     runner = get_runner(sim)
     with open(build_dir / ".hwgen_build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)        # another process may be building the same folder
-        return _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose)
+        return _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose,
+                             [str(Path(i).resolve()) for i in includes])
 
 
-def _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose) -> Build:
+def _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifest, view, waves, verbose,
+                  includes=()) -> Build:
     stamp = build_dir / STAMP
-    digest = _digest(sources, top, [sim, args, make_vars, waves])
+    digest = _digest(sources, top, [sim, args, make_vars, waves] + ([list(includes)] if includes else []))
     t0 = time.perf_counter()
     executable = build_dir / (top if sim == "verilator" else "sim.vvp")
     reused = stamp.is_file() and stamp.read_text().strip() == digest and executable.is_file()
@@ -279,6 +282,7 @@ def _build_locked(sim, sources, top, build_dir, args, make_vars, runner, manifes
             if reused:
                 runner._execute = lambda cmds, cwd: None
             runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, build_dir=str(build_dir),
+                         includes=list(includes),
                          build_args=args, waves=waves, timescale=("1ns", "1ps"), always=not reused,
                          log_file=None if log is None else str(log))
             if reused:

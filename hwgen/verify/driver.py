@@ -18,7 +18,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 
-from ..hwconfig import HwConfig
+from ..hwconfig import HwConfig, carries_codes
 from ..mapping import cell_contents, field, hardware_thresholds, input_beats, output_neurons, to_int
 
 CLOCK_NS = 10
@@ -198,7 +198,7 @@ async def program_array(dut, hw: HwConfig, weight_bits, lrs=None, hrs=None, zero
             raise ValueError("a ternary array is programmed with its zero plane (zero_bits)")
         zeros = cell_contents(zero_bits, hw)
     codes = None
-    if hw.storage == "behavioural":
+    if carries_codes(hw.storage):
         codes = cell_contents(lrs, hw), cell_contents(hrs, hw)
     for i in range(hw.N):
         for j in range(hw.M):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from amaranth.lib import data, enum
 
-from ..hwconfig import index_width
+from ..hwconfig import carries_codes, index_width
 
 
 class RecordKind(enum.Enum, shape=2):
@@ -53,7 +53,7 @@ def record_layout(plans) -> data.StructLayout:
     }
     if NetworkTop.has_ternary_for(plans):
         fields["zero"] = lanes * first.n
-    if first.storage == "behavioural":
+    if carries_codes(first.storage):
         fields["lrs"] = fields["hrs"] = lanes * first.n * first.level_bits
     return data.StructLayout(fields)
 

@@ -80,7 +80,8 @@ def run_array_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, p
 
 def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1, count: int = 200, images=None,
                            condition=None, cycles=0, vdd=None, build: Build | None = None, build_dir=None,
-                           verbose: bool = False, progress: bool = False, log=print, tag_suffix: str = "") -> dict:
+                           verbose: bool = False, progress: bool = False, log=print, tag_suffix: str = "",
+                           view: str = "harness") -> dict:
     """Run ``count`` images through a generated network whose devices carry an error map sampled
     at ``ber`` (or from the device model at ``condition`` after ``cycles``; ternary layers read at
     supply ``vdd``, see :func:`hwgen.verify.scenario.network_scenario`); every class and output
@@ -90,12 +91,17 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
     network's dataset, or a user dataset's folder; :func:`hwgen.data.network_images`);
     more images than the harness holds run in several batches after one boot. ``tag_suffix``
     tells apart the files (programming image, logs, reports) of runs that share a build folder
-    at the same time (the image batches of :func:`run_network_regression_farm`).
+    at the same time (the image batches of :func:`run_network_regression_farm`). ``view`` is the
+    harness view to run: ``harness`` or ``fpga`` (the same ports and boot; ``build`` may be of
+    its synthesized netlist, :func:`hwgen.flow.fpga.build_netlist`).
     """
     manifest = _manifest(design, "network")
-    manifest.view("harness")
+    if view not in ("harness", "fpga"):
+        raise ConfigError(f"a network regression runs the harness or fpga view, not {view!r}")
+    manifest.view(view)
     sc = network_scenario(manifest, ber, seed, images, count, condition, cycles, vdd)   # validates before building
-    tag = f"{sc.seed}_{sc.ber:g}_{count}" + (f"_{str(condition).replace(',', '_').replace(' ', '')}_{cycles:g}"
+    tag = f"{view}_" if view != "harness" else ""
+    tag += f"{sc.seed}_{sc.ber:g}_{count}" + (f"_{str(condition).replace(',', '_').replace(' ', '')}_{cycles:g}"
                                              if condition else "") + (f"_vdd{sc.vdd:g}" if sc.vdd is not None else "")
     tag += f"_{tag_suffix}" if tag_suffix else ""
 
@@ -112,8 +118,8 @@ def run_network_regression(design, sim: str, *, ber: float = 0.0, seed: int = 1,
         f"{sc.injected_errors} device errors")
     if sc.note:
         log(f"[sim] {sc.note}")
-    return _regress(manifest, sim, "harness", build, build_dir, verbose, progress, "network", "network_matches_golden",
-                    {"HWGEN_SEED": sc.seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
+    return _regress(manifest, sim, view, build, build_dir, verbose, progress, "network", "network_matches_golden",
+                    {"HWGEN_VIEW": view, "HWGEN_SEED": sc.seed, "HWGEN_BER": sc.ber, "HWGEN_COUNT": count,
                      "HWGEN_IMAGES": Path(images).resolve() if images else "",
                      "HWGEN_CONDITION": condition or "", "HWGEN_CYCLES": cycles,
                      "HWGEN_VDD": "" if sc.vdd is None else sc.vdd}, tag, "images",
