@@ -155,7 +155,7 @@ def case_sim_ber_cases(cases, bers, icarus=None):
 # two workers: the longest first (measured; each builds MNIST-sized or several network simulators),
 # so the short files fill in at the end and both workers finish together. Files not listed follow
 # in collection order.
-LONGEST_FIRST = ("test_rtl_ternary_network.py", "test_rtl_network.py", "test_dataset_pipeline.py", "test_brevitas.py", "test_rtl_array.py", "test_rtl_conv.py",
+LONGEST_FIRST = ("test_fpga.py", "test_rtl_ternary_network.py", "test_rtl_network.py", "test_dataset_pipeline.py", "test_brevitas.py", "test_rtl_array.py", "test_rtl_conv.py",
                  "test_wheel.py", "test_rtl_ternary.py", "test_rtl_cell_tree.py", "test_bad_input_commands.py",
                  "test_flow_checks.py", "test_flow_cost.py", "test_train_conv.py", "test_distributed.py",
                  "test_pnr.py", "test_bad_input.py", "test_conv_sim.py", "test_rtl_mnist.py")
