@@ -5,8 +5,9 @@ mode synth_ecp5 maps to; the bitstream's own netlist (DP16KD and all) against th
 fast refusal of a network whose weight blocks cannot fit.
 
 The tiny network is 784-32-10 at n = 32 with 1-bit device codes (26 cells; the image sets are
-28x28, so 784 inputs is the floor). In `make test`: its synthesis (about 1 min) and the Icarus run of
-that netlist on 4 images; place and route (3.5 min) and the longer netlist checks are `make long`."""
+28x28, so 784 inputs is the floor). In `make test`: the fpga view's RTL on Icarus, the DP16KD model and
+the refusals. In `make long` (they took 2.5 min of a 15-minute `make test` budget): the synthesis (about
+1 min) and Icarus run of that netlist on 4 images, the longer netlist checks, and place and route (3.5 min)."""
 
 import json
 import shutil
@@ -131,6 +132,7 @@ def test_bram_modes_refuses_what_the_model_does_not_cover():
 
 @pytest.mark.flow
 @pytest.mark.rtl
+@pytest.mark.long
 def test_bitstream_netlist_matches_golden_with_device_errors(tiny, tiny_synth, tmp_path):
     """The harness module of the netlist synth_ecp5 wrote for nextpnr (weights in DP16KD, boot ROM
     with the error map), with Yosys's ECP5 cell models and hwgen's DP16KD model, on Icarus: every
