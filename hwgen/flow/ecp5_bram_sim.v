@@ -220,6 +220,13 @@ module DP16KD(
   function [17:0] mask_of(input integer w, input [13:0] ad);
     mask_of = w == 18 ? {{9{ad[1]}}, {9{ad[0]}}} : ((18'd1 << w) - 18'd1) << shift_of(w, ad);
   endfunction
+  // the data of a w-bit access placed in its 18-bit word (write), and read out of it
+  function [17:0] lane_in(input integer w, input [17:0] d, input [13:0] ad);
+    lane_in = w == 18 ? d : d << shift_of(w, ad);
+  endfunction
+  function [17:0] lane_out(input integer w, input [17:0] word, input [17:0] m, input [13:0] ad);
+    lane_out = w == 18 ? word : (word & m) >> shift_of(w, ad);
+  endfunction
 
   localparam PDP = DATA_WIDTH_A == 36;
   localparam integer CS_A = csdecode(CSDECODE_A);
@@ -267,15 +274,15 @@ module DP16KD(
       w_a = ada[13:4];
       m_a = mask_of(DATA_WIDTH_A, ada);
       old_a = mem[w_a];
-      new_a = (old_a & ~m_a) | ((DATA_WIDTH_A == 18 ? dia : dia << shift_of(DATA_WIDTH_A, ada)) & m_a);
+      new_a = (old_a & ~m_a) | (lane_in(DATA_WIDTH_A, dia, ada) & m_a);
       if (WEA) begin
         mem[w_a] <= new_a;
         if (WRITEMODE_A == "WRITETHROUGH")
-          doa <= DATA_WIDTH_A == 18 ? new_a : (new_a & m_a) >> shift_of(DATA_WIDTH_A, ada);
+          doa <= lane_out(DATA_WIDTH_A, new_a, m_a, ada);
         else if (WRITEMODE_A == "READBEFOREWRITE")
-          doa <= DATA_WIDTH_A == 18 ? old_a : (old_a & m_a) >> shift_of(DATA_WIDTH_A, ada);
+          doa <= lane_out(DATA_WIDTH_A, old_a, m_a, ada);
       end else
-        doa <= DATA_WIDTH_A == 18 ? old_a : (old_a & m_a) >> shift_of(DATA_WIDTH_A, ada);
+        doa <= lane_out(DATA_WIDTH_A, old_a, m_a, ada);
     end
   end
 
@@ -298,15 +305,15 @@ module DP16KD(
         w_b = adb[13:4];
         m_b = mask_of(DATA_WIDTH_B, adb);
         old_b = mem[w_b];
-        new_b = (old_b & ~m_b) | ((DATA_WIDTH_B == 18 ? dib : dib << shift_of(DATA_WIDTH_B, adb)) & m_b);
+        new_b = (old_b & ~m_b) | (lane_in(DATA_WIDTH_B, dib, adb) & m_b);
         if (WEB && !PDP) begin
           mem[w_b] <= new_b;
           if (WRITEMODE_B == "WRITETHROUGH")
-            dob <= DATA_WIDTH_B == 18 ? new_b : (new_b & m_b) >> shift_of(DATA_WIDTH_B, adb);
+            dob <= lane_out(DATA_WIDTH_B, new_b, m_b, adb);
           else if (WRITEMODE_B == "READBEFOREWRITE")
-            dob <= DATA_WIDTH_B == 18 ? old_b : (old_b & m_b) >> shift_of(DATA_WIDTH_B, adb);
+            dob <= lane_out(DATA_WIDTH_B, old_b, m_b, adb);
         end else
-          dob <= DATA_WIDTH_B == 18 ? old_b : (old_b & m_b) >> shift_of(DATA_WIDTH_B, adb);
+          dob <= lane_out(DATA_WIDTH_B, old_b, m_b, adb);
       end
     end
   end
