@@ -281,8 +281,10 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=DEF
     behavioural = [dataclasses.replace(p, hw=dataclasses.replace(p.hw, storage="behavioural")) for p in plans]
     manifest = Manifest(
         kind="network", top=name, views=files, ports=ports, layers=tuple(plans),
-        network={"metadata": network.metadata, "model": Path(model_path).name if model_path else None,
-                 "ir": "network.npz"},
+        # a reordered network's permutations stay in its IR copy (network.npz); the manifest names the layers
+        network={"metadata": {k: v for k, v in network.metadata.items() if k != "neuron_order"},
+                 "model": Path(model_path).name if model_path else None, "ir": "network.npz",
+                 "neuron_order": sorted(network.metadata.get("neuron_order", {}))},
         program={"file": "program.hex", "layout": describe(record_layout(behavioural), image_depth(plans)),
                  "devices": "ideal (no errors); each regression run writes its own image for its error map"},
         timing={**network_timing(plans),
@@ -295,16 +297,29 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=DEF
 
 
 def generate_model(model, n: int = 32, config="par2seq", N=None, M=None, level_bits: int = 4, parallel=1,
-                   out_dir=None, name: str = "hwgen_net", views=DEFAULT_NETWORK_VIEWS) -> Manifest:
+                   out_dir=None, name: str = "hwgen_net", views=DEFAULT_NETWORK_VIEWS, neuron_order: str = "model",
+                   log=None) -> Manifest:
     """A network IR file (``model``, .npz) mapped onto arrays of n x n cells
     (:func:`hwgen.netplan.plan_network`: ``config``, ``N``/``M``, ``level_bits``, conv replicas
     ``parallel``) and emitted by :func:`generate_network` into ``out_dir`` (default
-    ``rtl_out/<model>_n<n>``). Returns the manifest (its ``layers`` are the plans)."""
+    ``rtl_out/<model>_n<n>``). ``neuron_order="activity"`` first reorders the hidden layers'
+    neurons for fewer toggling sense outputs (:mod:`hwgen.reorder`; the design's IR copy is the
+    reordered network, which computes the same outputs); ``log`` gets a line per reordered layer.
+    Returns the manifest (its ``layers`` are the plans)."""
     from .ir import Network
     from .netplan import plan_network
+    from .reorder import ORDERS, reorder_network
 
+    if neuron_order not in ORDERS:
+        raise ConfigError(f"--neuron-order must be one of {', '.join(ORDERS)}, not {neuron_order!r}")
     model = Path(model)
     network = Network.load(model)
     plans = plan_network(network, n, config, N, M, level_bits=level_bits, parallel=parallel)
+    if neuron_order == "activity":
+        network, stats = reorder_network(network, [p.hw for p in plans])
+        for layer, (before, after) in stats.items():
+            if log:
+                log(f"  neuron order of {layer}: {before:.1%} -> {after:.1%} of a lane's bits differ between "
+                    f"consecutive rows")
     out_dir = Path("rtl_out") / f"{model.stem}_n{n}" if out_dir is None else out_dir
     return generate_network(network, plans, out_dir, name=name, views=views, model_path=model)

@@ -176,6 +176,17 @@ def test_block_scaled_energy_agrees_with_flat_gate_level(costed):
     # the data part alone (what the characterisation scales) stays within 25 %
     flat_data, scaled_data = same["flat"]["kinds_j"]["data"], same["scaled"]["kinds_j"]["data"]
     assert flat_data > 0 and abs(scaled_data / flat_data - 1) < 0.25
+    # The cells' data energy is priced per sense and per toggle of a sensed bit: the toggles counted
+    # from the weights and the golden model's inputs (hwgen.flow.toggles) are the ones the gate-level
+    # VCD shows on the weight macros' outputs (the first read of the window aside), and the fit on
+    # the two characterisation runs gives a positive price per toggle.
+    toggles = same["sensed_toggles"]
+    print(f"sensed-bit toggles per pass: {toggles['counted']:.1f} counted, {toggles['vcd']:.1f} in the VCD")
+    assert toggles["counted"] > 0 and toggles["counted"] == pytest.approx(toggles["vcd"], rel=0.02)
+    cells = energy["characterisation"]["coefficients"]["cells"]
+    assert cells["toggle_j"] > 0 and cells["data_j"] >= 0
+    fit = cells["fit"]
+    assert fit["toggles_per_item"][0] > fit["toggles_per_item"][1] and fit["data_j_per_item"][0] > fit["data_j_per_item"][1]
     # RRAM: every stored bit sensed once per pass, and every threshold bit read once per pass, at
     # the macro models' energies per bit sensed
     from hwgen.flow.macro import macro_model

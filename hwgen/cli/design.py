@@ -36,9 +36,13 @@ from .options import (ARRAY_VIEWS, DEFAULT_NETWORK_VIEWS, DESIGN, NETWORK_VIEWS,
 @click.option("--weights", type=click.Choice(["binary", "ternary"]), default="binary", show_default=True,
               help="Arrays: binary (±1) or ternary (-1, 0, +1; HRS/HRS = 0) 2T2R pairs. With --model each layer's "
                    "weights mode comes from the IR, so --weights is refused there.")
+@click.option("--neuron-order", type=click.Choice(["activity", "model"]), default="activity", show_default=True,
+              help="With --model: activity puts each hidden par2seq layer's neurons in the order whose consecutive "
+                   "weight rows differ least (fewer toggling sense outputs and popcount adders, the same outputs; "
+                   "the design's IR copy records the permutation); model keeps the IR's order.")
 @click.pass_context
 @fail_cleanly
-def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, weights):
+def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, weights, neuron_order):
     """Generate Verilog and a manifest for an N x M array of n x n cells, or for a whole network."""
     from ..generate import generate_array, generate_model
 
@@ -48,7 +52,7 @@ def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, 
             raise click.UsageError("--weights applies to arrays; with --model each layer's weights (binary or "
                                    "ternary) come from the IR")
         manifest = generate_model(model, n, config, N, M, level_bits, parallel, out_dir, name=top or "hwgen_net",
-                                  views=views or DEFAULT_NETWORK_VIEWS)
+                                  views=views or DEFAULT_NETWORK_VIEWS, neuron_order=neuron_order, log=click.echo)
         for p in manifest.layers:
             extra = f", {p.conv_timing['passes']} passes per image" if p.conv is not None else ""
             click.echo(f"  layer {p.index} {p.name}: {p.describe()} ({p.cells} cells, {p.cycles_per_pass} cycles "
@@ -59,6 +63,8 @@ def rtl(ctx, n, N, M, config, level_bits, out_dir, top, views, model, parallel, 
         return
     if given(ctx, "parallel"):
         raise click.BadParameter("replicates a network's conv layers; give --model", param_hint="--parallel")
+    if given(ctx, "neuron_order"):
+        raise click.BadParameter("orders a network's hidden neurons; give --model", param_hint="--neuron-order")
     if N is None or M is None:
         raise click.UsageError("--N and --M are required for an array (or give --model)")
     hw = HwConfig(n=n, N=N, M=M, config=config, level_bits=level_bits, weights=weights)

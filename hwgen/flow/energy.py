@@ -33,12 +33,21 @@ energy is
 
     ungated clock (exact: its netlist's clock pins, per cycle) + leakage (exact: its cells, per
     cycle) + sum over blocks of ((data + gated clock) energy per operation x the target's
-    operations) + RRAM reads x energy per bit sensed,
+    operations) + the cells' data energy per toggle of a sensed bit x the target's toggles
+    + RRAM reads x energy per bit sensed,
 
 with operations per item (layer pass or image) from the plans
-(:func:`hwgen.flow.operations.block_operations`) and the cycles per inference from the manifest
-(checked by every network regression). On a small array the block-scaled figure is compared
-with the flat gate-level figure of the same run.
+(:func:`hwgen.flow.operations.block_operations`), the control's per cycle of every layer, and the
+cycles per inference from the manifest (checked by every network regression). A cell's popcount
+adders switch with its sensed row, which changes only where the rows read in consecutive cycles
+differ, so the cells are priced per sense and per sensed-bit toggle: two coefficients fitted to
+two characterisation runs, on independent random rows and on rows that change in a quarter of
+their bits (:func:`hwgen.flow.blockscaled.toggle_fit`), and the target's toggles counted from its
+weights and the golden model's layer inputs over the same images (:mod:`hwgen.flow.toggles`; the
+gate-level VCD shows the same count on the macros' outputs). That is what makes a network whose
+neurons are ordered for activity (:mod:`hwgen.reorder`) cost less than the same network in its
+trained order. On a small array the block-scaled figure is compared with the flat gate-level
+figure of the same run.
 
 This module holds the two entry points, :func:`run_energy` (the ``hwgen energy`` step) and
 :func:`estimate_network_energy` (sweeps, without synthesis). The parts they combine:
@@ -55,7 +64,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..manifest import Manifest
-from .blockscaled import characterise_for, scaled_energy
+from .blockscaled import add_operation_energy, characterise_for, scaled_energy
 from .flatenergy import gate_level_run, load_netlist
 from .operations import block_operations, check_dense, cycles_per_item, design_n, plan_operations, plan_units
 from .platform import Platform
@@ -63,6 +72,7 @@ from .rramenergy import design_sense_energy, rram_energy
 from .steps import read_step, work_folder, write_step
 from .synth import BLOCK_ORDER
 from .tally import empty_table, summarize
+from .toggles import design_toggles, network_toggles
 
 
 FLAT_LIMIT_CELLS = 20_000      # above this the flat gate-level run is skipped (minutes, GBs of VCD)
@@ -92,13 +102,14 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     e_sense = design_sense_energy(manifest, platform)
     rram = rram_energy(manifest, platform)
     cycles = cycles_per_item(manifest)
-    scaled = scaled_energy(net, macros, manifest, char["coefficients"], 1, cycles, period_s, rram)
+    toggles = design_toggles(manifest, count)
+    scaled = scaled_energy(net, macros, manifest, char["coefficients"], 1, cycles, period_s, rram, toggles)
     item = "image" if manifest.kind == "network" else "pass"
     ops = block_operations(manifest)
     per = summarize(scaled, 1)
     result = {"design": str(manifest.folder), "kind": manifest.kind, "item": item, "view": view,
               "platform": platform.name, "period_ns": synth["period_ns"], "cycles_per_item": cycles,
-              "operations_per_item": ops, "sense_energy_j": e_sense, "rram_per_item_j": rram, "scaled": per,
+              "operations_per_item": ops, "sensed_toggles_per_item": toggles, "sense_energy_j": e_sense, "rram_per_item_j": rram, "scaled": per,
               "characterisation": {k: char[k] for k in ("n", "network", "cells", "images", "coefficients",
                                                           "tree_network") if k in char},
               # two figures per synapse, each named for what it divides: the paper's "read + add"
@@ -112,7 +123,7 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         from ..ir import Network
 
         est = estimate_network_energy(Network.load(manifest.path(manifest.ir_file)), n, platform, synth["period_ns"],
-                                      count, log)
+                                      count, log, neuron_order="model")
         result["structural_estimate"] = {"total_j": est["total_j"], "cmos_j": est["cmos_j"],
                                          "deviation": est["total_j"] / per["total_j"] - 1,
                                          "cmos_deviation": est["cmos_j"] / per["cmos_j"] - 1}
@@ -122,13 +133,14 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         with work_folder(out_dir) as work:
             run = gate_level_run(manifest, synth_folder, platform, count, work, log=log, netlist=(net, macros))
         same = scaled_energy(net, macros, manifest, char["coefficients"], run["items"], run["window_cycles"],
-                             period_s, rram)
+                             period_s, rram, toggles)
         flat_sum = summarize(run["energy"], run["items"])
         same_sum = summarize(same, run["items"])
         result["same_run"] = {"items": run["items"], "cycles": run["window_cycles"], "flat": flat_sum,
                               "scaled": same_sum, "deviation": same_sum["total_j"] / flat_sum["total_j"] - 1,
                               "cmos_deviation": same_sum["cmos_j"] / flat_sum["cmos_j"] - 1,
-                              "vcd_coverage": run["vcd_coverage"], "gate_sim_s": run["gate_sim_s"]}
+                              "vcd_coverage": run["vcd_coverage"], "gate_sim_s": run["gate_sim_s"],
+                              "sensed_toggles": {"vcd": run["sensed_toggles"] / run["items"], "counted": toggles}}
         log(f"[energy] same run ({run['items']} x {item}): flat {flat_sum['total_j'] * 1e12:.2f} pJ/{item}, "
             f"block-scaled {same_sum['total_j'] * 1e12:.2f} pJ/{item} ({result['same_run']['deviation']:+.1%})")
     result["seconds"] = round(time.perf_counter() - t0, 2)
@@ -151,18 +163,24 @@ def read_add_energy(per: dict, senses: float) -> float:
 
 
 def estimate_network_energy(network, n: int, platform: Platform, period_ns: float = 10.0, count: int = 16,
-                            log=print) -> dict:
+                            log=print, neuron_order: str = "activity") -> dict:
     """Energy per image of ``network`` on arrays of n x n cells, without synthesizing it: the
     block-scaled model with the clock-pin and leakage energy also scaled, per unit of hardware
     (:func:`hwgen.flow.operations.plan_units`), from the characterisation netlist. For
     design-space sweeps (Fig. 10); ``hwgen energy`` on a synthesized design takes them from its own
-    netlist instead."""
+    netlist instead. ``neuron_order``: as ``hwgen rtl`` (``activity``, its default, reorders the
+    hidden neurons first, :mod:`hwgen.reorder`; ``model`` keeps the network's order)."""
     from ..netplan import network_timing, plan_network
+    from ..reorder import reorder_network
+    from .activity import network_workload
 
     plans = plan_network(network, n=n)
     check_dense(plans)
+    if neuron_order == "activity":
+        network = reorder_network(network, [p.hw for p in plans])[0]
     char = characterise_for(plans, n, platform, period_ns, count, log)
     ops, units = plan_operations(plans), plan_units(plans)
+    toggles = network_toggles(network, plans, network_workload(network, count))
     cycles = network_timing(plans)["initiation_interval"]
     energy = empty_table()
     coef, structure = char["coefficients"], char["structure"]
@@ -172,10 +190,5 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
             energy[b]["clock"] = structure[b]["clock_j_per_cycle"] * units.get(b, 0) * cycles
             energy[b]["leakage"] = structure[b]["leakage_w"] * units.get(b, 0) * cycles * period_ns * 1e-9
         energy[b]["rram"] = rram.get(b, 0.0)
-        if b == "control":
-            energy[b]["data"] = coef[b]["data_j"] * cycles
-            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * cycles
-        elif b in coef:
-            energy[b]["data"] = coef[b]["data_j"] * ops.get(b, 0)
-            energy[b]["clock"] += coef[b].get("gated_clock_j", 0.0) * ops.get(b, 0)
-    return {**summarize(energy, 1), "cycles_per_image": cycles, "senses": ops["senses"]}
+    add_operation_energy(energy, coef, ops, toggles, cycles * len(plans))
+    return {**summarize(energy, 1), "cycles_per_image": cycles, "senses": ops["senses"], "sensed_toggles": toggles}

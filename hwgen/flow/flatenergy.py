@@ -24,6 +24,8 @@ from .tally import empty_table
 from .tools import FlowError
 from .vcd import vcd_toggles
 
+SENSE_MACRO_PREFIX = "hwgen_rram2t2r_xnor_"     # the binary weight macros (hwgen.rtl.rram.macro_name)
+
 
 class Netlist:
     """Cells, their blocks and the pins on every net bit of a flat Yosys JSON netlist."""
@@ -160,6 +162,9 @@ def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, c
                         f"{coverage['driven_bits']} driven net bits (missing e.g. {', '.join(names) or missing}): "
                         f"their toggles would count as zero")
     period_s = synth["period_ns"] * 1e-9
+    # what the weight macros' sense outputs did (hwgen.flow.toggles counts the same from the golden model)
+    sensed = sum(t for bit, t in activity.toggles.items()
+                 if bit in net.driver and net.cells[net.driver[bit][0]][0].startswith(SENSE_MACRO_PREFIX))
     energy, gated = flat_energy(net, activity.toggles, trace.window_cycles, period_s, macros)
     ops = block_operations(manifest)
     senses = ops["senses"] * trace.items
@@ -169,5 +174,5 @@ def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, c
             energy[block]["rram"] = joules * trace.items
     return {"energy": energy, "gated_clock": gated, "net": net, "macros": macros, "items": trace.items,
             "window_cycles": trace.window_cycles, "cycles": trace.cycles, "period_s": period_s,
-            "senses": senses, "sense_energy_j": e_sense, "vcd_coverage": coverage,
+            "senses": senses, "sense_energy_j": e_sense, "sensed_toggles": sensed, "vcd_coverage": coverage,
             "trace_s": round(t1 - t0, 2), "gate_sim_s": round(t2 - t1, 2), "energy_s": round(time.perf_counter() - t2, 2)}
