@@ -50,6 +50,13 @@ from .options import (BER, PERIOD, SEED, ConditionType, ConvStageType, CountType
 @click.option("--flip-pm-as-zero", type=BER, default=0.0, show_default=True,
               help="With --weights ternary, error-aware training: read each ±1 weight as 0 with this probability "
                    "while training (at most 1 - --flip-ber: a weight reads as 0 or flips, not both).")
+@click.option("--first-layer-binary", is_flag=True,
+              help="With --weights ternary: keep the first weighted layer (first conv, or an MLP's first dense layer) "
+                   "binary, read by the binary PCSA at the nominal supply: a mixed network, which the hardware runs "
+                   "layer by layer in its own weights mode.")
+@click.option("--first-flip-ber", type=BER, default=None,
+              help="With --first-layer-binary, error-aware training: that layer's weight-flip rate (the binary "
+                   "read's BER).  [default: --flip-ber]")
 @click.option("--dropout", type=FiniteFloat(0.0, 1.0, hi_open=True), default=0.2, show_default=True,
               help="Dropout while training, on the inputs of an MLP's hidden layers, or of a conv net's dense "
                    "layers (its output layer included).")
@@ -65,7 +72,8 @@ from .options import (BER, PERIOD, SEED, ConditionType, ConvStageType, CountType
 @click.pass_context
 @fail_cleanly
 def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, lr, seed, weights, flip_ber,
-          flip_zero_as_pm, flip_pm_as_zero, dropout, input_threshold, hflip, threads):
+          flip_zero_as_pm, flip_pm_as_zero, first_layer_binary, first_flip_ber, dropout, input_threshold, hflip,
+          threads):
     """Train a binarized (or ternary-weight) MLP or conv net on DATASET (mnist, fashion-mnist, or yours in
     --data-dir: any image size and channel count, 1-D signals, any number of classes), export it to the
     network IR, and write its model card."""
@@ -80,8 +88,10 @@ def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, 
         raise click.BadParameter("applies to --arch conv only", param_hint="--conv")
     if dataset is None and data_dir is None:
         raise click.UsageError("name the DATASET (mnist, fashion-mnist, or yours) or give its folder with --data-dir")
+    if first_flip_ber is not None and not first_layer_binary:
+        raise click.BadParameter("applies to --first-layer-binary only", param_hint="--first-flip-ber")
     if weights == "binary":
-        for name in ("flip_zero_as_pm", "flip_pm_as_zero"):
+        for name in ("flip_zero_as_pm", "flip_pm_as_zero", "first_layer_binary"):
             if given(ctx, name):
                 raise click.BadParameter("applies to --weights ternary only", param_hint=f"--{name.replace('_', '-')}")
     elif flip_pm_as_zero + flip_ber > 1:
@@ -110,7 +120,8 @@ def train(ctx, dataset, data_dir, out, arch, convs, hidden, epochs, batch_size, 
                       input_threshold=info.input_threshold if input_threshold is None else input_threshold,
                       threads=threads, arch=arch, in_shape=list(info.conv_shape),
                       convs=[c.as_dict() for c in convs], hflip=hflip, weights=weights, flip_zero_as_pm=flip_zero_as_pm,
-                      flip_pm_as_zero=flip_pm_as_zero)
+                      flip_pm_as_zero=flip_pm_as_zero, first_weights="binary" if first_layer_binary else None,
+                      first_flip_ber=first_flip_ber)
     train_and_export(info.name, cfg, out, data_dir, log=click.echo, data=data)
 
 
@@ -252,6 +263,9 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, dat
               help="PCSA supply of the ternary read (V): low, so HRS/HRS pairs do not resolve and read 0.")
 @click.option("--aware/--no-aware", default=True, show_default=True,
               help="Also train every network error-aware, at its own device error rates.")
+@click.option("--first-binary", is_flag=True,
+              help="Also a third network per size and seed: the TNN with its first weighted layer binary (read by "
+                   "the binary PCSA at --vdd-binary, at the BNN's error rate), kind tnn_b1.")
 @click.option("--vdd-sweep", type=ListType(FiniteFloat(0.5, 1.5), "supplies (V)"), default=None,
               help="Sensitivity: TNN - BNN with errors against the ternary read's supply at these values (V), and "
                    "with only the first layer read at them; also the first layer programmed at 200 uA / 2.5 V / 1 us. "
@@ -272,7 +286,7 @@ def fig10(out_dir, cache_dir, widths, hidden_layers, epochs, seed, data_dir, dat
 @click.pass_context
 @fail_cleanly
 def tnn(ctx, out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repeats, condition, cycles, vdd_binary,
-        vdd_ternary, aware, vdd_sweep, scale_sweep, sweep_count, threads, platform, pdk_dir, data_dir):
+        vdd_ternary, aware, first_binary, vdd_sweep, scale_sweep, sweep_count, threads, platform, pdk_dir, data_dir):
     """TNN vs BNN (seed 004): accuracy vs model size and read energy, clean and with device errors: CSV + PNG."""
     from ..data import folder_dataset_name
     from ..device.physics import parse_condition
@@ -294,7 +308,7 @@ def tnn(ctx, out_dir, cache_dir, datasets, arch, widths, seed_list, epochs, repe
                          vdd_binary=vdd_binary, vdd_ternary=vdd_ternary, aware=aware, threads=threads,
                          platform=get_platform(platform, None, pdk_dir), data_dir=data_dir, cache_dir=cache_dir,
                          log=click.echo, vdd_sweep=vdd_sweep or (), scale_sweep=scale_sweep or (),
-                         sweep_count=sweep_count)
+                         sweep_count=sweep_count, first_binary=first_binary)
     click.echo(f"[tnn] {len(runs)} networks; wrote {out_dir / 'tnn_summary.csv'}, {out_dir / 'tnn_runs.csv'} and "
                f"{out_dir / 'tnn.png'}")
 

@@ -34,6 +34,12 @@ maps where the spread is large), and the same with errors confined to each layer
 model's assumed constants, and with the first layer read at another supply or programmed at the
 strong condition (:mod:`hwgen.study.tnnerrors`).
 
+With ``first_binary`` a third network is trained per size and seed: the TNN with its first
+weighted layer binary (kind ``tnn_b1``; :mod:`hwgen.train.model`'s mixed networks), the option that
+protects the layer whose few weights the ternary read's errors hit hardest. Its binary layer is
+read by the binary PCSA at the nominal supply, with the BNN's error rate and read energy; its other
+layers as the TNN's.
+
 Read energy per inference: every stored weight is sensed once per layer pass, i.e. once per
 inference for a dense layer and once per computed output position for a conv layer, so it is
 ``senses x E_sense(V)``, with the sense a C V^2 charge (:mod:`hwgen.flow.macro`: both branches
@@ -101,17 +107,38 @@ def cache_data(info: DatasetInfo, sources: dict) -> dict:
 
 def _network(data: tuple, cfg: TrainConfig, cache_dir: Path, data_dir, progress, log) -> tuple[Network, Path]:
     train_split, test_split, info = data
-    kind = "tnn" if cfg.weights == "ternary" else "bnn"
+    kind = KIND_NAMES[network_kind(cfg)]
     key = _key(kind, cfg.sizes, _recipe(cfg), cache_data(info, {**train_split.sources, **test_split.sources}))
     shape = "-".join(map(str, cfg.sizes)) if cfg.arch == "mlp" else "conv" + "-".join(str(c["channels"]) for c in cfg.convs)
     path = cache_dir / f"{kind}_{info.name}_{shape}_{key}.npz"
     return load_or_train(path, info.name, cfg, data_dir, progress, log, data=data), path
 
 
+KIND_NAMES = {"binary": "bnn", "ternary": "tnn", "mixed": "tnn_b1"}
+KIND_LABELS = {"bnn": "BNN", "tnn": "TNN", "tnn_b1": "TNN, binary first layer"}
+_KINDS = {"bnn": "tab:blue", "tnn": "tab:red", "tnn_b1": "tab:green"}
+
+
+def network_kind(cfg: TrainConfig) -> str:
+    """``binary``, ``ternary`` or ``mixed`` (ternary with a binary first layer) of a recipe."""
+    return "binary" if cfg.weights == "binary" else "mixed" if cfg.first_weights == "binary" else "ternary"
+
+
+def layer_senses(layer) -> int:
+    """PCSA senses of one layer per inference: its weight matrix once per pass (conv: per position)."""
+    return layer.n_inputs * layer.n_outputs * (layer.geometry().positions if layer.is_conv else 1)
+
+
+def read_energy(network: Network, energy: dict) -> float:
+    """Read energy per inference (J): each layer's senses at its own read's energy per sense
+    (``energy["binary"]``: the binary PCSA at the nominal supply; ``energy["ternary"]``: the
+    ternary read at the low supply), so a mixed network's binary layer costs a binary read."""
+    return sum(layer_senses(layer) * energy["ternary" if layer.is_ternary else "binary"] for layer in network.layers)
+
+
 def senses_per_inference(network: Network) -> int:
     """PCSA senses of one inference: each layer's weight matrix once per pass (conv: per position)."""
-    return sum(layer.n_inputs * layer.n_outputs * (layer.geometry().positions if layer.is_conv else 1)
-               for layer in network.layers)
+    return sum(layer_senses(layer) for layer in network.layers)
 
 
 def recipe(arch: str, size: int, info: DatasetInfo = BUILTIN["mnist"], **common) -> TrainConfig:
@@ -130,12 +157,15 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
                   repeats: int = REPEATS, condition: ProgrammingCondition = CHECKERBOARD, cycles: float = 0.0,
                   vdd_binary: float = V_NOM, vdd_ternary: float = V_LOW, aware: bool = True, threads: int = 1,
                   platform=None, data_dir=None, cache_dir=None, progress: bool = True,
-                  log=None, vdd_sweep=(), scale_sweep=(), sweep_count: int = 2000) -> list[dict]:
+                  log=None, vdd_sweep=(), scale_sweep=(), sweep_count: int = 2000,
+                  first_binary: bool = False) -> list[dict]:
     """Train (or reuse) and measure every network; write the CSVs and the plots. Returns the runs.
     ``datasets``: built-in names or users' (a user dataset's files in ``data_dir``, with one
     dataset, or found as :func:`hwgen.data.default_data_dir` says).
     ``vdd_sweep``/``scale_sweep``: the sensitivity axes (:func:`hwgen.study.tnnerrors.sensitivity`;
-    none when both are empty), on the first ``sweep_count`` test images."""
+    none when both are empty), on the first ``sweep_count`` test images. ``first_binary``: also a
+    third network per size and seed, the TNN with its first weighted layer binary (read by the
+    binary PCSA at ``vdd_binary``, with the BNN's error rate; kind ``tnn_b1``)."""
     splits = {}         # every dataset read (and checked) before any work: (data, test bits, test labels)
     for dataset in datasets:
         data = load_training_data(dataset, data_dir)
@@ -152,30 +182,33 @@ def run_tnn_study(out_dir, datasets=DATASETS, widths=WIDTHS, seed_list=SEEDS, ep
         f"{rates.zero_as_pm:.3g}, +-1 as 0 {rates.pm_as_zero:.3g}, sign flip {rates.sign_flip:.3g}; sense "
         f"{energy['binary'] * 1e15:.1f} fJ (binary) vs {energy['ternary'] * 1e15:.1f} fJ (ternary)")
     trainings = ["plain", "aware"] if aware else ["plain"]
-    jobs = [(d, w, kind, t, s) for d in datasets for w in widths for kind in ("binary", "ternary")
+    kinds = ("binary", "ternary", "mixed") if first_binary else ("binary", "ternary")
+    jobs = [(d, w, kind, t, s) for d in datasets for w in widths for kind in kinds
             for t in trainings for s in seed_list]
     runs, layers, maps_rows, kept = [], [], [], {}
     for dataset, width, kind, training, seed in tqdm(jobs, desc="tnn study", unit="network", disable=not progress):
         data, x_bits, labels = splits[dataset]
         info = data[2]
+        mixed = {"first_weights": "binary"} if kind == "mixed" else {}
         cfg = recipe(arch, width, info, epochs=epochs, seed=seed, threads=threads,
-                     input_threshold=info.input_threshold, weights=kind)
+                     input_threshold=info.input_threshold, weights="binary" if kind == "binary" else "ternary",
+                     **mixed)
         if training == "aware":
             cfg = (replace(cfg, flip_ber=ber) if kind == "binary" else
                    replace(cfg, flip_ber=rates.sign_flip, flip_zero_as_pm=rates.zero_as_pm,
-                           flip_pm_as_zero=rates.pm_as_zero))
+                           flip_pm_as_zero=rates.pm_as_zero, first_flip_ber=ber if mixed else None))
         network, path = _network(data, cfg, cache_dir, data_dir, progress, log)
         clean = float((network_forward(network, x_bits)[0] == labels).mean())
         noisy = error_accuracies(network, x_bits, labels, ber, rates, repeats, seed)
         weights = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
         zeros = sum(int((layer.values() == 0).sum()) for layer in network.layers) / weights
         senses = senses_per_inference(network)
-        name = "tnn" if kind == "ternary" else "bnn"
+        name = KIND_NAMES[kind]
         base = {"dataset": dataset, "arch": arch, "kind": name, "size": width, "training": training, "seed": seed}
         row = {**base, "weights": weights, "senses": senses, "zero_fraction": round(zeros, 4),
                "accuracy": clean, **spread(noisy),
-               "vdd": vdd_ternary if kind == "ternary" else vdd_binary,
-               "read_energy_j": senses * energy[kind], "model": path.name}
+               "vdd": vdd_binary if kind == "binary" else vdd_ternary,
+               "read_energy_j": read_energy(network, energy), "model": path.name}
         maps_rows += [{**base, "map": r, "accuracy_errors": a} for r, a in enumerate(noisy)]
         layers += layer_rows(network, x_bits, labels, ber, rates, repeats, seed, base)
         kept[(dataset, name, width, training, seed)] = network
@@ -256,15 +289,15 @@ def summarize(runs: list[dict], maps_rows: list[dict] = ()) -> list[dict]:
     for r in out:
         b = index.get((r["dataset"], "bnn", r["size"], r["training"]))
         for key in ("accuracy", "accuracy_errors", "accuracy_errors_min"):
-            r[f"tnn_minus_bnn_{key}"] = r[key] - b[key] if r["kind"] == "tnn" and b else ""
+            r[f"tnn_minus_bnn_{key}"] = r[key] - b[key] if r["kind"] != "bnn" and b else ""
     return out
 
 
 def plot(path, summary: list[dict], title: str, size_label: str = "model size") -> Path:
     datasets = sorted({r["dataset"] for r in summary})
     fig, axes = new_figure(size=(11, 4 * len(datasets)), nrows=len(datasets), ncols=2, squeeze=False)
-    styles = {("bnn", "plain"): ("tab:blue", "-"), ("bnn", "aware"): ("tab:blue", ":"),
-              ("tnn", "plain"): ("tab:red", "-"), ("tnn", "aware"): ("tab:red", ":")}
+    styles = {(kind, training): (color, "-" if training == "plain" else ":")
+              for kind, color in _KINDS.items() for training in ("plain", "aware")}
     for row_axes, dataset in zip(axes, datasets):
         for (kind, training), (color, line) in styles.items():
             rows = sorted((r for r in summary if (r["dataset"], r["kind"], r["training"]) == (dataset, kind, training)),
@@ -276,10 +309,10 @@ def plot(path, summary: list[dict], title: str, size_label: str = "model size") 
             for ax, x in zip(row_axes, (h, e)):
                 ax.errorbar(x, [100 * r["accuracy"] for r in rows], yerr=[100 * r["accuracy_std"] for r in rows],
                             color=color, linestyle=line, marker="o", capsize=2,
-                            label=f"{kind.upper()} {training}, clean")
+                            label=f"{KIND_LABELS[kind]} {training}, clean")
                 ax.errorbar(x, [100 * r["accuracy_errors"] for r in rows],
                             yerr=[100 * r["accuracy_errors_std"] for r in rows], color=color, linestyle=line,
-                            marker="x", capsize=2, alpha=0.6, label=f"{kind.upper()} {training}, device errors")
+                            marker="x", capsize=2, alpha=0.6, label=f"{KIND_LABELS[kind]} {training}, device errors")
         row_axes[0].set(xscale="log", xlabel=size_label, ylabel="test accuracy (%)",
                         title=dataset)
         row_axes[1].set(xscale="log", xlabel="read energy per inference (nJ)", ylabel="test accuracy (%)",
@@ -291,9 +324,6 @@ def plot(path, summary: list[dict], title: str, size_label: str = "model size") 
     return save_figure(fig, path)
 
 
-_KINDS = {"bnn": "tab:blue", "tnn": "tab:red"}
-
-
 def plot_spread(path, maps_rows: list[dict], title: str, size_label: str) -> Path:
     """Box plots of accuracy with errors over all error maps, per model size, BNN beside TNN."""
     datasets = sorted({m["dataset"] for m in maps_rows})
@@ -303,11 +333,12 @@ def plot_spread(path, maps_rows: list[dict], title: str, size_label: str) -> Pat
     for row_axes, dataset in zip(axes, datasets):
         for ax, training in zip(row_axes, trainings):
             sizes = sorted({m["size"] for m in maps_rows if m["dataset"] == dataset})
-            for j, kind in enumerate(("bnn", "tnn")):
+            kinds = [k for k in _KINDS if any(m["kind"] == k for m in maps_rows)]
+            for j, kind in enumerate(kinds):
                 data = [[100 * m["accuracy_errors"] for m in maps_rows
                          if (m["dataset"], m["kind"], m["size"], m["training"]) == (dataset, kind, s, training)]
                         for s in sizes]
-                pos = [k * 3 + j for k in range(len(sizes))]
+                pos = [k * (len(kinds) + 1) + j for k in range(len(sizes))]
                 keep = [(p, d) for p, d in zip(pos, data) if d]
                 if keep:
                     box = ax.boxplot([d for _, d in keep], positions=[p for p, _ in keep], widths=0.8,
@@ -315,8 +346,9 @@ def plot_spread(path, maps_rows: list[dict], title: str, size_label: str) -> Pat
                     for patch in box["boxes"]:
                         patch.set_facecolor(_KINDS[kind])
                         patch.set_alpha(0.5)
-                    ax.plot([], [], color=_KINDS[kind], linewidth=6, alpha=0.5, label=kind.upper())
-            ax.set_xticks([k * 3 + 0.5 for k in range(len(sizes))], [str(s) for s in sizes])
+                    ax.plot([], [], color=_KINDS[kind], linewidth=6, alpha=0.5, label=KIND_LABELS[kind])
+            ax.set_xticks([k * (len(kinds) + 1) + (len(kinds) - 1) / 2 for k in range(len(sizes))],
+                          [str(s) for s in sizes])
             ax.set(xlabel=size_label, ylabel="test accuracy with device errors (%)",
                    title=f"{dataset}, {training} training: every error map (whiskers: min, max)")
             ax.grid(True, axis="y", alpha=0.3)
@@ -334,16 +366,16 @@ def plot_layers(path, layers: list[dict], title: str) -> Path:
         rows = [r for r in layers if r["dataset"] == dataset and r["training"] == "plain"]
         names = [r["layer"] for r in sorted({r["layer_index"]: r for r in rows}.values(), key=lambda r: r["layer_index"])]
         sizes = sorted({r["size"] for r in rows})
-        for kind in ("bnn", "tnn"):
+        for kind in [k for k in _KINDS if any(r["kind"] == k for r in rows)]:
             for k, size in enumerate(sizes):
                 pts = [[r for r in rows if (r["kind"], r["size"], r["layer_index"]) == (kind, size, i)]
                        for i in range(len(names))]
                 mean = [100 * np.mean([r["accuracy_errors"] for r in p]) if p else np.nan for p in pts]
                 low = [100 * min(r["accuracy_errors_min"] for r in p) if p else np.nan for p in pts]
-                x = np.arange(len(names)) + (0.08 * k if kind == "tnn" else -0.08 * (k + 1))
+                x = np.arange(len(names)) + {"bnn": -0.08 * (k + 1), "tnn": 0.08 * k, "tnn_b1": 0.08 * (k + len(sizes))}[kind]
                 alpha = 0.4 + 0.6 * (k + 1) / len(sizes)
                 ax.errorbar(x, mean, yerr=[np.subtract(mean, low), np.zeros(len(mean))], color=_KINDS[kind],
-                            alpha=alpha, marker="o", linestyle="-", capsize=2, label=f"{kind.upper()} {size}")
+                            alpha=alpha, marker="o", linestyle="-", capsize=2, label=f"{KIND_LABELS[kind]} {size}")
         ax.set_xticks(range(len(names)), names)
         ax.set(ylabel="test accuracy (%)", title=f"{dataset}: device errors in one layer only (whisker: worst map)")
         ax.grid(True, alpha=0.3)

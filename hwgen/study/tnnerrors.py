@@ -53,14 +53,17 @@ def _maps(network, values, ber, rates, seed: int, r: int, first_rates=None) -> l
     maps = network_ternary_error_maps(values, rates, s)
     if first_rates is not None:            # layer 0 draws from its own stream: only its rates change
         maps[0] = network_ternary_error_maps(values[:1], first_rates, s)[0]
+    if not all(layer.is_ternary for layer in network.layers):      # a mixed network's binary layers: at ber
+        binary = network_error_maps(network, ber, s)
+        maps = [m if layer.is_ternary else binary[k] for k, (m, layer) in enumerate(zip(maps, network.layers))]
     return maps
 
 
 def error_accuracies(network, x_bits, labels, ber: float, rates, repeats: int, seed: int, *, layer=None,
                      first_rates=None, more: bool = True) -> list[float]:
     """Accuracy on each of ``repeats`` seeded error maps (more when the spread is large and
-    ``more``): binary networks at ``ber``, ternary ones at ``rates`` (``first_rates``: layer 0's);
-    ``layer``: errors in that layer only."""
+    ``more``): binary networks (and a mixed network's binary layers) at ``ber``, ternary ones at
+    ``rates`` (``first_rates``: layer 0's); ``layer``: errors in that layer only."""
     values = [lyr.values() for lyr in network.layers] if network.is_ternary else None
 
     def run(start, stop):
@@ -120,7 +123,7 @@ def sensitivity(pairs, x_bits, labels, condition: ProgrammingCondition, cycles: 
     for network, bnn_network, base, seed in pairs:
         bnn = float(np.mean(error_accuracies(bnn_network, x_bits, labels, ber, None, repeats, seed)))
         for axis, value, rates, first in points:
-            acc = error_accuracies(network, x_bits, labels, 0.0, rates, repeats, seed, first_rates=first)
+            acc = error_accuracies(network, x_bits, labels, ber, rates, repeats, seed, first_rates=first)
             shown = first if first is not None else rates
             s = spread(acc, "tnn_accuracy_errors")
             rows.append({**base, "images": len(labels), "axis": axis, "value": value,

@@ -52,7 +52,7 @@ import torch
 from ..errors import ModelFileError
 from ..files import atomic_write
 from ..ir import Layer, Network, chw_to_hwc  # noqa: F401  (chw_to_hwc: its home is the IR)
-from .model import BinaryConvNet, BinaryMLP, ternarize
+from .model import BinaryConvNet, BinaryMLP, is_ternary_layer, ternarize
 
 
 def weight_bits(lin) -> np.ndarray:
@@ -62,22 +62,14 @@ def weight_bits(lin) -> np.ndarray:
 
 def fold_batchnorm(bits: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
     """(weight bits ``(O, I)``, BatchNorm1d/2d over the ``O`` outputs) -> (weight bits with gamma<0
-    rows flipped, integer thresholds)."""
+    rows flipped, integer thresholds on the popcount). A binary neuron's score is
+    ``a = 2 popcount - I``, a ternary score with no zeros, so the threshold on it comes from
+    :func:`fold_batchnorm_ternary`, which settles exact ties (an integer mean and beta = 0) as
+    torch's float64 eval batch-norm does; ``a >= T`` is ``popcount >= ceil((T + I) / 2)``."""
     n_in = bits.shape[1]
-    gamma = bn.weight.detach().to(torch.float64).numpy()
-    beta = bn.bias.detach().to(torch.float64).numpy()
-    mu = bn.running_mean.detach().to(torch.float64).numpy()
-    s = np.sqrt(bn.running_var.detach().to(torch.float64).numpy() + bn.eps)
-    bits = bits.copy()
-    thresholds = np.empty(len(gamma), dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = mu - beta * s / gamma
-    pos, neg, zero = gamma > 0, gamma < 0, gamma == 0
-    thresholds[pos] = np.ceil((c[pos] + n_in) / 2)
-    thresholds[neg] = np.ceil((n_in - c[neg]) / 2)
-    bits[neg] ^= 1
-    thresholds[zero] = np.where(beta[zero] >= 0, 0, n_in + 1)
-    return bits, np.clip(thresholds, 0, n_in + 1)
+    values, t_score = fold_batchnorm_ternary(np.asarray(bits, dtype=np.int8) * 2 - 1, bn)
+    thresholds = -((-(t_score + n_in)) // 2)           # ceil((T + I) / 2)
+    return (values > 0).astype(np.uint8), np.clip(thresholds, 0, n_in + 1).astype(np.int64)
 
 
 def fold_batchnorm_ternary(values: np.ndarray, bn) -> tuple[np.ndarray, np.ndarray]:
@@ -149,48 +141,39 @@ def conv_weight_bits(conv) -> np.ndarray:
 
 
 def export_network(model, metadata: dict | None = None) -> Network:
-    """The IR of a trained :class:`BinaryMLP` or :class:`BinaryConvNet` (eval-mode semantics)."""
+    """The IR of a trained :class:`BinaryMLP` or :class:`BinaryConvNet` (eval-mode semantics);
+    each layer binary or ternary as the model's layer is (a mixed model's first layer binary)."""
     if isinstance(model, BinaryConvNet):
         return export_conv_network(model, metadata)
-    if is_ternary(model):
-        return export_ternary_mlp(model, metadata)
     layers = []
     for k, (lin, bn) in enumerate(zip(model.hidden, model.norms)):
-        bits, thresholds = fold_batchnorm(weight_bits(lin), bn)
-        layers.append(Layer.from_bits(bits, thresholds, output="sign", name=f"fc{k + 1}"))
-    out_bits = weight_bits(model.out)
-    layers.append(Layer.from_bits(out_bits, np.zeros(out_bits.shape[0], dtype=np.int64), output="popcount",
-                                  name=f"fc{len(layers) + 1}"))
+        fold, matrix, make = _layer_export(lin)
+        values, thresholds = fold(matrix(lin), bn)
+        layers.append(make(values, thresholds, output="sign", name=f"fc{k + 1}"))
+    _, matrix, make = _layer_export(model.out)
+    out = matrix(model.out)
+    layers.append(make(out, np.zeros(len(out), dtype=np.int64), output="popcount", name=f"fc{len(layers) + 1}"))
     return Network(layers=layers, metadata=dict(metadata or {}))
 
 
-def export_ternary_mlp(model: BinaryMLP, metadata: dict | None = None) -> Network:
-    """A ternary :class:`BinaryMLP`'s IR: ternary layers ``fc1..``, thresholds on the score; the last
-    layer's scores are the class scores."""
-    layers = []
-    for k, (lin, bn) in enumerate(zip(model.hidden, model.norms)):
-        values, thresholds = fold_batchnorm_ternary(ternary_values(lin), bn)
-        layers.append(Layer.from_ternary(values, thresholds, output="sign", name=f"fc{k + 1}"))
-    out = ternary_values(model.out)
-    layers.append(Layer.from_ternary(out, np.zeros(len(out), dtype=np.int64), output="popcount",
-                                     name=f"fc{len(layers) + 1}"))
-    return Network(layers=layers, metadata=dict(metadata or {}))
+def _layer_export(layer, conv: bool = False):
+    """``(batch-norm fold, weight matrix in the IR's order, Layer constructor)`` of a binary or
+    ternary linear (or, ``conv``, conv) layer."""
+    if is_ternary_layer(layer):
+        return fold_batchnorm_ternary, ternary_values, Layer.from_ternary
+    return fold_batchnorm, conv_weight_bits if conv else weight_bits, Layer.from_bits
 
 
 def export_conv_network(model: BinaryConvNet, metadata: dict | None = None) -> Network:
     """Conv layers ``conv1..`` (pad_bit 0, max-pool fused), then dense ``fc1..``; the last is the
-    popcount output layer (binary or ternary layers, as the model's weights)."""
-    if is_ternary(model):
-        fold, matrix, make = fold_batchnorm_ternary, ternary_values, Layer.from_ternary
-        conv_matrix = ternary_values
-    else:
-        fold, matrix, make, conv_matrix = fold_batchnorm, weight_bits, Layer.from_bits, conv_weight_bits
+    popcount output layer (each binary or ternary as the model's layer)."""
     layers = []
     for k, (conv, bn, stage, (shape_in, _)) in enumerate(zip(model.convs, model.conv_norms, model.stages,
                                                                model.plan)):
         if model.order == "pool-bn" and bool((bn.weight < 0).any()):
             raise ValueError(f"conv stage {k + 1} has batch-norm gamma < 0 after its max-pool: that is a min-pool, "
                              f"which the hardware does not compute (pool-bn stages keep gamma at 1)")
+        fold, conv_matrix, make = _layer_export(conv, conv=True)
         bits, thresholds = fold(conv_matrix(conv), bn)
         layers.append(make(bits, thresholds, output="sign", name=f"conv{k + 1}", kind=model.kind,
                            in_shape=tuple(shape_in), kernel=stage.kernel, stride=stage.stride,
@@ -198,6 +181,7 @@ def export_conv_network(model: BinaryConvNet, metadata: dict | None = None) -> N
     perm = chw_to_hwc(model.plan[-1][1])
     dense = [*zip(model.hidden, model.norms), (model.out, None)]
     for k, (lin, bn) in enumerate(dense):
+        fold, matrix, make = _layer_export(lin)
         bits = matrix(lin)
         if k == 0:
             bits = bits[:, perm]
@@ -219,12 +203,15 @@ def save_checkpoint(model, path, extra: dict | None = None) -> Path:
     ternary = is_ternary(model)
     for key, value in model.state_dict().items():
         if key.endswith(".weight") and value.ndim >= 2:     # linear (2-D) and conv (3-D, 4-D) weights
-            state[key] = (ternarize(value) if ternary else torch.where(value >= 0, 1, -1)).to(torch.int8)
+            layer = model.get_submodule(key[:-len(".weight")])
+            state[key] = (ternarize(value) if is_ternary_layer(layer) else torch.where(value >= 0, 1, -1)).to(torch.int8)
         else:
             state[key] = value.clone()
     ckpt = {"format": "hwgen-bnn-torch", "sizes": model.sizes, "state": state, "extra": extra or {}}
     if ternary:
         ckpt["weights"] = "ternary"
+    if getattr(model, "first_weights", None):
+        ckpt["first_weights"] = model.first_weights
     if isinstance(model, BinaryConvNet):
         ckpt["arch"] = model.arch()
     return atomic_write(path, lambda f: torch.save(ckpt, f))
@@ -239,11 +226,12 @@ def load_checkpoint(path):
             raise ModelFileError(f"{path} is not an hwgen torch checkpoint")
         arch = ckpt.get("arch")
         weights = ckpt.get("weights", "binary")
+        first = ckpt.get("first_weights")
         if arch is None:
-            model = BinaryMLP(ckpt["sizes"], weights=weights)
+            model = BinaryMLP(ckpt["sizes"], weights=weights, first_weights=first)
         else:
             model = BinaryConvNet(arch["in_shape"], arch["stages"], arch["hidden"], arch["classes"], arch["kind"],
-                                  order=arch["order"], weights=weights)
+                                  order=arch["order"], weights=weights, first_weights=first)
         model.load_state_dict({k: v.float() if v.dtype == torch.int8 else v for k, v in ckpt["state"].items()})
     except ModelFileError:
         raise

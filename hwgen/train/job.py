@@ -126,7 +126,10 @@ def ternary_options(cfg: TrainConfig) -> str:
     """The ``hwgen train`` options of a ternary recipe (empty for a binary one)."""
     if cfg.weights == "binary":
         return ""
-    return f" --weights ternary --flip-zero-as-pm {cfg.flip_zero_as_pm:g} --flip-pm-as-zero {cfg.flip_pm_as_zero:g}"
+    mixed = "" if cfg.first_weights is None else " --first-layer-binary" + (
+        "" if cfg.first_flip_ber is None else f" --first-flip-ber {cfg.first_flip_ber:g}")
+    return (f" --weights ternary --flip-zero-as-pm {cfg.flip_zero_as_pm:g} --flip-pm-as-zero {cfg.flip_pm_as_zero:g}"
+            + mixed)
 
 
 def ternary_card(network, cfg: TrainConfig) -> str:
@@ -136,13 +139,17 @@ def ternary_card(network, cfg: TrainConfig) -> str:
     total = sum(layer.n_inputs * layer.n_outputs for layer in network.layers)
     zeros = sum(zero_fraction(layer) * layer.n_inputs * layer.n_outputs for layer in network.layers)
     per_layer = ", ".join(f"{layer.name} {100 * zero_fraction(layer):.1f}%" for layer in network.layers)
-    return f"""- **Weights:** ternary (-1, 0, +1; IR version 3): every layer uses t(w) = sign(w) where |w| > delta,
+    first = network.layers[0].name
+    mixed = "" if cfg.first_weights is None else (
+        f"\n- **Mixed:** {first} is binary (±1, read by the binary PCSA at the nominal supply; training-time flips "
+        f"{cfg.flip_ber if cfg.first_flip_ber is None else cfg.first_flip_ber:g}); the other layers are ternary.")
+    return f"""- **Weights:** ternary (-1, 0, +1; IR version 3): every ternary layer uses t(w) = sign(w) where |w| > delta,
   else 0, of its latent weights (straight-through estimator), with delta = {TERNARY_DELTA:g} * mean|w| per
   output neuron (conv: per output channel), the rule of Li & Liu, "Ternary weight networks" (2016).
   Hidden thresholds are on the score sum(x * w) (gamma < 0 neurons negated). Zero weights:
   {per_layer}; {100 * zeros / total:.1f}% of all {total} weights.
 - **Training-time weight errors** (resampled every batch): sign flip {cfg.flip_ber:g}, a 0 read as ±1
-  {cfg.flip_zero_as_pm:g}, a ±1 read as 0 {cfg.flip_pm_as_zero:g}.
+  {cfg.flip_zero_as_pm:g}, a ±1 read as 0 {cfg.flip_pm_as_zero:g}.{mixed}
 """
 
 

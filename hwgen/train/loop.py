@@ -23,6 +23,7 @@ from .model import WEIGHTS, BinaryConvNet, BinaryMLP, ConvStage, conv_plan
 ARCHS = ("mlp", "conv")
 CONV_ONLY = ("arch", "convs", "in_shape")     # fields an MLP's recipe leaves out (see as_dict)
 TERNARY_ONLY = ("weights", "flip_zero_as_pm", "flip_pm_as_zero")     # fields a binary recipe leaves out
+MIXED_ONLY = ("first_weights", "first_flip_ber")     # fields left out unless the first layer differs
 
 
 @dataclass
@@ -51,6 +52,8 @@ class TrainConfig:
     weights: str = "binary"          # "binary" or "ternary"
     flip_zero_as_pm: float = 0.0     # ternary error-aware training: a 0 read as +1 or -1 (equally likely)
     flip_pm_as_zero: float = 0.0     # ternary error-aware training: a ±1 read as 0
+    first_weights: str | None = None  # "binary": a ternary net's first weighted layer stays binary (mixed)
+    first_flip_ber: float | None = None   # that binary first layer's training-time flip rate (default flip_ber)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -64,6 +67,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be in [0, 1], not {getattr(self, name)}")
             if self.weights == "binary" and getattr(self, name):
                 raise ValueError(f"{name} is a ternary error rate (weights 'ternary'), the weights are binary")
+        from .model import check_first_weights
+
+        self.first_weights = check_first_weights(self.weights, self.first_weights)
+        if self.first_flip_ber is not None and (self.first_weights is None or not 0.0 <= self.first_flip_ber <= 1.0):
+            raise ValueError(f"first_flip_ber {self.first_flip_ber} is the flip rate of a binary first layer in [0, 1] "
+                             f"(first_weights 'binary')")
         if self.flip_pm_as_zero + self.flip_ber > 1.0:
             raise ValueError(f"a ±1 weight reads as 0 or flips, not both: flip_pm_as_zero + flip_ber must be at "
                              f"most 1, not {self.flip_pm_as_zero:g} + {self.flip_ber:g}")
@@ -103,12 +112,16 @@ class TrainConfig:
                 d.pop(key)
         if not self.hflip:
             d.pop("hflip")
+        for key in MIXED_ONLY:
+            if d[key] is None:
+                d.pop(key)
         return d
 
     def build_model(self):
         """A fresh, untrained model of this recipe (the torch seed decides its initial weights)."""
         ternary = {} if self.weights == "binary" else {
-            "weights": self.weights, "zero_as_pm": self.flip_zero_as_pm, "pm_as_zero": self.flip_pm_as_zero}
+            "weights": self.weights, "zero_as_pm": self.flip_zero_as_pm, "pm_as_zero": self.flip_pm_as_zero,
+            "first_weights": self.first_weights, "first_flip_ber": self.first_flip_ber}
         if self.arch == "mlp":
             return BinaryMLP(self.sizes, flip_ber=self.flip_ber, dropout=self.dropout, **ternary)
         return BinaryConvNet(self.in_shape, self.convs, self.sizes[1:-1], self.sizes[-1], self.conv_kind,

@@ -18,6 +18,12 @@
   channel (:func:`ternary_delta`). Inputs and hidden activations stay ±1. Training-time errors
   (:func:`inject_ternary_errors`): a 0 read as ±1 (``zero_as_pm``), a ±1 read as 0 (``pm_as_zero``)
   and a sign flip (``flip_ber``), resampled at every forward pass in training mode.
+- Mixed networks (``first_weights="binary"`` with ``weights="ternary"``): the first weighted layer
+  (the first conv, or the first dense layer of an MLP) keeps binary weights, read by the binary
+  PCSA at the nominal supply, and every other layer is ternary; its training-time flip rate is
+  ``first_flip_ber`` (the binary read's, default ``flip_ber``). The first layer has the fewest
+  weights and the most fragile ternary zeros (issue 26), and the hardware runs mixed networks as
+  they are (each array takes its layer's weights mode).
 """
 
 from __future__ import annotations
@@ -176,6 +182,32 @@ class TernaryLinear(_Ternary, BinaryLinear):
         return nn.functional.linear(x, self.forward_weight())
 
 
+def check_first_weights(weights: str, first_weights) -> str | None:
+    """``first_weights`` normalised: None (the first layer as the others) or ``"binary"`` in a
+    ternary model; anything else is refused."""
+    if first_weights in (None, weights):
+        return None
+    if first_weights != "binary" or weights != "ternary":
+        raise ValueError(f"first_weights {first_weights!r}: only a ternary model's first layer can be made binary")
+    return first_weights
+
+
+def _layer_makers(weights: str, first_weights, flip_ber: float, zero_as_pm: float, pm_as_zero: float,
+                  first_flip_ber):
+    """``(first layer's constructor, the other layers')`` of :func:`_linear` for a model whose first
+    weighted layer may be binary (``first_weights``) at its own flip rate."""
+    rest = _linear(weights, flip_ber, zero_as_pm, pm_as_zero)
+    if check_first_weights(weights, first_weights) is None:
+        return rest, rest
+    first_ber = flip_ber if first_flip_ber is None else first_flip_ber
+    return _linear("binary", first_ber, 0.0, 0.0), rest
+
+
+def is_ternary_layer(layer) -> bool:
+    """A ternary linear or conv layer (it has ``t(w)``); binary layers have sign weights only."""
+    return hasattr(layer, "ternary_values")
+
+
 def _linear(weights: str, flip_ber: float, zero_as_pm: float, pm_as_zero: float):
     """A constructor ``(in, out) -> layer`` for ``weights`` (binary layers take no ternary rates)."""
     if weights not in WEIGHTS:
@@ -198,7 +230,8 @@ class _WeightKind:
         if self.weight_kind != "ternary":
             raise ValueError("zero_as_pm and pm_as_zero are ternary error rates (weights='ternary')")
         for layer in self.weighted_layers():
-            layer._setup_ternary(zero_as_pm, pm_as_zero)
+            if is_ternary_layer(layer):         # a mixed model's binary first layer has no zeros
+                layer._setup_ternary(zero_as_pm, pm_as_zero)
 
 
 class BinaryMLP(_WeightKind, nn.Module):
@@ -210,17 +243,20 @@ class BinaryMLP(_WeightKind, nn.Module):
     """
 
     def __init__(self, sizes, flip_ber: float = 0.0, dropout: float = 0.0, weights: str = "binary",
-                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
+                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0, first_weights: str | None = None,
+                 first_flip_ber: float | None = None):
         super().__init__()
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ValueError(f"sizes must list at least inputs and outputs, all positive, not {sizes}")
         self.sizes = sizes
         self.weight_kind = weights
-        linear = _linear(weights, flip_ber, zero_as_pm, pm_as_zero)
-        self.hidden = nn.ModuleList(linear(a, b) for a, b in zip(sizes[:-2], sizes[1:-1]))
+        self.first_weights = check_first_weights(weights, first_weights)
+        first, linear = _layer_makers(weights, first_weights, flip_ber, zero_as_pm, pm_as_zero, first_flip_ber)
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        self.hidden = nn.ModuleList((first if k == 0 else linear)(a, b) for k, (a, b) in enumerate(pairs[:-1]))
         self.norms = nn.ModuleList(nn.BatchNorm1d(b) for b in sizes[1:-1])
-        self.out = linear(sizes[-2], sizes[-1])
+        self.out = (first if len(pairs) == 1 else linear)(sizes[-2], sizes[-1])
         self.log_scale = nn.Parameter(torch.tensor(0.0))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
@@ -415,10 +451,12 @@ class BinaryConvNet(_WeightKind, nn.Module):
 
     def __init__(self, in_shape, stages, hidden=(), classes: int = 10, kind: str = "conv2d",
                  flip_ber: float = 0.0, dropout: float = 0.0, order: str = "pool-bn", weights: str = "binary",
-                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0):
+                 zero_as_pm: float = 0.0, pm_as_zero: float = 0.0, first_weights: str | None = None,
+                 first_flip_ber: float | None = None):
         super().__init__()
         linear = _linear(weights, flip_ber, zero_as_pm, pm_as_zero)
         self.weight_kind = weights
+        self.first_weights = check_first_weights(weights, first_weights)
         if order not in CONV_ORDERS:
             raise ValueError(f"order must be one of {', '.join(CONV_ORDERS)}, not {order!r}")
         self.kind = kind
@@ -439,6 +477,11 @@ class BinaryConvNet(_WeightKind, nn.Module):
             conv, rates = (TernaryConv2d if kind == "conv2d" else TernaryConv1d), (zero_as_pm, pm_as_zero)
         self.convs = nn.ModuleList(conv(shape_in[-1], st.channels, st.kernel, st.stride, st.padding, flip_ber, *rates)
                                    for st, (shape_in, _) in zip(self.stages, self.plan))
+        if self.first_weights == "binary":       # the first conv binary, at the binary read's flip rate
+            st, shape_in = self.stages[0], self.plan[0][0]
+            binary = BinaryConv2d if kind == "conv2d" else BinaryConv1d
+            self.convs[0] = binary(shape_in[-1], st.channels, st.kernel, st.stride, st.padding,
+                                   flip_ber if first_flip_ber is None else first_flip_ber)
         self.conv_norms = nn.ModuleList(norm(st.channels) for st in self.stages)
         if order == "pool-bn":
             for bn in self.conv_norms:
@@ -459,6 +502,8 @@ class BinaryConvNet(_WeightKind, nn.Module):
                 "hidden": list(self.hidden_sizes), "classes": self.classes, "order": self.order}
         if self.weight_kind != "binary":
             arch["weights"] = self.weight_kind
+        if self.first_weights:
+            arch["first_weights"] = self.first_weights
         return arch
 
     def forward(self, x):
