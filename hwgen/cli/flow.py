@@ -12,6 +12,22 @@ from .edge import fail_cleanly, main
 from .options import BER, DESIGN, PERIOD, SEED, VERBOSE, FiniteFloat, flow_step_options, platform_of, platform_options
 
 
+def workload_images(f):
+    """``--images``/``--data-dir``: a network's images for the energy workload (and the regression)."""
+    f = click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+                     help="Network designs: the test split of this dataset folder (IDX files or test.npz) for the "
+                          "energy workload and the regression. Default: the shipped test slice of the network's "
+                          "dataset; a user dataset's $HWGEN_DATA/<dataset>, ../shared/data/<dataset>.")(f)
+    return click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                        help="Network designs: an image set .npz (images, labels) instead, e.g. from `hwgen images`.")(f)
+
+
+def images_of(images, data_dir):
+    if images is not None and data_dir is not None:
+        raise click.UsageError("--images and --data-dir are alternatives: an image set, or a dataset's folder")
+    return images if data_dir is None else data_dir
+
+
 @main.command()
 @flow_step_options
 @fail_cleanly
@@ -50,15 +66,17 @@ def sta(design, platform, lib, pdk_dir, view, period):
 @click.option("--flat/--no-flat", default=None,
               help="Also run the whole design at gate level (default: when it has at most 20k cells).")
 @PERIOD
+@workload_images
 @fail_cleanly
-def energy(design, platform, lib, pdk_dir, count, flat, period):
+def energy(design, platform, lib, pdk_dir, count, flat, period, images, data_dir):
     """Energy per inference (macro view) from real activity: block-scaled, and flat gate-level for small designs."""
     from ..flow.energy import run_energy
     from ..flow.synth import ensure_synth
 
     plat = platform_of(platform, lib, pdk_dir)
+    images = images_of(images, data_dir)
     ensure_synth(design, plat, "macro", period, log=click.echo)
-    r = run_energy(design, plat, "macro", count, flat, log=click.echo)
+    r = run_energy(design, plat, "macro", count, flat, log=click.echo, images=images)
     click.echo(f"results in {r['folder']}")
 
 
@@ -75,14 +93,15 @@ def energy(design, platform, lib, pdk_dir, count, flat, period):
 @click.option("--compare", type=click.Path(file_okay=False, exists=True, path_type=Path), multiple=True,
               help="Another run's flow folder (<design>/flow/<platform>_macro) to set beside this one in "
                    "report.md and energy.png (e.g. the same network before a change).")
+@workload_images
 @VERBOSE
 @fail_cleanly
-def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, compare, verbose):
+def flow(design, platform, lib, pdk_dir, period, simulator, count, energy_count, compare, images, data_dir, verbose):
     """The whole cost flow of DESIGN (macro view): synth, STA, energy, regression, and report.md."""
     from ..flow.run import run_flow
 
     path = run_flow(design, platform_of(platform, lib, pdk_dir), period, None if simulator == "none" else simulator,
-                    count, energy_count, compare, verbose, log=click.echo)
+                    count, energy_count, compare, verbose, log=click.echo, images=images_of(images, data_dir))
     click.echo(f"report: {path}")
 
 

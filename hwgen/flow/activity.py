@@ -153,8 +153,17 @@ def record_array(hw: HwConfig, count: int = TRACE_IMAGES) -> Trace:
     return _record(dut, bench, len(beats))
 
 
-def network_workload(network: Network, count: int = TRACE_IMAGES) -> np.ndarray:
-    """Input bits ``(count, n_inputs)`` of real images of the network's dataset (module docstring)."""
+def network_workload(network: Network, count: int = TRACE_IMAGES, images=None) -> np.ndarray:
+    """Input bits ``(count, n_inputs)`` of real images of the network's dataset (module docstring).
+    ``images``: an image set or a dataset folder (its test split) instead of the shipped slice, as
+    ``hwgen sim --images/--data-dir`` takes them (:func:`hwgen.data.network_images`: a user
+    dataset's test split is also found in $HWGEN_DATA or ../shared/data); a user dataset's network
+    runs on its own images, never resized."""
+    if images is not None or not shipped_slice(network.dataset).is_file():
+        from ..data import network_images
+
+        split = network_images(network, "the network", images, count)[0]
+        return binarize(split.images.reshape(len(split.images), -1), network.input_threshold)
     split = load_images(shipped_slice(network.dataset))
     images = split.images[:count].reshape(count, 28, 28).astype(np.float64)
     n = network.layers[0].n_inputs
@@ -168,9 +177,9 @@ def network_workload(network: Network, count: int = TRACE_IMAGES) -> np.ndarray:
     return binarize(images.reshape(count, -1).round().astype(np.uint8), network.input_threshold)
 
 
-def record_network(network: Network, plans, count: int = TRACE_IMAGES) -> Trace:
+def record_network(network: Network, plans, count: int = TRACE_IMAGES, images=None) -> Trace:
     """The trace of a network (bit storage) booting from its programming records and running
-    ``count`` images back to back."""
+    ``count`` images back to back (``images``: see :func:`network_workload`)."""
     import dataclasses
 
     from ..program import program_writes
@@ -181,7 +190,7 @@ def record_network(network: Network, plans, count: int = TRACE_IMAGES) -> Trace:
     # Every cell elaborated: the shared-column form instantiates a Verilog module, which
     # Amaranth's simulator cannot run. The ports are the same.
     dut = NetworkTop(plans=plans, shared_cells=False)
-    x = network_workload(network, count)
+    x = network_workload(network, count, images)
 
     async def bench(ctx, mark):
         for kind, fields in program_writes(network, plans):

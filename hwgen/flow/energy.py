@@ -79,10 +79,12 @@ FLAT_LIMIT_CELLS = 20_000      # above this the flat gate-level run is skipped (
 
 
 def run_energy(design, platform: Platform, view: str = "macro", count: int = 16, flat: bool | None = None,
-               out_dir=None, log=print) -> dict:
+               out_dir=None, log=print, images=None) -> dict:
     """Energy per item (array: pass; network: image) of a synthesized design: block-scaled always,
     and for designs up to :data:`FLAT_LIMIT_CELLS` cells also flat at gate level on the same run,
-    with their agreement. Writes ``energy/step.json`` beside the synthesis results."""
+    with their agreement. ``images``: a network's workload (an image set or a dataset folder;
+    default the shipped test slice of its dataset, :func:`hwgen.flow.activity.network_workload`).
+    Writes ``energy/step.json`` beside the synthesis results."""
     from .steps import flow_folder
 
     manifest = design if isinstance(design, Manifest) else Manifest.load(design)
@@ -102,7 +104,7 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
     e_sense = design_sense_energy(manifest, platform)
     rram = rram_energy(manifest, platform)
     cycles = cycles_per_item(manifest)
-    toggles = design_toggles(manifest, count)
+    toggles = design_toggles(manifest, count, images)
     scaled = scaled_energy(net, macros, manifest, char["coefficients"], 1, cycles, period_s, rram, toggles)
     item = "image" if manifest.kind == "network" else "pass"
     ops = block_operations(manifest)
@@ -123,7 +125,7 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         from ..ir import Network
 
         est = estimate_network_energy(Network.load(manifest.path(manifest.ir_file)), n, platform, synth["period_ns"],
-                                      count, log, neuron_order="model")
+                                      count, log, neuron_order="model", images=images)
         result["structural_estimate"] = {"total_j": est["total_j"], "cmos_j": est["cmos_j"],
                                          "deviation": est["total_j"] / per["total_j"] - 1,
                                          "cmos_deviation": est["cmos_j"] / per["cmos_j"] - 1}
@@ -131,7 +133,8 @@ def run_energy(design, platform: Platform, view: str = "macro", count: int = 16,
         flat = synth["cells"] <= FLAT_LIMIT_CELLS
     if flat:
         with work_folder(out_dir) as work:
-            run = gate_level_run(manifest, synth_folder, platform, count, work, log=log, netlist=(net, macros))
+            run = gate_level_run(manifest, synth_folder, platform, count, work, log=log, netlist=(net, macros),
+                                 images=images)
         same = scaled_energy(net, macros, manifest, char["coefficients"], run["items"], run["window_cycles"],
                              period_s, rram, toggles)
         flat_sum = summarize(run["energy"], run["items"])
@@ -163,7 +166,7 @@ def read_add_energy(per: dict, senses: float) -> float:
 
 
 def estimate_network_energy(network, n: int, platform: Platform, period_ns: float = 10.0, count: int = 16,
-                            log=print, neuron_order: str = "activity") -> dict:
+                            log=print, neuron_order: str = "activity", images=None) -> dict:
     """Energy per image of ``network`` on arrays of n x n cells, without synthesizing it: the
     block-scaled model with the clock-pin and leakage energy also scaled, per unit of hardware
     (:func:`hwgen.flow.operations.plan_units`), from the characterisation netlist. For
@@ -180,7 +183,7 @@ def estimate_network_energy(network, n: int, platform: Platform, period_ns: floa
         network = reorder_network(network, [p.hw for p in plans])[0]
     char = characterise_for(plans, n, platform, period_ns, count, log)
     ops, units = plan_operations(plans), plan_units(plans)
-    toggles = network_toggles(network, plans, network_workload(network, count))
+    toggles = network_toggles(network, plans, network_workload(network, count, images))
     cycles = network_timing(plans)["initiation_interval"]
     energy = empty_table()
     coef, structure = char["coefficients"], char["structure"]

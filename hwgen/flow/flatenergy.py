@@ -130,9 +130,10 @@ def flat_energy(net: Netlist, toggles: dict, cycles: int, period_s: float, macro
 
 
 def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, count: int, work: Path,
-                   log=print, netlist=None) -> dict:
+                   log=print, netlist=None, images=None) -> dict:
     """Record a trace, replay it at gate level, and return the flat energy over the window.
-    ``netlist`` is :func:`load_netlist`'s result when the caller already has it."""
+    ``netlist`` is :func:`load_netlist`'s result when the caller already has it; ``images`` the
+    network's workload images (:func:`hwgen.flow.activity.network_workload`)."""
     from .activity import record_array, record_network
     from .gatesim import simulate
 
@@ -143,7 +144,7 @@ def gate_level_run(manifest: Manifest, synth_folder: Path, platform: Platform, c
     else:
         from ..ir import Network
 
-        trace = record_network(Network.load(manifest.path(manifest.ir_file)), list(manifest.layers), count)
+        trace = record_network(Network.load(manifest.path(manifest.ir_file)), list(manifest.layers), count, images)
     specs = view_macros(manifest, synth["view"]) if synth["view"] == "macro" else []
     t1 = time.perf_counter()
     log(f"[energy] RTL trace: {trace.cycles} cycles ({trace.items} items in {trace.window_cycles}), "

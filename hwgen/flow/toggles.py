@@ -58,9 +58,10 @@ def network_toggles(network, plans, x_bits: np.ndarray) -> float:
     return total / len(x_bits)
 
 
-def design_toggles(manifest, count: int) -> float:
+def design_toggles(manifest, count: int, images=None) -> float:
     """Sensed-bit toggles per item of a design over its energy workload
-    (:mod:`hwgen.flow.activity`): an array's passes, a network's images."""
+    (:mod:`hwgen.flow.activity`; ``images`` as :func:`~hwgen.flow.activity.network_workload`
+    takes them): an array's passes, a network's images."""
     from .activity import array_workload, network_workload
 
     if manifest.kind == "array":
@@ -69,4 +70,4 @@ def design_toggles(manifest, count: int) -> float:
     from ..ir import Network
 
     network = Network.load(manifest.path(manifest.ir_file))
-    return network_toggles(network, list(manifest.layers), network_workload(network, count))
+    return network_toggles(network, list(manifest.layers), network_workload(network, count, images))
