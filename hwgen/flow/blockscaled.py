@@ -110,8 +110,9 @@ def characterisation_network(n: int, seed: int = 0, wide: bool = False, flip: fl
     for k, (a, b) in enumerate(zip(sizes, sizes[1:])):
         bits = rng.integers(0, 2, (b, a))
         lanes = -(-b // n)
-        for o in range(lanes, b):       # neuron o follows neuron o - M in its lane
-            bits[o] = bits[o - lanes] ^ (rng.random(a) < flip) if flip < 0.5 else bits[o]
+        if flip < 0.5:
+            for o in range(lanes, b):       # neuron o follows neuron o - M in its lane
+                bits[o] = bits[o - lanes] ^ (rng.random(a) < flip)
         layers.append(Layer.from_bits(bits, np.full(b, a // 2), output="popcount" if k == len(sizes) - 2 else "sign",
                                       name=f"fc{k + 1}"))
     purpose = "energy characterisation" + (f" (rows {flip:.0%} apart)" if flip < 0.5 else "")
