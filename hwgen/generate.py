@@ -282,7 +282,7 @@ def generate_network(network, plans, out_dir, name: str = "hwgen_net", views=DEF
     manifest = Manifest(
         kind="network", top=name, views=files, ports=ports, layers=tuple(plans),
         # a reordered network's permutations stay in its IR copy (network.npz); the manifest names the layers
-        network={"metadata": {k: v for k, v in network.metadata.items() if k != "neuron_order"},
+        network={"metadata": {k: v for k, v in network.metadata.items() if k not in ("neuron_order", "neuron_negated")},
                  "model": Path(model_path).name if model_path else None, "ir": "network.npz",
                  "neuron_order": sorted(network.metadata.get("neuron_order", {}))},
         program={"file": "program.hex", "layout": describe(record_layout(behavioural), image_depth(plans)),

@@ -14,17 +14,24 @@ picks the order that makes consecutive rows alike:
   with the smallest total distance) and improved by 2-opt moves (reversing a stretch of the tour
   whenever that shortens it) until none helps or ``passes`` sweeps are done;
 - the tour is cut into the M lanes' row sequences in order (lane ``j`` gets the ``j``-th stretch,
-  its row ``t`` the stretch's ``t``-th neuron), which gives the new neuron order ``t*M + j``.
+  its row ``t`` the stretch's ``t``-th neuron), which gives the new neuron order ``t*M + j``;
+- a binary neuron may also be stored negated: every weight bit flipped (its popcount becomes
+  ``I - popcount``) and threshold ``I - T + 1``, so it gives exactly the opposite bit, and the next
+  layer's column for it negated, so that layer sees the same products. Two binary neurons are then
+  ``min(d, I - d)`` apart, and the tour sets each neuron's polarity from its predecessor's.
 
 Layers that are reordered: dense par2seq layers whose outputs feed a dense layer (the output
 layer keeps the class order; conv layers keep their channel order; a seq2par layer reads input
 chunks, not neurons, in consecutive cycles, so its order does not matter). The permutation is
 recorded in the network's metadata (``neuron_order``: layer name -> the original index of each
-new neuron), so a hidden neuron of the design can be traced back to the trained network.
+new neuron; ``neuron_negated``: layer name -> the new neurons stored negated, whose bit is the
+trained neuron's opposite), so a hidden neuron of the design can be traced back to the trained
+network. The classes and output popcounts are the trained network's, bit for bit.
 
 Measured on the shipped MNIST network (784-1024-1024-10, n = 32; ``hwgen rtl`` prints it): the
-bits that differ between consecutive rows fall from 50.0 % to 40.7 % (fc1) and from 49.9 % to
-32.2 % (fc2); the greedy tour gives almost all of it (2-opt adds 0.2 points). The energy this
+bits that differ between consecutive rows fall from 50.0 % to 39.8 % (fc1) and from 49.9 % to
+30.3 % (fc2): 40.7 % and 32.2 % from the order alone, the rest from the polarities; the greedy
+tour gives almost all of it (2-opt adds 0.2 points). The energy this
 saves is measured by ``bench/bench_reorder.py`` and ``make flow`` (README).
 """
 
@@ -86,16 +93,24 @@ def _two_opt(d: np.ndarray, tour: np.ndarray, passes: int) -> np.ndarray:
     return tour
 
 
-def lane_order(d: np.ndarray, M: int, passes: int = 4) -> np.ndarray:
-    """The new neuron order for an M-lane par2seq array: ``order[t*M + j]`` is the original neuron
-    read by lane ``j`` in cycle ``t``."""
-    tour = _two_opt(d, _greedy_tour(d), passes)
+def lane_order(d: np.ndarray, M: int, passes: int = 4, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The new neuron order for an M-lane par2seq array, ``order[t*M + j]`` the original neuron
+    read by lane ``j`` in cycle ``t``, and which new neurons to store negated (``negate``, bool).
+    ``width`` (a binary layer's inputs): a row may be stored negated, so two neurons are
+    ``min(d, width - d)`` apart and each neuron's polarity follows from its predecessor's on the
+    tour; None keeps every polarity."""
+    metric = d if width is None else np.minimum(d, width - d)
+    tour = _two_opt(metric, _greedy_tour(metric), passes)
+    flip = np.zeros(len(d), dtype=bool)                 # per original neuron: stored negated
+    if width is not None:
+        for a, b in zip(tour[:-1], tour[1:]):
+            flip[b] = flip[a] ^ bool(d[a, b] > width - d[a, b])
     o = len(tour)
     order = np.empty(o, dtype=np.int64)
     slots = [(t, j) for j in range(M) for t in range((o - j + M - 1) // M)]     # lane by lane, rows in order
     for (t, j), neuron in zip(slots, tour):
         order[t * M + j] = neuron
-    return order
+    return order, flip[order]
 
 
 def consecutive_difference(layer: Layer, M: int) -> float:
@@ -118,35 +133,57 @@ def reorderable(network: Network, hws: list[HwConfig]) -> list[int]:
             and layers[k].output == "sign"]
 
 
-def _take_rows(layer: Layer, order: np.ndarray) -> Layer:
-    values = layer.values()[order] if layer.is_ternary else None
+def _take_rows(layer: Layer, order: np.ndarray, negate: np.ndarray) -> Layer:
+    """The layer's neurons in ``order``; binary neurons flagged in ``negate`` stored negated: all
+    weight bits flipped (popcount' = I - popcount) and threshold I - T + 1, so the neuron gives
+    exactly the opposite bit (``popcount' >= I - T + 1`` is ``popcount < T``)."""
+    thresholds = layer.thresholds[order].copy()
     if layer.is_ternary:
-        return Layer.from_ternary(values, layer.thresholds[order], output=layer.output, name=layer.name)
-    return Layer.from_bits(layer.weight_bits()[order], layer.thresholds[order], output=layer.output, name=layer.name)
+        if negate.any():
+            raise ValueError("ternary neurons keep their polarity")
+        return Layer.from_ternary(layer.values()[order], thresholds, output=layer.output, name=layer.name)
+    bits = layer.weight_bits()[order]
+    bits[negate] ^= 1
+    thresholds[negate] = layer.n_inputs - thresholds[negate] + 1
+    return Layer.from_bits(bits, thresholds, output=layer.output, name=layer.name)
 
 
-def _take_columns(layer: Layer, order: np.ndarray) -> Layer:
+def _take_columns(layer: Layer, order: np.ndarray, negate: np.ndarray) -> Layer:
+    """The layer's input columns in ``order``; the columns flagged in ``negate`` (inputs that now
+    come negated) negated too, so every product x * w, and the layer, is unchanged."""
     if layer.is_ternary:
-        return Layer.from_ternary(layer.values()[:, order], layer.thresholds, output=layer.output, name=layer.name)
-    return Layer.from_bits(layer.weight_bits()[:, order], layer.thresholds, output=layer.output, name=layer.name)
+        values = layer.values()[:, order]
+        values[:, negate] *= -1
+        return Layer.from_ternary(values, layer.thresholds, output=layer.output, name=layer.name)
+    bits = layer.weight_bits()[:, order]
+    bits[:, negate] ^= 1
+    return Layer.from_bits(bits, layer.thresholds, output=layer.output, name=layer.name)
 
 
-def reorder_network(network: Network, hws: list[HwConfig], passes: int = 4) -> tuple[Network, dict]:
-    """``network`` with every reorderable layer's neurons in activity order (module docstring),
-    and ``{layer name: (fraction of differing bits before, after)}``. The result computes the same
-    outputs as ``network`` on every input."""
+def reorder_network(network: Network, hws: list[HwConfig], passes: int = 4,
+                    polarity: bool = True) -> tuple[Network, dict]:
+    """``network`` with every reorderable layer's neurons in activity order (module docstring;
+    ``polarity``: binary neurons may be stored negated), and ``{layer name: (fraction of
+    differing bits before, after)}``. The result computes the same classes and output popcounts
+    as ``network`` on every input."""
     layers = list(network.layers)
-    orders, stats = {}, {}
+    orders, negated, stats = {}, {}, {}
     for k in reorderable(network, hws):
         layer, M = layers[k], hws[k].M
+        name = layer.name or f"layer{k}"
         before = consecutive_difference(layer, M)
-        order = lane_order(row_distances(layer), M, passes)
-        layers[k] = _take_rows(layer, order)
-        layers[k + 1] = _take_columns(layers[k + 1], order)
-        stats[layer.name or f"layer{k}"] = (before, consecutive_difference(layers[k], M))
-        previous = network.metadata.get("neuron_order", {}).get(layer.name)
-        orders[layer.name or f"layer{k}"] = [int(v) for v in (np.asarray(previous)[order] if previous else order)]
+        width = layer.n_inputs if polarity and not layer.is_ternary else None
+        order, negate = lane_order(row_distances(layer), M, passes, width)
+        layers[k] = _take_rows(layer, order, negate)
+        layers[k + 1] = _take_columns(layers[k + 1], order, negate)
+        stats[name] = (before, consecutive_difference(layers[k], M))
+        previous = network.metadata.get("neuron_order", {}).get(name)
+        was = np.zeros(layer.n_outputs, dtype=bool)
+        was[network.metadata.get("neuron_negated", {}).get(name, [])] = True
+        orders[name] = [int(v) for v in (np.asarray(previous)[order] if previous else order)]
+        negated[name] = [int(i) for i in np.flatnonzero(was[order] ^ negate)]
     if not orders:
         return network, stats
-    metadata = {**network.metadata, "neuron_order": {**network.metadata.get("neuron_order", {}), **orders}}
+    metadata = {**network.metadata, "neuron_order": {**network.metadata.get("neuron_order", {}), **orders},
+                "neuron_negated": {**network.metadata.get("neuron_negated", {}), **negated}}
     return Network(layers, metadata), stats

@@ -39,18 +39,31 @@ def test_reordered_network_computes_the_same_classes_and_permutes_the_hidden_neu
     pred_a, pc_a, acts_a = network_forward(net, x)
     pred_b, pc_b, acts_b = network_forward(new, x)
     assert (pred_a == pred_b).all() and (pc_a == pc_b).all()
+    columns = (np.arange(40), np.zeros(40, dtype=bool))      # how layer k's inputs were reordered and negated
     for k, name in enumerate(("fc1", "fc2")):
         order = np.array(new.metadata["neuron_order"][name])
+        negated = np.zeros(len(order), dtype=bool)
+        negated[new.metadata["neuron_negated"][name]] = True
+        print(f"{name}: {negated.sum()} of {len(order)} neurons stored negated")
         assert sorted(order) == list(range(net.layers[k].n_outputs)) and (order != np.arange(len(order))).any()
-        assert (acts_b[k] == acts_a[k][:, order]).all(), "new neuron i is trained neuron order[i]"
-        assert (new.layers[k].thresholds == net.layers[k].thresholds[order]).all()
+        assert (acts_b[k] == acts_a[k][:, order] ^ negated).all(), "new neuron i is trained neuron order[i] (negated)"
+        n_in = net.layers[k].n_inputs
+        want = np.where(negated, n_in - net.layers[k].thresholds[order] + 1, net.layers[k].thresholds[order])
+        assert (new.layers[k].thresholds == want).all()
+        trained = net.layers[k].weight_bits()[:, columns[0]] ^ columns[1][None, :]
+        assert (new.layers[k].weight_bits() == trained[order] ^ negated[:, None]).all()
+        columns = (order, negated)
         before, after = stats[name]
         assert after < before
-    assert (new.layers[2].weight_bits() == net.layers[2].weight_bits()[:, new.metadata["neuron_order"]["fc2"]]).all()
+    fc2 = np.array(new.metadata["neuron_order"]["fc2"])
+    flipped = np.isin(np.arange(len(fc2)), new.metadata["neuron_negated"]["fc2"])
+    assert (new.layers[2].weight_bits() == net.layers[2].weight_bits()[:, fc2] ^ flipped[None, :]).all()
     # reordering again maps back to the trained network, not to the intermediate one
     again, _ = reorder_network(new, [p.hw for p in plans])
     order = np.array(again.metadata["neuron_order"]["fc1"])
-    assert (again.layers[0].weight_bits() == net.layers[0].weight_bits()[order]).all()
+    negated = np.isin(np.arange(len(order)), again.metadata["neuron_negated"]["fc1"])
+    assert (again.layers[0].weight_bits() == net.layers[0].weight_bits()[order] ^ negated[:, None]).all()
+    assert (network_forward(again, x)[1] == pc_a).all()
 
 
 def test_lane_order_keeps_alike_rows_together():
@@ -60,8 +73,8 @@ def test_lane_order_keeps_alike_rows_together():
     rows = np.repeat(base, 8, axis=0) ^ (rng.random((32, 64)) < 0.03)
     rows = rows[rng.permutation(32)]
     layer = Layer.from_bits(rows, np.zeros(32, dtype=int), name="fam")
-    order = lane_order(row_distances(layer), M=4)
-    assert sorted(order) == list(range(32))
+    order, negate = lane_order(row_distances(layer), M=4)
+    assert sorted(order) == list(range(32)) and not negate.any()
     shuffled = consecutive_difference(layer, 4)
     ordered = consecutive_difference(Layer.from_bits(rows[order], np.zeros(32, dtype=int)), 4)
     print(f"consecutive rows differ in {shuffled:.1%} of their bits, {ordered:.1%} ordered")
