@@ -27,6 +27,7 @@ from hwgen.flow.platform import get_platform
 from hwgen.flow.steps import flow_folder
 from hwgen.flow.synth import synthesize
 from hwgen.generate import generate_model
+from hwgen.ir import Network
 from hwgen.reorder import consecutive_difference
 
 
@@ -51,8 +52,6 @@ def main(argv=None):
             else:
                 shutil.copytree(synth_folder, target)      # the same netlist: the weights are in the macros
             e = run_energy(manifest, plat, flat=args.flat, log=lambda *a: None)
-            from hwgen.ir import Network
-
             net = Network.load(manifest.path(manifest.ir_file))
             diff = [consecutive_difference(layer, p.hw.M) for layer, p in zip(net.layers, manifest.layers)
                     if p.hw.config == "par2seq" and layer.output == "sign"]

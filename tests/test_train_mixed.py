@@ -14,33 +14,17 @@ from hwgen.cli import main
 from hwgen.device import network_error_maps
 from hwgen.device.physics import CHECKERBOARD, ber_2t2r
 from hwgen.device.ternary import TernaryRates
+from hwgen.golden import network_forward
 from hwgen.ir import Layer, Network
 from hwgen.study import tnnerrors
-from hwgen.train.export import export_network, load_checkpoint, save_checkpoint
+from hwgen.train.export import load_checkpoint, save_checkpoint
 from hwgen.train.loop import TrainConfig, predict
 from hwgen.train.model import BinaryConv2d, BinaryConvNet, BinaryLinear, BinaryMLP, TernaryConv2d, TernaryLinear
 
 from conftest import idx_dataset, sky130
-from test_train_ternary import randomize, torch_activations
+from test_train_ternary import check_export, randomize
 
 SEED = 26
-
-
-def check_mixed_export(model, x):
-    net = export_network(model, {"input_threshold": 127})
-    assert net.version == 3 and not net.layers[0].is_ternary and all(layer.is_ternary for layer in net.layers[1:])
-    want_acts, logits = torch_activations(model, x)
-    pred, scores, acts = network_forward(net, x)
-    for k, (got, want) in enumerate(zip(acts, want_acts)):
-        assert np.array_equal(got, want), f"layer {net.layers[k].name}: {int((got != want).sum())} bits differ"
-        assert 0 < want.mean() < 1, f"layer {net.layers[k].name} is constant: a weak test"
-    scale = float(model.log_scale.detach().exp()) / net.layers[-1].n_inputs ** 0.5
-    assert np.allclose(scores * scale, logits, atol=1e-9)
-    assert np.array_equal(pred, predict(model, x, exact=True)[0])
-    return net
-
-
-from hwgen.golden import network_forward  # noqa: E402
 
 
 def test_mixed_mlp_and_conv_net_export_equals_torch_eval():
@@ -49,12 +33,12 @@ def test_mixed_mlp_and_conv_net_export_equals_torch_eval():
     torch.manual_seed(SEED)
     mlp = BinaryMLP([61, 48, 40, 10], weights="ternary", first_weights="binary")
     assert type(mlp.hidden[0]) is BinaryLinear and isinstance(mlp.hidden[1], TernaryLinear)
-    check_mixed_export(randomize(mlp, rng), rng.integers(0, 2, (2000, 61), dtype=np.uint8))
+    check_export(randomize(mlp, rng), rng.integers(0, 2, (2000, 61), dtype=np.uint8), binary_first=True)
     conv = BinaryConvNet((11, 9, 3), [(8, 3, 1, 1, 2), (9, 3, 2, 1, 1)], [12], 10, weights="ternary",
                          first_weights="binary")
     assert type(conv.convs[0]) is BinaryConv2d and isinstance(conv.convs[1], TernaryConv2d)
-    net = check_mixed_export(randomize(conv, rng, pool_bn_stages=(0, 1)),
-                             rng.integers(0, 2, (400, 11 * 9 * 3), dtype=np.uint8))
+    net = check_export(randomize(conv, rng, pool_bn_stages=(0, 1)),
+                       rng.integers(0, 2, (400, 11 * 9 * 3), dtype=np.uint8), binary_first=True)
     assert net.layers[0].is_conv and not net.layers[0].is_ternary
 
 

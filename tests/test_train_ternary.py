@@ -219,10 +219,13 @@ def torch_activations(model, x):
     return acts, logits.numpy()
 
 
-def check_export(model, x):
+def check_export(model, x, binary_first: bool = False):
+    """The exported IR equals torch eval: every activation bit, the scores and predictions.
+    ``binary_first``: a mixed model, whose first layer exports binary and the others ternary."""
     net = export_network(model, {"input_threshold": 127})
-    assert net.version == 3 and all(layer.is_ternary for layer in net.layers)
-    for layer in net.layers:
+    assert net.version == 3 and [layer.is_ternary for layer in net.layers] == [
+        not (binary_first and k == 0) for k in range(len(net.layers))]
+    for layer in net.layers[1 if binary_first else 0:]:
         assert 0.2 < float((layer.values() == 0).mean()) < 0.5
     want_acts, logits = torch_activations(model, x)
     pred, scores, acts = network_forward(net, x)
