@@ -333,11 +333,10 @@ def im2col(g: ConvGeometry, frames: np.ndarray, positions: np.ndarray) -> np.nda
     return pack_bits(patches.reshape(len(frames), len(positions), g.taps * g.C))
 
 
-def conv_popcounts(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None) -> np.ndarray:
-    """Popcounts ``(B, positions, C_out)`` of a conv layer at every computed output position, in
-    :meth:`ConvGeometry.position_order`. ``error_map`` is ``None``, one ``(O, I)`` map (the kernels
-    stored once) or ``(P, O, I)``: one map per replica of a layer built with ``--parallel P``,
-    where position ``q`` runs on replica ``q % P``."""
+def _conv_blocks(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None):
+    """:func:`conv_popcounts` in blocks of images: yields ``(start, popcounts)`` with popcounts
+    ``(b, positions, C_out)`` of images ``start .. start + b - 1`` (about 4 MB of patch bits a block,
+    so a caller that reduces each block never holds the whole ``(B, positions, C_out)`` array)."""
     g = layer.geometry()
     x_bits = np.atleast_2d(np.asarray(x_bits))
     if x_bits.shape[1] != layer.in_size:
@@ -345,14 +344,27 @@ def conv_popcounts(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | Non
     maps = [None] if error_map is None else (list(error_map) if np.asarray(error_map).ndim == 3 else [error_map])
     weights = [effective_weights(layer, e) for e in maps]
     order = g.position_order()
-    out = np.empty((len(x_bits), len(order), g.C_out), dtype=np.int64)
     step = max(1, (1 << 22) // max(1, len(order) * g.taps * g.C))     # images per block: ~4 MB of patch bits
     for b in range(0, len(x_bits), step):
         patches = im2col(g, x_bits[b:b + step], order)
+        out = np.empty((len(patches), len(order), g.C_out), dtype=np.int64)
         for r, (w, nonzero) in enumerate(weights):
             sel = slice(r, None, len(weights))
             chunk = patches[:, sel].reshape(-1, patches.shape[-1])
-            out[b:b + step, sel] = popcounts(w, chunk, layer.n_inputs, nonzero).reshape(len(patches), -1, g.C_out)
+            out[:, sel] = popcounts(w, chunk, layer.n_inputs, nonzero).reshape(len(patches), -1, g.C_out)
+        yield b, out
+
+
+def conv_popcounts(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None = None) -> np.ndarray:
+    """Popcounts ``(B, positions, C_out)`` of a conv layer at every computed output position, in
+    :meth:`ConvGeometry.position_order`. ``error_map`` is ``None``, one ``(O, I)`` map (the kernels
+    stored once) or ``(P, O, I)``: one map per replica of a layer built with ``--parallel P``,
+    where position ``q`` runs on replica ``q % P``."""
+    g = layer.geometry()
+    x_bits = np.atleast_2d(np.asarray(x_bits))
+    out = np.empty((len(x_bits), len(g.position_order()), g.C_out), dtype=np.int64)
+    for b, block in _conv_blocks(layer, x_bits, error_map):
+        out[b:b + len(block)] = block
     return out
 
 
@@ -362,17 +374,20 @@ def conv_forward(layer: Layer, x_bits: np.ndarray, error_map: np.ndarray | None 
     Returns ``(activations, popcounts)``, both ``(B, Hp*Wp*C_out)`` in feature-map order: the
     pooled popcount is the window's largest, and the activation is ``max >= T``. ``form="or"``
     computes the activation as the hardware does, the OR of the window's thresholded bits; the
-    two are equal for any integer threshold (tests check it on real and random layers).
+    two are equal for any integer threshold (tests check it on real and random layers). The pooling
+    runs block by block on :func:`_conv_blocks`' popcounts.
     """
-    g = layer.geometry()
-    pcs = conv_popcounts(layer, x_bits, error_map).reshape(len(np.atleast_2d(x_bits)), g.pooled, g.window, g.C_out)
-    pooled = pcs.max(axis=2)
-    if form == "max":
-        acts = pooled >= layer.thresholds
-    elif form == "or":
-        acts = (pcs >= layer.thresholds).any(axis=2)
-    else:
+    if form not in ("max", "or"):
         raise ValueError(f"form must be 'max' or 'or', not {form!r}")
+    g = layer.geometry()
+    x_bits = np.atleast_2d(np.asarray(x_bits))
+    pooled = np.empty((len(x_bits), g.pooled, g.C_out), dtype=np.int64)
+    acts = np.empty((len(x_bits), g.pooled, g.C_out), dtype=bool)
+    for b, block in _conv_blocks(layer, x_bits, error_map):
+        pcs = block.reshape(len(block), g.pooled, g.window, g.C_out)
+        rows = slice(b, b + len(block))
+        pooled[rows] = pcs.max(axis=2)
+        acts[rows] = pooled[rows] >= layer.thresholds if form == "max" else (pcs >= layer.thresholds).any(axis=2)
     return acts.reshape(len(acts), -1).astype(np.uint8), pooled.reshape(len(pooled), -1)
 
 
