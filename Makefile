@@ -56,7 +56,8 @@ test: setup
 # Icarus, the odd-shaped arrays on Verilator); the QONNX export of mnist_bnn against the golden model on
 # the whole MNIST test set, and the bigger Brevitas networks (and the tiny conv net) in Verilator;
 # the 16x16 4-class user dataset's pipeline on Verilator (make test runs it on Icarus); the FPGA view on
-# Verilator, its bitstream netlist against the golden model (synth_ecp5, Icarus) and place and route.
+# Verilator, its bitstream netlist against the golden model (synth_ecp5, Icarus) and place and route,
+# and the smallest network's bitstream netlist on Verilator (make test runs it on Icarus).
 long: setup
 	$(PY) -m pytest -ra $(PYTEST_XDIST) --durations=30 -m long
 

