@@ -129,3 +129,81 @@ def test_imported_brevitas_network_rtl_is_bit_exact(sim, name, n, count, importe
     test = load_fixture(shipped_slice("mnist"))
     pred, _, _ = network_forward(network, binarize(test.images[:count], network.input_threshold))
     print(f"{name}: RTL on {sim}, {count} images, bit-exact; accuracy {np.mean(pred == test.labels[:count]):.4f}")
+
+
+# FINN's own binarized MLPs (brevitas_examples.bnn_pynq, the networks of the FINN/BNN-PYNQ papers):
+# name, the IR's shape, training steps (the bigger two in `make long`)
+FINN_FC = [("tfc_1w1a", "784-64-64-64-10", 200),
+           pytest.param("sfc_1w1a", "784-256-256-256-10", 300, marks=pytest.mark.long),
+           pytest.param("lfc_1w1a", "784-1024-1024-1024-10", 300, marks=pytest.mark.long)]
+
+
+@pytest.mark.parametrize("name, shape, steps", FINN_FC)
+def test_finn_bnn_pynq_networks_import_exactly(name, shape, steps, tmp_path):
+    """FINN's reference networks as Brevitas ships them (`model_with_cfg`: input 2x - 1 through a
+    1-bit QuantIdentity, QuantLinear + BatchNorm1d + 1-bit QuantIdentity + Dropout per layer, the
+    last QuantLinear into TensorNorm), briefly trained (Adam, weights clipped to [-1, 1] as FINN's
+    trainer does), exported with export_qonnx and read by `hwgen import`: golden, qonnx and torch
+    give the same class on every image of the shipped test slice."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    images, labels, source = training_set(4000)
+    print(f"seed={SEED} {name}: {steps} steps on {len(images)} images ({source})")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(SEED)
+        model, _ = model_with_cfg(name, pretrained=False)
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        rng = np.random.default_rng(SEED)
+        x_all = torch.tensor(images, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255
+        y_all = torch.tensor(labels, dtype=torch.long)
+        model.train()
+        for _ in range(steps):
+            idx = torch.tensor(rng.integers(0, len(images), 100))
+            loss = torch.nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            model.clip_weights(-1, 1)
+        model.eval()
+        export_qonnx(model, torch.rand(1, 1, 28, 28), export_path=str(tmp_path / "finn.onnx"))
+        test = load_fixture(shipped_slice("mnist"))
+        with torch.no_grad():
+            torch_scores = model(torch.tensor(test.images, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255).numpy()
+    finally:
+        torch.set_num_threads(threads)
+    r = CliRunner().invoke(main, ["import", str(tmp_path / "finn.onnx"), "-o", str(tmp_path / "finn.npz")])
+    print(r.output)
+    assert r.exit_code == 0, r.output
+    network = Network.load(tmp_path / "finn.npz")
+    assert network.describe().startswith(shape) and network.input_threshold == 127    # 2x - 1 >= 0: pixel > 127
+    qmodel = load_model(tmp_path / "finn.onnx")
+    q_pred = run_model(qmodel, graph_inputs(qmodel, test.images)).argmax(1)
+    pred, _, _ = network_forward(network, binarize(test.images, network.input_threshold))
+    torch_pred = torch_scores.argmax(1)         # numpy's first maximum, as the golden model's arg-max
+    print(f"{name}: {len(pred)} images: accuracy golden {np.mean(pred == test.labels):.4f}; golden vs qonnx "
+          f"{int(np.sum(pred != q_pred))} mismatches, golden vs torch {int(np.sum(pred != torch_pred))}")
+    np.testing.assert_array_equal(pred, q_pred)
+    np.testing.assert_array_equal(pred, torch_pred)
+    assert np.mean(pred == test.labels) > 0.5
+
+
+def test_finn_cnv_with_8_bit_pixels_is_refused_in_one_line(tmp_path):
+    """FINN's CNV takes 8-bit pixels into its first convolution: hwgen's first layer takes binary
+    inputs, so the import names the node and writes nothing."""
+    import torch
+    from brevitas.export import export_qonnx
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    torch.manual_seed(SEED)
+    model, _ = model_with_cfg("cnv_1w1a", pretrained=False)
+    model.eval()
+    export_qonnx(model, torch.rand(1, 3, 32, 32), export_path=str(tmp_path / "cnv.onnx"))
+    r = CliRunner().invoke(main, ["import", str(tmp_path / "cnv.onnx"), "-o", str(tmp_path / "cnv.npz")])
+    print(r.output)
+    assert r.exit_code == 1 and r.output.count("\n") == 1
+    assert "8-bit activations" in r.output and "binary" in r.output
+    assert not (tmp_path / "cnv.npz").exists()
