@@ -194,6 +194,23 @@ def test_network_whose_weight_blocks_cannot_fit_stops_before_synthesis(tmp_path)
 
 @pytest.mark.flow
 @pytest.mark.long
+def test_memories_that_cannot_fit_stop_at_the_block_ram_mapping(tiny, tmp_path):
+    """784-32-10 passes the LFE5U-25F's pre-synthesis count (26 weight blocks of 56), but with the
+    boot and image ROMs it needs more: synth_ecp5 stops after its block-RAM mapping and says so,
+    before the LUT mapping (no netlist is written)."""
+    from hwgen.flow.fpga import DoesNotFit, run_fpga
+
+    needs_flow_tools()
+    with pytest.raises(DoesNotFit, match=r"needs \d+ DP16KD of 56 on LFE5U-25F \(synthesis, memory mapping: 26 for"):
+        run_fpga(tiny, "25k", ber=BER, seed=SEED, count=8, out_dir=tmp_path / "fpga")
+    step = json.loads((tmp_path / "fpga" / "step.json").read_text())["result"]
+    print(step["reason"], step["seconds"])
+    assert step["fits"] is False and step["cells"]["dp16kd"] > 56 and "synth" not in step["seconds"]
+    assert not (tmp_path / "fpga" / "netlist.v").exists()
+
+
+@pytest.mark.flow
+@pytest.mark.long
 def test_tiny_network_to_bitstream(tiny):
     from hwgen.flow.fpga import run_fpga
 

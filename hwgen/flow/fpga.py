@@ -19,8 +19,9 @@ Steps, each with the tools from PyPI (``hwgen[flow]``, WebAssembly, run from the
 A design that cannot fit stops early with the reason (``fits`` false, ``reason`` in ``step.json``,
 :class:`DoesNotFit`): before synthesis when its weight blocks alone need more DP16KD than the part
 has (:func:`weight_blocks`: every 2T2R block reads a row each cycle, so it takes whole block RAMs;
-MNIST 784-1024-1024-10 needs 1,856 of 208), after synthesis when the netlist's DP16KD count does,
-and at step 2 with nextpnr's own message otherwise.
+MNIST 784-1024-1024-10 needs 1,856 of 208), in synthesis when the DP16KD count after the block-RAM
+mapping does (step 1 runs ``synth_ecp5`` in two parts, split at :data:`SYNTH_SPLIT`, so that count
+comes before the LUT mapping), and at step 2 with nextpnr's own message otherwise.
 
 Post-synthesis check (:func:`build_netlist`): the harness module of the very netlist that goes to
 nextpnr (``netlist.v``, written beside ``netlist.json`` by step 1: weights and ROMs in DP16KD), with
@@ -52,6 +53,10 @@ TOP = "hwgen_fpga_selftest"
 DEFAULT_FREQ_MHZ = 25.0         # the ULX3S oscillator
 DEFAULT_IMAGES = 8
 STEP = "fpga"
+SYNTH_SPLIT = "map_ffram"       # synth_ecp5's label after its block-RAM mapping (map_ram): the first run ends there
+# what synth_ecp5's skipped ``begin`` step reads: the cell library, as blackboxes (the first run
+# writes its design without them)
+SYNTH_LIBRARY = "read_verilog -lib -specify +/lattice/cells_sim_ecp5.v +/lattice/cells_bb_ecp5.v"
 # ULX3S pins (its published constraint file): 25 MHz clock, FIRE1 button as reset (active high),
 # the FTDI's RX (the FPGA's TX), the eight LEDs. Untested on a board.
 LPF = """LOCATE COMP "clk" SITE "G2";
@@ -210,25 +215,39 @@ def run_fpga(design, device: str = "85k", *, ber: float = 0.0, seed: int = 1, co
         log(f"[fpga] {YOSYS} synth_ecp5: {TOP} around {entry.top} ({manifest.folder}), boot image seed={sc.seed} "
             f"ber={sc.ber:g} ({sc.injected_errors} device errors), {count} images")
         t0 = time.perf_counter()
-        run_tool([YOSYS, "-q", "-l", "yosys.log", "-p",
+        # in two runs: up to the block-RAM mapping (then the DP16KD count is the netlist's), and the
+        # rest from the saved design, so a design whose memories cannot fit stops before the LUT
+        # mapping, the long part of a big design's synthesis
+        run_tool([YOSYS, "-q", "-l", "yosys_memory.log", "-p",
                   f"read_verilog -defer sources.v; hierarchy -check -top {TOP}; "
-                  f"synth_ecp5 -noflatten -top {TOP} -json netlist.json; tee -q -o stat.txt stat; "
-                  f"write_verilog -noattr netlist.v"], f"yosys synth_ecp5 of {TOP}", cwd=work, timeout=timeout)
-        result["seconds"]["synth"] = round(time.perf_counter() - t0, 2)
-        result["cells"] = parse_stat((work / "stat.txt").read_text(), TOP)
-        c = result["cells"]
-        log(f"[fpga] synthesis: {c['luts']:,} LUT4, {c['flip_flops']:,} flip-flops, {c['dp16kd']} DP16KD, "
-            f"{c['dsps']} DSP, {c['lutram_16x4']} LUT RAMs ({result['seconds']['synth']:.0f} s)")
-        for name in ("netlist.v", "stat.txt", "yosys.log", "sources.v", "program.hex", "board.lpf"):
-            files[name] = (work / name).read_bytes()
+                  f"synth_ecp5 -noflatten -top {TOP} -run :{SYNTH_SPLIT}; tee -q -o stat_memory.txt stat; "
+                  f"delete =A:blackbox =A:whitebox; write_rtlil memory.il"], f"yosys synth_ecp5 of {TOP} (to the memory mapping)", cwd=work,
+                 timeout=timeout)
+        blocks = parse_stat((work / "stat_memory.txt").read_text(), TOP)["dp16kd"]
+        result["seconds"]["synth_memory"] = round(time.perf_counter() - t0, 2)
         result["fits"] = None
         result["dp16kd_available"] = avail
-        if c["dp16kd"] > avail:
-            result.update(fits=False, reason=f"needs {c['dp16kd']:,} DP16KD of {avail} on {DEVICES[device]} "
-                                             f"(synthesis: {need:,} for the weights, the rest for the boot and image ROMs)")
-            log(f"[fpga] does not fit: {result['reason']}")
-        elif pnr:
-            _place_and_route(work, device, freq_mhz, result, files, log, timeout)
+        for name in ("yosys_memory.log", "stat_memory.txt", "sources.v", "program.hex", "board.lpf"):
+            files[name] = (work / name).read_bytes()
+        if blocks > avail:
+            result.update(fits=False, cells={"dp16kd": blocks},
+                          reason=f"needs {blocks:,} DP16KD of {avail} on {DEVICES[device]} (synthesis, memory "
+                                 f"mapping: {need:,} for the weights, the rest for the boot and image ROMs)")
+            log(f"[fpga] does not fit: {result['reason']} ({result['seconds']['synth_memory']:.0f} s)")
+        else:
+            run_tool([YOSYS, "-q", "-l", "yosys.log", "-p",
+                      f"{SYNTH_LIBRARY}; read_rtlil memory.il; synth_ecp5 -noflatten -top {TOP} -json netlist.json "
+                      f"-run {SYNTH_SPLIT}:; tee -q -o stat.txt stat; write_verilog -noattr netlist.v"],
+                     f"yosys synth_ecp5 of {TOP}", cwd=work, timeout=timeout)
+            result["seconds"]["synth"] = round(time.perf_counter() - t0, 2)
+            result["cells"] = parse_stat((work / "stat.txt").read_text(), TOP)
+            c = result["cells"]
+            log(f"[fpga] synthesis: {c['luts']:,} LUT4, {c['flip_flops']:,} flip-flops, {c['dp16kd']} DP16KD, "
+                f"{c['dsps']} DSP, {c['lutram_16x4']} LUT RAMs ({result['seconds']['synth']:.0f} s)")
+            for name in ("netlist.v", "stat.txt", "yosys.log"):
+                files[name] = (work / name).read_bytes()
+            if pnr:
+                _place_and_route(work, device, freq_mhz, result, files, log, timeout)
     write_step(out_dir, STEP, files, result)
     result["folder"] = str(out_dir)
     if result["fits"] is False:
