@@ -16,7 +16,7 @@ APT_PACKAGES := iverilog yosys opensta make g++ perl python3-venv dataset-fashio
                 ccache
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fpga fig10 conv long ternary
+.PHONY: setup demo test test-fast test-rtl bench clean lint wheel-check flow fpga fpga-fit fig10 conv long ternary
 
 setup: $(STAMP_PIP)
 
@@ -105,6 +105,14 @@ FPGA_DESIGN ?= rtl_out/mnist_fpga
 fpga: setup
 	$(VENV)/bin/hwgen rtl --model models/mnist_bnn.npz --level-bits 1 --views fpga -o $(FPGA_DESIGN)
 	$(VENV)/bin/hwgen fpga $(FPGA_DESIGN) --device 85k --ber 1e-2 --seed 3
+
+# The largest shipped MNIST network that fits the LFE5U-85F (models/mnist_bnn_h128: 784-128-10, 93.82 %)
+# through all of it: synthesis, place and route (about 30 min), the bitstream, and the placed netlist
+# against the golden model on Icarus at the boot ROM's error map (README "FPGA prototype").
+FPGA_FIT_DESIGN ?= rtl_out/mnist_h128_fpga
+fpga-fit: setup
+	$(VENV)/bin/hwgen rtl --model models/mnist_bnn_h128.npz --level-bits 1 --views fpga -o $(FPGA_FIT_DESIGN)
+	$(VENV)/bin/hwgen fpga $(FPGA_FIT_DESIGN) --device 85k --ber 1e-2 --seed 3 --check icarus --check-count 20
 
 # Fig. 10: accuracy vs energy per inference, BNN on this hardware vs 8-bit arithmetic, for 28 trained
 # MLPs (1 and 2 hidden layers of 16..1024): about 20-35 min of CPU training the first time (models
