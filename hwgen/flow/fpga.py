@@ -221,8 +221,8 @@ def run_fpga(design, device: str = "85k", *, ber: float = 0.0, seed: int = 1, co
         run_tool([YOSYS, "-q", "-l", "yosys_memory.log", "-p",
                   f"read_verilog -defer sources.v; hierarchy -check -top {TOP}; "
                   f"synth_ecp5 -noflatten -top {TOP} -run :{SYNTH_SPLIT}; tee -q -o stat_memory.txt stat; "
-                  f"delete =A:blackbox =A:whitebox; write_rtlil memory.il"], f"yosys synth_ecp5 of {TOP} (to the memory mapping)", cwd=work,
-                 timeout=timeout)
+                  f"delete =A:blackbox =A:whitebox; write_rtlil memory.il"],
+                 f"yosys synth_ecp5 of {TOP} (to the memory mapping)", cwd=work, timeout=timeout)
         blocks = parse_stat((work / "stat_memory.txt").read_text(), TOP)["dp16kd"]
         result["seconds"]["synth_memory"] = round(time.perf_counter() - t0, 2)
         result["fits"] = None
