@@ -107,7 +107,7 @@ fpga: setup
 	$(VENV)/bin/hwgen fpga $(FPGA_DESIGN) --device 85k --ber 1e-2 --seed 3
 
 # The largest shipped MNIST network that fits the LFE5U-85F (models/mnist_bnn_h128: 784-128-10, 93.82 %)
-# through all of it: synthesis, place and route (about 30 min), the bitstream, and the placed netlist
+# through all of it: synthesis, place and route (about 15-25 min), the bitstream, and the placed netlist
 # against the golden model on Icarus at the boot ROM's error map (README "FPGA prototype").
 FPGA_FIT_DESIGN ?= rtl_out/mnist_h128_fpga
 fpga-fit: setup
