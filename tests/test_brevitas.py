@@ -142,11 +142,11 @@ FINN_FC = [("tfc_1w1a", "784-64-64-64-10", 200),
 def test_finn_bnn_pynq_networks_import_exactly(name, shape, steps, tmp_path):
     """FINN's reference networks as Brevitas ships them (`model_with_cfg`: input 2x - 1 through a
     1-bit QuantIdentity, QuantLinear + BatchNorm1d + 1-bit QuantIdentity + Dropout per layer, the
-    last QuantLinear into TensorNorm), briefly trained (Adam, weights clipped to [-1, 1] as FINN's
-    trainer does), exported with export_qonnx and read by `hwgen import`: golden, qonnx and torch
-    give the same class on every image of the shipped test slice."""
+    last QuantLinear into TensorNorm), briefly trained by the recipe's loop (weights clipped to
+    [-1, 1] after every step, as FINN's trainer does), exported with export_qonnx and read by
+    `hwgen import`: golden, qonnx and torch give the same class on every image of the shipped test
+    slice."""
     import torch
-    from brevitas.export import export_qonnx
     from brevitas_examples.bnn_pynq.models import model_with_cfg
 
     images, labels, source = training_set(4000)
@@ -156,23 +156,10 @@ def test_finn_bnn_pynq_networks_import_exactly(name, shape, steps, tmp_path):
     try:
         torch.manual_seed(SEED)
         model, _ = model_with_cfg(name, pretrained=False)
-        opt = torch.optim.Adam(model.parameters(), lr=0.01)
-        rng = np.random.default_rng(SEED)
-        x_all = torch.tensor(images, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255
-        y_all = torch.tensor(labels, dtype=torch.long)
-        model.train()
-        for _ in range(steps):
-            idx = torch.tensor(rng.integers(0, len(images), 100))
-            loss = torch.nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            model.clip_weights(-1, 1)
-        model.eval()
-        export_qonnx(model, torch.rand(1, 1, 28, 28), export_path=str(tmp_path / "finn.onnx"))
+        recipe.train(model, images, labels, steps=steps, seed=SEED, after_step=lambda: model.clip_weights(-1, 1))
+        recipe.export(model, tmp_path / "finn.onnx")
         test = load_fixture(shipped_slice("mnist"))
-        with torch.no_grad():
-            torch_scores = model(torch.tensor(test.images, dtype=torch.float32).reshape(-1, 1, 28, 28) / 255).numpy()
+        torch_pred = recipe.predict(model, test.images)
     finally:
         torch.set_num_threads(threads)
     r = CliRunner().invoke(main, ["import", str(tmp_path / "finn.onnx"), "-o", str(tmp_path / "finn.npz")])
@@ -183,7 +170,6 @@ def test_finn_bnn_pynq_networks_import_exactly(name, shape, steps, tmp_path):
     qmodel = load_model(tmp_path / "finn.onnx")
     q_pred = run_model(qmodel, graph_inputs(qmodel, test.images)).argmax(1)
     pred, _, _ = network_forward(network, binarize(test.images, network.input_threshold))
-    torch_pred = torch_scores.argmax(1)         # numpy's first maximum, as the golden model's arg-max
     print(f"{name}: {len(pred)} images: accuracy golden {np.mean(pred == test.labels):.4f}; golden vs qonnx "
           f"{int(np.sum(pred != q_pred))} mismatches, golden vs torch {int(np.sum(pred != torch_pred))}")
     np.testing.assert_array_equal(pred, q_pred)

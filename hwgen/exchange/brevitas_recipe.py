@@ -91,8 +91,11 @@ def to_tensor(images: np.ndarray):
     return torch.from_numpy(np.asarray(images, dtype=np.float32) / np.float32(255)).unsqueeze(1)
 
 
-def train(model, images, labels, *, steps: int = 300, batch: int = 100, lr: float = 0.01, seed: int = 1, log=print):
-    """Adam on cross-entropy for ``steps`` mini-batches drawn (seeded) from ``images``; eval mode after."""
+def train(model, images, labels, *, steps: int = 300, batch: int = 100, lr: float = 0.01, seed: int = 1, log=print,
+          after_step=None):
+    """Adam on cross-entropy for ``steps`` mini-batches drawn (seeded) from ``images``; eval mode after.
+    ``after_step()`` runs after every optimiser step (FINN's bnn_pynq models clip their weights
+    there: ``model.clip_weights(-1, 1)``)."""
     import torch
 
     torch.manual_seed(seed)
@@ -109,6 +112,8 @@ def train(model, images, labels, *, steps: int = 300, batch: int = 100, lr: floa
         loss.backward()
         opt.step()
         sched.step()
+        if after_step is not None:
+            after_step()
         if log and (step + 1) % max(1, steps // 5) == 0:
             log(f"[brevitas] step {step + 1}/{steps} loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)")
     return model.eval()
