@@ -89,6 +89,27 @@ def tiny_synth(tiny, tmp_path_factory):
                     out_dir=tmp_path_factory.mktemp("fpga_synth") / "fpga")
 
 
+def netlist_check(design, step, sim, tmp_path, count, images=None, other_map=0):
+    """The harness module of the netlist ``run_fpga`` wrote (``step``: its result) on ``sim``, with
+    Yosys's ECP5 cell models and hwgen's DP16KD model: every class and popcount of ``count`` images
+    equal to the golden model at the boot ROM's error map; with ``other_map`` images, the golden
+    model of another map (seed + 1) disagrees. Returns the regression's report."""
+    from hwgen.errors import VerificationError
+    from hwgen.flow.fpga import build_netlist
+    from hwgen.verify.regression import run_network_regression
+
+    build, info = build_netlist(design, sim, fpga_folder=step["folder"], build_dir=tmp_path / "b")
+    assert info["dp16kd_modes"] == step["cells"]["dp16kd"]      # every DP16KD instance is of a covered mode
+    rep = run_network_regression(design, sim, ber=BER, seed=SEED, count=count, view="fpga", build=build, images=images)
+    assert rep["ok"] and rep["images"] == count and rep["outputs_checked"] == count * 11
+    assert rep["injected_errors"] == step["injected_errors"] > 0
+    if other_map:
+        with pytest.raises(VerificationError):      # the boot ROM holds this error map, not another
+            run_network_regression(design, sim, ber=BER, seed=SEED + 1, count=other_map, view="fpga", build=build,
+                                   images=images)
+    return rep
+
+
 @pytest.mark.flow
 def test_dp16kd_model_matches_yosys_in_every_mode_synth_ecp5_maps(tmp_path):
     """ecp5_bram_sim.v against the RTL it was synthesized from: widths 1, 2, 4, 9, 18 (byte
@@ -141,16 +162,12 @@ def test_bitstream_netlist_matches_golden_with_device_errors(tiny, tiny_synth, t
     """The harness module of the netlist synth_ecp5 wrote for nextpnr (weights in DP16KD, boot ROM
     with the error map), with Yosys's ECP5 cell models and hwgen's DP16KD model, on Icarus: every
     class and popcount equal to the golden model at that error map."""
-    from hwgen.flow.fpga import build_netlist, weight_blocks
-    from hwgen.verify.regression import run_network_regression
+    from hwgen.flow.fpga import weight_blocks
 
     r = tiny_synth
     assert r["fits"] is None and r["cells"]["dp16kd"] > weight_blocks(tiny) == 26    # + the boot and image ROMs
-    build, info = build_netlist(tiny, "icarus", fpga_folder=r["folder"], build_dir=tmp_path / "b")
-    assert info["dp16kd_modes"] == r["cells"]["dp16kd"]      # every DP16KD instance is of a covered mode
-    rep = run_network_regression(tiny, "icarus", ber=BER, seed=SEED, count=4, view="fpga", build=build)
-    assert rep["ok"] and rep["images"] == 4 and rep["outputs_checked"] == 4 * 11
-    assert rep["injected_errors"] == r["injected_errors"] > 100
+    rep = netlist_check(tiny, r, "icarus", tmp_path, 4)
+    assert rep["injected_errors"] > 100
 
 
 @pytest.mark.flow
@@ -160,15 +177,8 @@ def test_bitstream_netlist_matches_golden_with_device_errors(tiny, tiny_synth, t
 def test_bitstream_netlist_carries_its_error_map(tiny, tiny_synth, sim, tmp_path):
     """`make long`: 40 images (two batches) on both simulators; and the error map is the one in the
     synthesized boot ROM: the golden model of another map disagrees."""
-    from hwgen.errors import VerificationError
-    from hwgen.flow.fpga import build_netlist
-    from hwgen.verify.regression import run_network_regression
-
-    build, _ = build_netlist(tiny, sim, fpga_folder=tiny_synth["folder"], build_dir=tmp_path / "b")
-    rep = run_network_regression(tiny, sim, ber=BER, seed=SEED, count=40, view="fpga", build=build)
-    assert rep["ok"] and rep["outputs_checked"] == 40 * 11 and rep["batches"] == 2
-    with pytest.raises(VerificationError):
-        run_network_regression(tiny, sim, ber=BER, seed=SEED + 1, count=4, view="fpga", build=build)
+    rep = netlist_check(tiny, tiny_synth, sim, tmp_path, 40, other_map=4)
+    assert rep["batches"] == 2
 
 
 def test_network_whose_weight_blocks_cannot_fit_stops_before_synthesis(tmp_path):
@@ -259,35 +269,21 @@ def test_smallest_network_to_bitstream(smallest):
     assert len(bit) > 100_000
 
 
-def _smallest_netlist_check(smallest, sim, tmp_path):
-    from hwgen.errors import VerificationError
-    from hwgen.flow.fpga import build_netlist
-    from hwgen.verify.regression import run_network_regression
-
-    design, folder, r = smallest
-    build, info = build_netlist(design, sim, fpga_folder=r["folder"], build_dir=tmp_path / "b")
-    assert info["dp16kd_modes"] == r["cells"]["dp16kd"]      # every DP16KD instance is of a covered mode
-    rep = run_network_regression(design, sim, ber=BER, seed=SEED, count=20, view="fpga", build=build, images=folder)
-    assert rep["ok"] and rep["images"] == 20 and rep["outputs_checked"] == 20 * 11
-    assert rep["injected_errors"] == r["injected_errors"] > 0
-    with pytest.raises(VerificationError):      # the boot ROM holds this error map, not another
-        run_network_regression(design, sim, ber=BER, seed=SEED + 1, count=20, view="fpga", build=build,
-                               images=folder)
-
-
 @pytest.mark.flow
 @pytest.mark.rtl
 def test_smallest_bitstream_netlist_matches_golden(smallest, tmp_path):
     """The netlist nextpnr placed (weights and ROMs in DP16KD) on Icarus: every class and popcount of
     20 digits equal to the golden model at the error map of its boot ROM."""
-    _smallest_netlist_check(smallest, "icarus", tmp_path)
+    design, folder, r = smallest
+    netlist_check(design, r, "icarus", tmp_path, 20, images=folder, other_map=20)
 
 
 @pytest.mark.flow
 @pytest.mark.rtl
 @pytest.mark.long
 def test_smallest_bitstream_netlist_on_verilator(smallest, tmp_path):
-    _smallest_netlist_check(smallest, "verilator", tmp_path)
+    design, folder, r = smallest
+    netlist_check(design, r, "verilator", tmp_path, 20, images=folder, other_map=20)
 
 
 @pytest.mark.flow
