@@ -147,11 +147,31 @@ def measure(work: Path, G: int, merged: bool, platform, rates, seed: int) -> dic
     return result
 
 
+def _groups(text: str) -> int:
+    try:
+        g = int(text)
+    except ValueError:
+        g = 0
+    if not 1 <= g <= 64:
+        raise argparse.ArgumentTypeError(f"cells per group must be an integer from 1 to 64, not {text!r}")
+    return g
+
+
+def _rate(text: str) -> float:
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0.0 <= p <= 1.0:         # NaN fails this too
+        raise argparse.ArgumentTypeError(f"a toggle rate must be a probability from 0 to 1, not {text!r}")
+    return p
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--platform", default="sky130hd", choices=("sky130hd", "nangate45"))
-    ap.add_argument("--groups", type=int, nargs="+", default=[16], help="cells per group sum (G)")
-    ap.add_argument("--rates", type=float, nargs="+", default=[0.1, 0.2, 0.34, 0.5],
+    ap.add_argument("--groups", type=_groups, nargs="+", default=[16], help="cells per group sum (G, 1 to 64)")
+    ap.add_argument("--rates", type=_rate, nargs="+", default=[0.1, 0.2, 0.34, 0.5],
                     help="probability that a sensed bit toggles in a cycle")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
